@@ -1,0 +1,110 @@
+//! Capture input: the first stage of the pipeline.
+//!
+//! Contract:
+//! - [`CaptureReader`] reads pcap (both byte orders, micro/nanosecond) and pcapng (either byte order,
+//!   several sections and interfaces, `if_tsresol`, EPB/SPB/obsolete PB), optionally gzip- or
+//!   zstd-compressed, from a file or `-` (stdin). The format is detected from the magic bytes.
+//! - It streams: memory use does not depend on the file size (one read buffer, grown only up to
+//!   [`MAX_RECORD_LEN`]).
+//! - Every frame comes out as a [`Frame`] borrowing the reader's buffer, with its timestamp taken from
+//!   the capture (never the wall clock), its 1-based frame number and its link type.
+//! - A truncated last record is a [`Warning`] with its byte offset, not an error: everything before
+//!   it has been returned. Input that is not a capture at all is a [`CaptureError`].
+//! - [`link::normalize`] turns a frame of any supported link type into a network-layer view
+//!   ([`link::Network`]); unsupported link types are counted as skipped, never an error.
+
+#![forbid(unsafe_code)]
+
+pub mod link;
+
+/// Largest record (packet) accepted, in bytes. Larger claimed lengths are treated as corruption.
+pub const MAX_RECORD_LEN: usize = 256 * 1024;
+
+/// Capture timestamp in nanoseconds since the Unix epoch (UTC). Negative before 1970.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+/// A link-layer header type (LINKTYPE_* value from the pcap/pcapng header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    /// BSD loopback / null (4-byte host-order address family).
+    pub const NULL: Self = Self(0);
+    /// Ethernet II, with optional 802.1Q / 802.1ad tags.
+    pub const ETHERNET: Self = Self(1);
+    /// Raw IP (DLT_RAW as written by most tools).
+    pub const RAW: Self = Self(101);
+    /// OpenBSD loopback (4-byte network-order address family).
+    pub const LOOP: Self = Self(108);
+    /// Linux cooked capture v1.
+    pub const LINUX_SLL: Self = Self(113);
+    /// Raw IPv4.
+    pub const IPV4: Self = Self(228);
+    /// Raw IPv6.
+    pub const IPV6: Self = Self(229);
+    /// Linux cooked capture v2.
+    pub const LINUX_SLL2: Self = Self(276);
+}
+
+/// One captured frame, borrowed from the reader's buffer until the next call.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// Capture timestamp.
+    pub ts: Timestamp,
+    /// 1-based frame number within its file, as Wireshark numbers them.
+    pub number: u64,
+    /// Link type of the interface the frame was captured on.
+    pub link: LinkType,
+    /// Captured bytes (may be shorter than `orig_len` when cut by the snap length).
+    pub data: &'a [u8],
+    /// Length of the frame on the wire.
+    pub orig_len: u32,
+    /// Byte offset of the record in the (decompressed) file.
+    pub offset: u64,
+}
+
+/// Something odd but survivable in the input: reported, and reading goes on (or ends cleanly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// Byte offset in the (decompressed) input where the problem starts.
+    pub offset: u64,
+    /// What happened, in words for a person.
+    pub message: String,
+}
+
+/// Counters kept by the reader.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReaderStats {
+    /// Frames returned.
+    pub frames: u64,
+    /// Bytes of frame data returned.
+    pub frame_bytes: u64,
+    /// pcapng blocks skipped because their type is not a packet block (NRB, ISB, DSB, custom...).
+    pub skipped_blocks: u64,
+}
+
+/// The input could not be read as a capture.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The OS refused to read the input.
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+    /// The first bytes are not a pcap, pcapng, gzip or zstd magic.
+    #[error("not a capture file (unknown magic {magic:02x?} at offset 0); expected pcap, pcapng, gzip or zstd")]
+    NotACapture {
+        /// The first bytes found.
+        magic: Vec<u8>,
+    },
+    /// The structure is broken beyond recovery at `offset`.
+    #[error("corrupt capture at byte offset {offset}: {reason}")]
+    Corrupt {
+        /// Byte offset in the (decompressed) input.
+        offset: u64,
+        /// Why the record could not be read.
+        reason: String,
+    },
+}
+
+mod reader;
+pub use reader::CaptureReader;

@@ -1,0 +1,1 @@
+//! TCP reassembly (skeleton: being implemented).

@@ -1,0 +1,243 @@
+//! Application-protocol parsers: DNS, TLS, QUIC Initial, HTTP/1.x.
+//!
+//! Contract:
+//! - Parsers see only what the flow stage delivers: in-order stream [`flow::Chunk`]s per direction
+//!   (with explicit gaps) or whole UDP datagrams. They never see packets.
+//! - Every stream parser works when fed one byte at a time, buffers at most its named limit, and
+//!   turns hostile input into a counted anomaly, never a panic or an endless loop.
+//! - Output is typed [`Event`]s. No detection or output formatting lives here.
+//! - [`Session`] picks the parser for a flow from its content (and, for DNS, its port) and routes
+//!   chunks to it. Names in events are lower-case with no trailing dot.
+
+#![forbid(unsafe_code)]
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+pub mod dns;
+pub mod http;
+pub mod quic;
+pub mod tls;
+
+mod session;
+/// Per-flow protocol dispatcher. API: `Session::new(flow: &flow::FlowInfo)`,
+/// `data(&mut self, flow, dir, chunk, out: &mut Vec<Event>, an: &mut Anomalies)`,
+/// `protocol(&self) -> AppProto`.
+pub use session::Session;
+
+/// Application protocol of a flow, as recognised from its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AppProto {
+    /// Not decided yet (no payload seen).
+    #[default]
+    Unknown,
+    /// DNS (UDP or TCP; also mDNS and LLMNR).
+    Dns,
+    /// TLS over TCP.
+    Tls,
+    /// QUIC (v1 or v2).
+    Quic,
+    /// HTTP/1.x.
+    Http,
+    /// Anything else: kept as an opaque stream.
+    Other,
+}
+
+impl AppProto {
+    /// Lower-case name as used in output (`dns`, `tls`, `quic`, `http`, `other`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown | Self::Other => "other",
+            Self::Dns => "dns",
+            Self::Tls => "tls",
+            Self::Quic => "quic",
+            Self::Http => "http",
+        }
+    }
+}
+
+/// A typed event from a parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A DNS question in a query message (QR = 0).
+    DnsQuery(DnsQuery),
+    /// One answer record of a DNS response (QR = 1).
+    DnsAnswer(DnsAnswer),
+    /// A TLS ClientHello (TLS over TCP).
+    TlsClientHello(ClientHello),
+    /// The server's chosen TLS version, from its ServerHello.
+    TlsServerHello(ServerHello),
+    /// A QUIC client Initial whose ClientHello was decrypted.
+    QuicInitial(QuicInitial),
+    /// An HTTP/1.x request.
+    HttpRequest(HttpRequest),
+    /// An HTTP/1.x response.
+    HttpResponse(HttpResponse),
+}
+
+/// A DNS question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsQuery {
+    /// Transaction id.
+    pub id: u16,
+    /// Name asked for: lower-case, no trailing dot; non-printable bytes escaped as `\DDD`.
+    pub name: String,
+    /// Query type (1 = A, 28 = AAAA, 5 = CNAME, 65 = HTTPS...).
+    pub qtype: u16,
+}
+
+/// One DNS answer record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsAnswer {
+    /// Transaction id.
+    pub id: u16,
+    /// Owner name of the record (lower-case, no trailing dot).
+    pub name: String,
+    /// Record type.
+    pub rtype: u16,
+    /// Time to live in seconds.
+    pub ttl: u32,
+    /// Record data.
+    pub data: RData,
+}
+
+/// DNS record data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RData {
+    /// IPv4 address (A).
+    A(Ipv4Addr),
+    /// IPv6 address (AAAA).
+    Aaaa(Ipv6Addr),
+    /// Canonical name (CNAME), lower-case, no trailing dot.
+    Cname(String),
+    /// Another single-name record (NS, PTR, DNAME), lower-case, no trailing dot.
+    Name(String),
+    /// Anything else: the raw RDATA bytes.
+    Raw(Vec<u8>),
+}
+
+/// What a client offered in its TLS ClientHello (from TLS over TCP or QUIC CRYPTO frames).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientHello {
+    /// Server name (SNI host_name), lower-case, no trailing dot.
+    pub sni: Option<String>,
+    /// ALPN protocol names, in offered order.
+    pub alpn: Vec<String>,
+    /// Offered versions: the supported_versions extension if present (GREASE removed), else the
+    /// legacy client_version.
+    pub versions: Vec<u16>,
+}
+
+/// The server's choice in its ServerHello.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerHello {
+    /// Selected version (supported_versions if present, else the legacy server_version).
+    pub version: u16,
+}
+
+/// A decrypted QUIC client Initial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuicInitial {
+    /// QUIC version (0x00000001 for v1, 0x6b3343cf for v2).
+    pub version: u32,
+    /// The ClientHello carried in its CRYPTO frames.
+    pub hello: ClientHello,
+}
+
+/// One HTTP header, value kept as raw bytes (HTTP allows non-UTF-8 octets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Header name as sent.
+    pub name: String,
+    /// Header value as sent (obs-fold unfolded).
+    pub value: Vec<u8>,
+}
+
+/// An HTTP message body after transfer decoding.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Body {
+    /// Length of the body as sent, after removing chunked framing (before content decoding).
+    pub wire_len: u64,
+    /// The body after content decoding (gzip, deflate, br), at most [`http::MAX_BODY_DECODED`]
+    /// bytes; the raw body if it is not content-encoded or decoding failed.
+    pub data: Vec<u8>,
+    /// True when `data` was cut at the limit or the body was incomplete (gap, end of stream).
+    pub truncated: bool,
+    /// Content-Encoding values applied (e.g. `["gzip"]`), in the order they were applied.
+    pub content_encoding: Vec<String>,
+    /// True when content decoding failed and `data` holds the raw bytes.
+    pub decode_failed: bool,
+}
+
+/// An HTTP/1.x request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// Stream offset (client-to-server) of the request line's first byte.
+    pub offset: u64,
+    /// Method.
+    pub method: String,
+    /// Request target as sent (not percent-decoded).
+    pub uri: String,
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub version: u8,
+    /// Host header value, lower-case, port removed.
+    pub host: Option<String>,
+    /// Headers in order.
+    pub headers: Vec<Header>,
+    /// Body.
+    pub body: Body,
+}
+
+/// An HTTP/1.x response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Stream offset (server-to-client) of the status line's first byte.
+    pub offset: u64,
+    /// Status code.
+    pub status: u16,
+    /// Minor version.
+    pub version: u8,
+    /// Headers in order.
+    pub headers: Vec<Header>,
+    /// Body.
+    pub body: Body,
+}
+
+/// Anomaly counters of the protocol stage, summed with `+=` (one field per named limit or oddity).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Anomalies {
+    /// DNS messages that failed to parse (header or question section).
+    pub dns_malformed: u64,
+    /// DNS names cut by a loop, a forward pointer limit or length limit.
+    pub dns_bad_name: u64,
+    /// TLS records that were not a valid handshake where one was expected.
+    pub tls_malformed: u64,
+    /// TLS handshake messages larger than [`tls::MAX_HANDSHAKE_LEN`] (not buffered).
+    pub tls_capped: u64,
+    /// QUIC Initial packets that could not be decrypted or parsed.
+    pub quic_undecryptable: u64,
+    /// HTTP messages that failed to parse; the direction then stops being parsed.
+    pub http_malformed: u64,
+    /// HTTP header blocks larger than [`http::MAX_HEADER_BLOCK`].
+    pub http_header_capped: u64,
+    /// HTTP bodies cut at the decoded-size limit.
+    pub http_body_capped: u64,
+    /// HTTP transactions dropped because [`http::MAX_PENDING`] was hit.
+    pub http_tx_capped: u64,
+    /// Stream gaps that interrupted a parser.
+    pub gaps: u64,
+}
+
+impl std::ops::AddAssign<&Anomalies> for Anomalies {
+    fn add_assign(&mut self, o: &Anomalies) {
+        self.dns_malformed += o.dns_malformed;
+        self.dns_bad_name += o.dns_bad_name;
+        self.tls_malformed += o.tls_malformed;
+        self.tls_capped += o.tls_capped;
+        self.quic_undecryptable += o.quic_undecryptable;
+        self.http_malformed += o.http_malformed;
+        self.http_header_capped += o.http_header_capped;
+        self.http_body_capped += o.http_body_capped;
+        self.http_tx_capped += o.http_tx_capped;
+        self.gaps += o.gaps;
+    }
+}
