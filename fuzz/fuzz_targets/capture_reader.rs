@@ -1,0 +1,5 @@
+#![no_main]
+//! Fuzz target: capture_reader (being written).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = data;
+});
