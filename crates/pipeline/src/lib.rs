@@ -1,1 +1,308 @@
-//! placeholder
+//! The analysis driver: capture -> wire -> flow -> proto, in one pass, plus destination naming.
+//!
+//! Contract:
+//! - [`Pipeline::run`] reads one capture to its end (or its first fatal error) and pushes what it
+//!   finds into an [`Observer`]: every protocol [`proto::Event`] as it completes (with its flow and
+//!   packet context), every stream chunk (for later stages that scan payloads), and one
+//!   [`FlowRecord`] per flow when the flow ends. Several captures fed in order form one timeline.
+//! - Naming: each flow's server gets a name from, in order of preference, the TLS or QUIC SNI, the
+//!   HTTP Host, or the DNS answer that mapped the server's IP (CNAME chains followed back to the name
+//!   asked for), else none. The DNS map is bounded by [`MAX_DNS_MAPPINGS`].
+//! - Nothing here reads the wall clock: all times come from the capture.
+//! - Memory is bounded by the limits of each stage ([`Config`]); what hits a limit is counted in
+//!   [`Stats`].
+
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use capture::link::{self, LinkOutcome};
+use capture::{CaptureError, CaptureReader, Timestamp};
+use flow::{Chunk, Direction, FlowId, FlowInfo, FlowSink, FlowTable, Meta};
+use proto::{AppProto, Event, Session};
+
+mod names;
+pub mod output;
+mod record;
+pub mod time;
+
+pub use names::{DnsNames, MAX_DNS_MAPPINGS, NameSource};
+pub use record::FlowRecord;
+
+/// Limits of every stage, with documented defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Config {
+    /// IP fragment reassembly limits.
+    pub defrag: wire::DefragLimits,
+    /// Flow table and TCP reassembly limits.
+    pub flow: flow::FlowLimits,
+}
+
+/// Where an event or chunk came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Index of the capture file in the run (0-based, in the order given).
+    pub file: usize,
+    /// The flow.
+    pub flow: &'a FlowInfo,
+    /// Direction of the data that produced the event.
+    pub dir: Direction,
+    /// Time and frame number of the packet that completed it.
+    pub meta: Meta,
+}
+
+impl Context<'_> {
+    /// Sender address of the data.
+    pub fn src(&self) -> std::net::SocketAddr {
+        match self.dir {
+            Direction::ToServer => self.flow.client,
+            Direction::ToClient => self.flow.server,
+        }
+    }
+
+    /// Receiver address of the data.
+    pub fn dst(&self) -> std::net::SocketAddr {
+        match self.dir {
+            Direction::ToServer => self.flow.server,
+            Direction::ToClient => self.flow.client,
+        }
+    }
+}
+
+/// Receives the results of a run. Every method has an empty default, so an observer implements
+/// only what it needs.
+pub trait Observer {
+    /// A protocol event completed.
+    fn event(&mut self, ctx: &Context<'_>, event: &Event) {
+        let _ = (ctx, event);
+    }
+    /// A chunk of a flow's stream (in order, gaps explicit), before protocol parsing.
+    fn chunk(&mut self, ctx: &Context<'_>, chunk: &Chunk<'_>) {
+        let _ = (ctx, chunk);
+    }
+    /// A flow ended; its record is final.
+    fn flow_end(&mut self, record: &FlowRecord) {
+        let _ = record;
+    }
+}
+
+/// Counters of a whole run, summed over all captures.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Frames read.
+    pub frames: u64,
+    /// Bytes of frame data read.
+    pub frame_bytes: u64,
+    /// Frames on a link type that is not supported, by link type.
+    pub unsupported_link: std::collections::BTreeMap<u32, u64>,
+    /// Frames too short for their link header.
+    pub link_truncated: u64,
+    /// Decode stage counters.
+    pub wire: wire::WireStats,
+    /// Flow stage counters.
+    pub flow: flow::FlowStats,
+    /// Protocol stage anomalies.
+    pub proto: proto::Anomalies,
+    /// Events produced.
+    pub events: u64,
+    /// DNS name mappings dropped because [`MAX_DNS_MAPPINGS`] was hit.
+    pub dns_map_capped: u64,
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// A hasher for the sequential flow ids (a multiplicative mix is enough and much cheaper than
+/// SipHash on the per-packet path).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// What the pipeline keeps per open flow.
+#[derive(Debug)]
+struct FlowState {
+    session: Session,
+    sni: Option<String>,
+    http_host: Option<String>,
+    dns_name_at_start: Option<String>,
+    tls_version: Option<u16>,
+    alpn: Vec<String>,
+    events: u64,
+}
+
+/// The flow sink: parses, names, and forwards to the observer.
+struct Dispatch<O> {
+    observer: O,
+    file: usize,
+    flows: FastMap<FlowId, FlowState>,
+    names: DnsNames,
+    events: Vec<Event>,
+    anomalies: proto::Anomalies,
+    event_count: u64,
+}
+
+impl<O: Observer> FlowSink for Dispatch<O> {
+    fn flow_start(&mut self, flow: &FlowInfo, _meta: Meta) {
+        let state = FlowState {
+            session: Session::new(flow),
+            sni: None,
+            http_host: None,
+            dns_name_at_start: self.names.lookup(flow.server.ip()),
+            tls_version: None,
+            alpn: Vec::new(),
+            events: 0,
+        };
+        self.flows.insert(flow.id, state);
+    }
+
+    fn data(&mut self, flow: &FlowInfo, dir: Direction, chunk: Chunk<'_>, meta: Meta) {
+        let ctx = Context { file: self.file, flow, dir, meta };
+        self.observer.chunk(&ctx, &chunk);
+        let Some(state) = self.flows.get_mut(&flow.id) else { return };
+        state.session.data(flow, dir, chunk, &mut self.events, &mut self.anomalies);
+        if self.events.is_empty() {
+            return;
+        }
+        for event in self.events.drain(..) {
+            state.events += 1;
+            self.event_count += 1;
+            match &event {
+                Event::TlsClientHello(h) if dir == Direction::ToServer => {
+                    if state.sni.is_none() {
+                        state.sni.clone_from(&h.sni);
+                    }
+                    if state.alpn.is_empty() {
+                        state.alpn.clone_from(&h.alpn);
+                    }
+                }
+                Event::QuicInitial(q) => {
+                    if state.sni.is_none() {
+                        state.sni.clone_from(&q.hello.sni);
+                    }
+                    if state.alpn.is_empty() {
+                        state.alpn.clone_from(&q.hello.alpn);
+                    }
+                }
+                Event::TlsServerHello(s) => state.tls_version = Some(s.version),
+                Event::HttpRequest(r) => {
+                    if state.http_host.is_none() {
+                        state.http_host.clone_from(&r.host);
+                    }
+                }
+                Event::DnsAnswer(a) => self.names.learn(a),
+                _ => {}
+            }
+            self.observer.event(&ctx, &event);
+        }
+    }
+
+    fn flow_end(&mut self, flow: &FlowInfo, _meta: Meta) {
+        let Some(state) = self.flows.remove(&flow.id) else { return };
+        let proto = state.session.protocol();
+        let (name, source) = if let Some(sni) = state.sni.filter(|s| !s.is_empty()) {
+            (Some(sni), NameSource::Sni)
+        } else if let Some(host) = state.http_host.filter(|s| !s.is_empty()) {
+            (Some(host), NameSource::HttpHost)
+        } else if let Some(n) = state.dns_name_at_start.or_else(|| self.names.lookup(flow.server.ip()))
+        {
+            (Some(n), NameSource::Dns)
+        } else {
+            (None, NameSource::None)
+        };
+        let record = FlowRecord {
+            file: self.file,
+            info: flow.clone(),
+            protocol: proto,
+            name,
+            name_source: source,
+            encrypted: matches!(proto, AppProto::Tls | AppProto::Quic),
+            tls_version: state.tls_version,
+            alpn: state.alpn,
+            events: state.events,
+        };
+        self.observer.flow_end(&record);
+    }
+}
+
+/// One analysis run over one or more captures.
+pub struct Pipeline<O> {
+    decoder: wire::Decoder,
+    table: FlowTable,
+    dispatch: Dispatch<O>,
+    stats: Stats,
+    last_ts: Timestamp,
+}
+
+impl<O: Observer> Pipeline<O> {
+    /// A new run with the given limits, reporting to `observer`.
+    pub fn new(config: Config, observer: O) -> Self {
+        Self {
+            decoder: wire::Decoder::new(config.defrag),
+            table: FlowTable::new(config.flow),
+            dispatch: Dispatch {
+                observer,
+                file: 0,
+                flows: FastMap::default(),
+                names: DnsNames::default(),
+                events: Vec::new(),
+                anomalies: proto::Anomalies::default(),
+                event_count: 0,
+            },
+            stats: Stats::default(),
+            last_ts: Timestamp::default(),
+        }
+    }
+
+    /// Reads `reader` to its end, as capture number `file` of the run. On a fatal read error the
+    /// frames before it have been processed; the error is returned and the run can go on with the
+    /// next capture.
+    pub fn run(&mut self, file: usize, reader: &mut CaptureReader) -> Result<(), CaptureError> {
+        self.dispatch.file = file;
+        loop {
+            let Some(frame) = reader.next_frame()? else { break };
+            self.stats.frames += 1;
+            self.stats.frame_bytes += frame.data.len() as u64;
+            self.last_ts = self.last_ts.max(frame.ts);
+            let net = match link::normalize(frame.link, frame.data) {
+                LinkOutcome::Network(net) => net,
+                LinkOutcome::Unsupported(l) => {
+                    *self.stats.unsupported_link.entry(l.0).or_default() += 1;
+                    continue;
+                }
+                LinkOutcome::Truncated => {
+                    self.stats.link_truncated += 1;
+                    continue;
+                }
+            };
+            if let Ok(Some(packet)) = self.decoder.decode(frame.ts, &net) {
+                self.table.process(frame.ts, frame.number, &packet, &mut self.dispatch);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends every open flow (end of all input) and returns the observer and the run's counters.
+    pub fn finish(mut self) -> (O, Stats) {
+        self.table.finish(self.last_ts, &mut self.dispatch);
+        let mut stats = self.stats;
+        stats.wire += self.decoder.stats();
+        stats.flow = self.table.stats().clone();
+        stats.proto = self.dispatch.anomalies.clone();
+        stats.events = self.dispatch.event_count;
+        stats.dns_map_capped = self.dispatch.names.capped();
+        (self.dispatch.observer, stats)
+    }
+}

@@ -1,0 +1,21 @@
+//! One module per command.
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+mod events;
+mod flows;
+
+/// Runs the chosen command.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Events(a) => events::run(&a),
+        Command::Flows(a) => flows::run(&a),
+    }
+}
+
+/// Exit code for a run that may have had unreadable input.
+pub(crate) fn exit(errored: bool) -> ExitCode {
+    if errored { ExitCode::from(2) } else { ExitCode::SUCCESS }
+}

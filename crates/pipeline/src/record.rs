@@ -1,0 +1,29 @@
+//! The per-flow record handed out when a flow ends.
+
+use flow::FlowInfo;
+use proto::AppProto;
+
+use crate::NameSource;
+
+/// Everything known about one flow when it ended.
+#[derive(Debug, Clone)]
+pub struct FlowRecord {
+    /// Capture file index (0-based) in which the flow ended.
+    pub file: usize,
+    /// Addresses, counters, times, state and flags from the flow stage.
+    pub info: FlowInfo,
+    /// Application protocol recognised.
+    pub protocol: AppProto,
+    /// The server's name, if any source gave one.
+    pub name: Option<String>,
+    /// Where the name came from.
+    pub name_source: NameSource,
+    /// True when the payload is protected by TLS or QUIC.
+    pub encrypted: bool,
+    /// TLS version chosen by the server, when its ServerHello was seen.
+    pub tls_version: Option<u16>,
+    /// ALPN protocols offered by the client.
+    pub alpn: Vec<String>,
+    /// Protocol events produced by this flow.
+    pub events: u64,
+}
