@@ -16,6 +16,7 @@
 //!   the flow.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::net::SocketAddr;
 
@@ -232,3 +233,6 @@ mod table;
 /// packet: &wire::Packet<'_>, sink: &mut impl FlowSink)`, `finish(&mut self, ts, sink)` (end of all
 /// input: ends every open flow in id order), `stats(&self) -> &FlowStats`.
 pub use table::FlowTable;
+
+#[cfg(test)]
+mod tests;
