@@ -158,8 +158,8 @@ pub struct WireStats {
     pub defrag_bad_fragments: u64,
 }
 
-impl std::ops::AddAssign<&WireStats> for WireStats {
-    fn add_assign(&mut self, o: &WireStats) {
+impl std::ops::AddAssign<&Self> for WireStats {
+    fn add_assign(&mut self, o: &Self) {
         self.packets += o.packets;
         self.not_ip += o.not_ip;
         self.bad_ip += o.bad_ip;
@@ -174,6 +174,8 @@ impl std::ops::AddAssign<&WireStats> for WireStats {
 
 mod decode;
 mod defrag;
+mod ip;
+mod transport;
 /// Decodes frames into [`Packet`]s, reassembling fragments. API:
 /// `Decoder::new(DefragLimits)`, `decode(&mut self, ts: capture::Timestamp, net: &Network<'a>) ->
 /// Result<Option<Packet<'a>>, DecodeError>` (`Ok(None)`: a fragment was stored, nothing to hand on yet),
