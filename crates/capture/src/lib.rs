@@ -4,12 +4,16 @@
 //! - [`CaptureReader`] reads pcap (both byte orders, micro/nanosecond) and pcapng (either byte order,
 //!   several sections and interfaces, `if_tsresol`, EPB/SPB/obsolete PB), optionally gzip- or
 //!   zstd-compressed, from a file or `-` (stdin). The format is detected from the magic bytes.
-//! - It streams: memory use does not depend on the file size (one read buffer, grown only up to
-//!   [`MAX_RECORD_LEN`]).
+//! - It streams: memory use does not depend on the file size (one fixed 1 MiB read buffer that
+//!   holds any record up to [`MAX_RECORD_LEN`]; pcapng blocks that are not needed are skipped
+//!   without buffering; at most [`MAX_WARNINGS`] warnings; a zstd decoder adds its window, as the
+//!   file declares it, up to ruzstd's 128 MiB limit).
 //! - Every frame comes out as a [`Frame`] borrowing the reader's buffer, with its timestamp taken from
 //!   the capture (never the wall clock), its 1-based frame number and its link type.
 //! - A truncated last record is a [`Warning`] with its byte offset, not an error: everything before
 //!   it has been returned. Input that is not a capture at all is a [`CaptureError`].
+//! - [`CaptureReader::format`] and [`CaptureReader::compression`] say what was detected.
+//! - It never panics and always ends, whatever the input (fuzzed: `fuzz/fuzz_targets/capture_reader.rs`).
 //! - [`link::normalize`] turns a frame of any supported link type into a network-layer view
 //!   ([`link::Network`]); unsupported link types are counted as skipped, never an error.
 
@@ -91,7 +95,9 @@ pub enum CaptureError {
     #[error("cannot read: {0}")]
     Io(#[from] std::io::Error),
     /// The first bytes are not a pcap, pcapng, gzip or zstd magic.
-    #[error("not a capture file (unknown magic {magic:02x?} at offset 0); expected pcap, pcapng, gzip or zstd")]
+    #[error(
+        "not a capture file (unknown magic {magic:02x?} at offset 0); expected pcap, pcapng, gzip or zstd"
+    )]
     NotACapture {
         /// The first bytes found.
         magic: Vec<u8>,
@@ -106,5 +112,10 @@ pub enum CaptureError {
     },
 }
 
+mod decompress;
+mod input;
+mod pcap;
+mod pcapng;
 mod reader;
-pub use reader::CaptureReader;
+pub use decompress::Compression;
+pub use reader::{CaptureReader, Format, MAX_WARNINGS};
