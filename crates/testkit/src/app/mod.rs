@@ -1,0 +1,7 @@
+//! Application payload encoders: [`dns`] messages, [`tls`] records, [`http`] messages and
+//! [`quic`] client Initials. They produce plain bytes to feed a conversation builder.
+
+pub mod dns;
+pub mod http;
+pub mod quic;
+pub mod tls;
