@@ -60,8 +60,8 @@ pub enum Transport {
 pub enum ClientBy {
     /// The client sent the first SYN (without ACK).
     Syn,
-    /// The flow was already open: the side with the higher port, or a well-known server port on the
-    /// other side.
+    /// No SYN seen: the sender to a multicast or broadcast group, else the side opposite a
+    /// well-known server port, else the side with the higher port.
     PortHeuristic,
     /// No better clue: whoever sent the first packet.
     FirstPacket,

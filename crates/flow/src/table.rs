@@ -404,7 +404,7 @@ impl FlowTable {
                 break;
             }
         }
-        let (client_is_src, client_by) = decide_client(sport, dport, tcp);
+        let (client_is_src, client_by) = decide_client(packet.dst, sport, dport, tcp);
         let src = SocketAddr::new(packet.src, sport);
         let dst = SocketAddr::new(packet.dst, dport);
         let (client, server) = if client_is_src { (src, dst) } else { (dst, src) };
@@ -604,12 +604,25 @@ fn new_connection(flow: &Flow, packet: &wire::Packet<'_>, seg: &TcpSegment<'_>) 
 }
 
 /// Decides which side is the client from the first packet. Returns (client is the sender, how).
-fn decide_client(sport: u16, dport: u16, tcp: Option<&TcpSegment<'_>>) -> (bool, ClientBy) {
+/// A multicast or broadcast destination is always the server side: no one connects *from* it.
+fn decide_client(
+    dst: std::net::IpAddr,
+    sport: u16,
+    dport: u16,
+    tcp: Option<&TcpSegment<'_>>,
+) -> (bool, ClientBy) {
     if let Some(s) = tcp
         && s.flags.has(TcpFlags::SYN)
         && !s.flags.has(TcpFlags::RST)
     {
         return (!s.flags.has(TcpFlags::ACK), ClientBy::Syn);
+    }
+    let group = match dst {
+        std::net::IpAddr::V4(a) => a.is_multicast() || a.is_broadcast() || a.octets()[3] == 255,
+        std::net::IpAddr::V6(a) => a.is_multicast(),
+    };
+    if group {
+        return (true, ClientBy::PortHeuristic);
     }
     if sport == dport {
         return (true, ClientBy::FirstPacket);

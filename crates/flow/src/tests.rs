@@ -810,7 +810,8 @@ fn udp_datagrams_and_client_by_port() {
     assert_eq!(f.tcp_state, None);
     assert_eq!(h.rec.chunks(1, TC), vec![Ev::Datagram(b"answer first".to_vec())]);
     assert_eq!(h.rec.chunks(1, TS), vec![Ev::Datagram(b"query".to_vec())]);
-    assert_eq!(h.rec.info(2).client_by, ClientBy::FirstPacket);
+    let mdns = h.rec.info(2);
+    assert_eq!((mdns.client, mdns.client_by), (addr("10.0.0.2:5353"), ClientBy::PortHeuristic));
     assert_eq!(h.rec.info(3).client, addr("10.0.0.2:3000"));
     assert_eq!(h.rec.info(4).client, addr("10.0.0.9:30000"));
     let o = h.rec.info(5);
@@ -1013,4 +1014,18 @@ fn random_garbage_never_panics() {
         }
         h.finish();
     }
+}
+
+#[test]
+fn multicast_or_broadcast_destination_is_the_server() {
+    let mut h = Harness::new();
+    // DHCPv6 solicit: client port 546 sends to the All_DHCP_Relay_Agents_and_Servers group on 547.
+    h.feed(&udp("[fe80::4e6a:f6ff:fe9f:f627]:546", "[ff02::1:2]:547", b"solicit"));
+    // DHCP discover: 0.0.0.0:68 broadcast to 67; SSDP: 1900 on both sides via a multicast group.
+    h.feed(&udp("0.0.0.0:68", "255.255.255.255:67", b"discover"));
+    h.feed(&udp("192.168.2.1:1900", "239.255.255.250:1900", b"notify"));
+    h.finish();
+    assert_eq!(h.rec.info(1).client, "[fe80::4e6a:f6ff:fe9f:f627]:546".parse().unwrap());
+    assert_eq!(h.rec.info(2).client, "0.0.0.0:68".parse().unwrap());
+    assert_eq!(h.rec.info(3).client, "192.168.2.1:1900".parse().unwrap());
 }
