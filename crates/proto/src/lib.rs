@@ -205,7 +205,8 @@ pub struct HttpResponse {
 /// Anomaly counters of the protocol stage, summed with `+=` (one field per named limit or oddity).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Anomalies {
-    /// DNS messages that failed to parse (header or question section).
+    /// DNS messages that failed to parse (header, question or answer section), or were cut at
+    /// [`dns::MAX_RECORDS_PER_SECTION`] records.
     pub dns_malformed: u64,
     /// DNS names cut by a loop, a forward pointer limit or length limit.
     pub dns_bad_name: u64,
@@ -227,8 +228,8 @@ pub struct Anomalies {
     pub gaps: u64,
 }
 
-impl std::ops::AddAssign<&Anomalies> for Anomalies {
-    fn add_assign(&mut self, o: &Anomalies) {
+impl std::ops::AddAssign<&Self> for Anomalies {
+    fn add_assign(&mut self, o: &Self) {
         self.dns_malformed += o.dns_malformed;
         self.dns_bad_name += o.dns_bad_name;
         self.tls_malformed += o.tls_malformed;

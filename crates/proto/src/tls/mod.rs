@@ -1,32 +1,123 @@
-//! TLS over TCP: ClientHello and ServerHello from the handshake records, skeleton.
+//! TLS over TCP: ClientHello and ServerHello from the handshake records.
+//!
+//! Per direction, TLS records are read from the stream (fed in pieces of any size) and handshake
+//! messages are reassembled across records and segments, up to [`MAX_HANDSHAKE_LEN`]. Only the
+//! hello of each direction is buffered:
+//! - Client: the ClientHello gives [`Event::TlsClientHello`]. After a HelloRetryRequest from the
+//!   server, the second ClientHello is reported too.
+//! - Server: the ServerHello gives [`Event::TlsServerHello`] (a HelloRetryRequest is a ServerHello
+//!   and is reported; so is the real ServerHello after it).
+//!
+//! After its hello, a direction walks at most [`MAX_RECORDS_AFTER_HELLO`] record headers without
+//! buffering bodies (the HelloRetryRequest case), and stops at application data, an alert, or as
+//! soon as the server's final ServerHello is seen; a ChangeCipherSpec or application data before
+//! the hello also stops it. From then on chunks are ignored in O(1), so ciphertext is never
+//! buffered.
+//!
+//! Anomalies: a malformed record or hello counts `tls_malformed`, an oversized handshake message
+//! `tls_capped`, a gap while parsing `gaps`; each stops that direction. SSLv2-compatible
+//! ClientHellos (first byte with the high bit set) are reported with their version and no SNI.
+//!
+//! The hello bodies are parsed by a small hand-written parser (see `hello.rs` for why not
+//! tls-parser); [`parse_client_hello`] is shared with QUIC.
 
 use flow::{Chunk, Direction};
 
 use crate::{Anomalies, ClientHello, Event};
 
+mod hello;
+pub(crate) mod reader;
+mod stream;
+#[cfg(test)]
+pub(crate) mod tests;
+
+pub use hello::MAX_ALPN;
+use stream::{DirParser, Shared, Step};
+
 /// Largest handshake message buffered (a ClientHello with post-quantum key shares is ~2 KiB;
 /// certificates are never buffered).
 pub const MAX_HANDSHAKE_LEN: usize = 64 * 1024;
 
+/// Largest TLS record body accepted: 2^14 bytes of plaintext plus the 2048 bytes of expansion
+/// TLS 1.2 allows for a TLSCiphertext (RFC 5246 §6.2.3). Longer records are malformed.
+pub const MAX_RECORD_LEN: usize = (1 << 14) + 2048;
+
+/// Records a direction walks (bodies not buffered) after its hello, waiting for a possible second
+/// hello after a HelloRetryRequest. The expected sequence is ChangeCipherSpec, then the second
+/// ClientHello; 8 leaves room for oddities.
+pub const MAX_RECORDS_AFTER_HELLO: u8 = 8;
+
 /// TLS parser for one flow.
-#[derive(Debug, Default)]
-pub struct TlsParser {}
+#[derive(Debug)]
+pub struct TlsParser {
+    /// Indexed by [`Direction::index`].
+    dirs: [DirParser; 2],
+    shared: Shared,
+}
+
+impl Default for TlsParser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl TlsParser {
     /// A parser for a new flow.
     pub fn new() -> Self {
-        Self {}
+        Self { dirs: [DirParser::new(true), DirParser::new(false)], shared: Shared::default() }
     }
 
     /// Stream data of one direction.
-    pub fn data(&mut self, dir: Direction, chunk: Chunk<'_>, out: &mut Vec<Event>, an: &mut Anomalies) {
-        let _ = (dir, chunk, out, an);
+    pub fn data(
+        &mut self,
+        dir: Direction,
+        chunk: Chunk<'_>,
+        out: &mut Vec<Event>,
+        an: &mut Anomalies,
+    ) {
+        let d = &mut self.dirs[dir.index()];
+        if d.is_done() {
+            return;
+        }
+        match chunk {
+            Chunk::Data { bytes, .. } => {
+                let step = d.feed(bytes, &mut self.shared, out);
+                match step {
+                    Step::More => {}
+                    Step::Stop => d.finish(),
+                    Step::Malformed => {
+                        an.tls_malformed += 1;
+                        d.finish();
+                    }
+                    Step::Capped => {
+                        an.tls_capped += 1;
+                        d.finish();
+                    }
+                }
+            }
+            Chunk::Gap { .. } => {
+                // Resynchronising inside a record is impossible: give up on this direction.
+                an.gaps += 1;
+                d.finish();
+            }
+            Chunk::End => d.finish(),
+            Chunk::Datagram(_) => {}
+        }
+        // Once the server's final ServerHello is seen, a client waiting after its ClientHello
+        // has nothing more to send in plaintext.
+        let client = &mut self.dirs[Direction::ToServer.index()];
+        if self.shared.server_final && client.waiting_after_hello() {
+            client.finish();
+        }
     }
 }
 
 /// Parses a complete ClientHello handshake message body (after the 4-byte handshake header).
 /// Shared by TLS and QUIC. `None` when it is malformed.
+///
+/// `sni` is the first host_name (lower-case, trailing dot removed, non-printable bytes as
+/// `\DDD`), `alpn` the offered protocols in order (at most [`MAX_ALPN`]), `versions` the
+/// supported_versions list without GREASE values, else the legacy client_version.
 pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
-    let _ = body;
-    None
+    hello::client_hello(body)
 }
