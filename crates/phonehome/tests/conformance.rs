@@ -66,11 +66,19 @@ fn ours(capture: &Path) -> (Set, i32) {
                 let host = v["headers"].as_array().and_then(|h| {
                     h.iter().find_map(|kv| {
                         let name = kv[0].as_str()?;
-                        name.eq_ignore_ascii_case("host").then(|| kv[1].as_str().map(str::to_string))?
+                        name.eq_ignore_ascii_case("host")
+                            .then(|| kv[1].as_str().map(str::to_string))?
                     })
                 });
                 add("http_host", host);
-                add("http_request", Some(format!("{} {}", s("method").unwrap_or_default(), s("uri").unwrap_or_default())));
+                add(
+                    "http_request",
+                    Some(format!(
+                        "{} {}",
+                        s("method").unwrap_or_default(),
+                        s("uri").unwrap_or_default()
+                    )),
+                );
             }
             _ => {}
         }
@@ -88,8 +96,16 @@ fn known_differences() -> BTreeMap<(String, String, String), Vec<(String, String
             continue;
         }
         let f: Vec<&str> = line.split('\t').collect();
-        assert!(f.len() == 5 && !f[4].trim().is_empty(), "known-differences.tsv line {}: need 5 tab-separated fields with a reason", n + 1);
-        assert!(KINDS.contains(&f[1]) && (f[2] == "missing" || f[2] == "extra"), "known-differences.tsv line {}: bad kind or side", n + 1);
+        assert!(
+            f.len() == 5 && !f[4].trim().is_empty(),
+            "known-differences.tsv line {}: need 5 tab-separated fields with a reason",
+            n + 1
+        );
+        assert!(
+            KINDS.contains(&f[1]) && (f[2] == "missing" || f[2] == "extra"),
+            "known-differences.tsv line {}: bad kind or side",
+            n + 1
+        );
         map.entry((f[0].to_string(), f[1].to_string(), f[2].to_string()))
             .or_default()
             .push((normalise(f[1], f[3]), f[4].to_string()));
@@ -121,23 +137,33 @@ fn events_match_tshark_on_real_corpus() {
     let mut unexplained = Vec::new();
     let mut explained = 0usize;
     for r in &refs {
-        let capture = PathBuf::from(r.to_string_lossy().trim_end_matches(".tshark.tsv").to_string());
+        let capture =
+            PathBuf::from(r.to_string_lossy().trim_end_matches(".tshark.tsv").to_string());
         let rel = capture.strip_prefix(&root).unwrap().to_string_lossy().to_string();
         let want = reference(r);
         let (got, _code) = ours(&capture);
         for kind in KINDS {
-            let w: BTreeSet<_> = want.iter().filter(|(k, _)| k == kind).map(|(_, v)| v.clone()).collect();
-            let g: BTreeSet<_> = got.iter().filter(|(k, _)| k == kind).map(|(_, v)| v.clone()).collect();
+            let w: BTreeSet<_> =
+                want.iter().filter(|(k, _)| k == kind).map(|(_, v)| v.clone()).collect();
+            let g: BTreeSet<_> =
+                got.iter().filter(|(k, _)| k == kind).map(|(_, v)| v.clone()).collect();
             *agree.entry(kind).or_default() += w.intersection(&g).count();
             *total.entry(kind).or_default() += w.union(&g).count();
             for (side, diff) in [("missing", w.difference(&g)), ("extra", g.difference(&w))] {
                 for v in diff {
                     let key = (rel.clone(), kind.to_string(), side.to_string());
-                    let hit = known.get(&key).and_then(|list| list.iter().find(|(kv, _)| kv == "*" || kv == v));
+                    let hit = known
+                        .get(&key)
+                        .and_then(|list| list.iter().find(|(kv, _)| kv == "*" || kv == v));
                     match hit {
                         Some((kv, _)) => {
                             explained += 1;
-                            used.insert((rel.clone(), kind.to_string(), side.to_string(), kv.clone()));
+                            used.insert((
+                                rel.clone(),
+                                kind.to_string(),
+                                side.to_string(),
+                                kv.clone(),
+                            ));
                         }
                         None => unexplained.push(format!("{rel}\t{kind}\t{side}\t{v}")),
                     }
@@ -146,13 +172,20 @@ fn events_match_tshark_on_real_corpus() {
         }
     }
     let (a, t): (usize, usize) = (agree.values().sum(), total.values().sum());
-    println!("conformance: {} captures, {a}/{t} values agree with tshark ({:.1}%), {explained} differences explained in known-differences.tsv, {} unexplained", refs.len(), 100.0 * a as f64 / t.max(1) as f64, unexplained.len());
+    println!(
+        "conformance: {} captures, {a}/{t} values agree with tshark ({:.1}%), {explained} differences explained in known-differences.tsv, {} unexplained",
+        refs.len(),
+        100.0 * a as f64 / t.max(1) as f64,
+        unexplained.len()
+    );
     for k in KINDS {
         println!("  {k:<13} {}/{}", agree.get(k).unwrap_or(&0), total.get(k).unwrap_or(&0));
     }
     let stale: Vec<_> = known
         .iter()
-        .flat_map(|(k, list)| list.iter().map(move |(v, _)| (k.0.clone(), k.1.clone(), k.2.clone(), v.clone())))
+        .flat_map(|(k, list)| {
+            list.iter().map(move |(v, _)| (k.0.clone(), k.1.clone(), k.2.clone(), v.clone()))
+        })
         .filter(|e| !used.contains(e))
         .collect();
     for s in &stale {
@@ -163,6 +196,10 @@ fn events_match_tshark_on_real_corpus() {
             println!("UNEXPLAINED\t{u}");
         }
     }
-    assert!(unexplained.is_empty(), "{} differences from tshark are not explained", unexplained.len());
+    assert!(
+        unexplained.is_empty(),
+        "{} differences from tshark are not explained",
+        unexplained.len()
+    );
     assert!(stale.is_empty(), "{} known differences are stale; remove them", stale.len());
 }

@@ -21,9 +21,12 @@ const DATAGRAMS: usize = 4;
 /// Captures larger than this are not copied as whole-file seeds.
 const MAX_FILE_SEED: u64 = 64 * 1024;
 
+/// Per flow: the stream prefix of each direction, and the first client datagrams.
+type Kept = ([Vec<u8>; 2], Vec<Vec<u8>>);
+
 #[derive(Default)]
 struct Seeds {
-    streams: HashMap<FlowId, ([Vec<u8>; 2], Vec<Vec<u8>>)>,
+    streams: HashMap<FlowId, Kept>,
     out: PathBuf,
     written: usize,
 }

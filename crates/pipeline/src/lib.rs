@@ -197,10 +197,8 @@ impl<O: Observer> FlowSink for Dispatch<O> {
                     }
                 }
                 Event::TlsServerHello(s) => state.tls_version = Some(s.version),
-                Event::HttpRequest(r) => {
-                    if state.http_host.is_none() {
-                        state.http_host.clone_from(&r.host);
-                    }
+                Event::HttpRequest(r) if state.http_host.is_none() => {
+                    state.http_host.clone_from(&r.host);
                 }
                 Event::DnsAnswer(a) => self.names.learn(a),
                 _ => {}
@@ -216,7 +214,8 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             (Some(sni), NameSource::Sni)
         } else if let Some(host) = state.http_host.filter(|s| !s.is_empty()) {
             (Some(host), NameSource::HttpHost)
-        } else if let Some(n) = state.dns_name_at_start.or_else(|| self.names.lookup(flow.server.ip()))
+        } else if let Some(n) =
+            state.dns_name_at_start.or_else(|| self.names.lookup(flow.server.ip()))
         {
             (Some(n), NameSource::Dns)
         } else {
@@ -271,8 +270,7 @@ impl<O: Observer> Pipeline<O> {
     /// next capture.
     pub fn run(&mut self, file: usize, reader: &mut CaptureReader) -> Result<(), CaptureError> {
         self.dispatch.file = file;
-        loop {
-            let Some(frame) = reader.next_frame()? else { break };
+        while let Some(frame) = reader.next_frame()? {
             self.stats.frames += 1;
             self.stats.frame_bytes += frame.data.len() as u64;
             self.last_ts = self.last_ts.max(frame.ts);

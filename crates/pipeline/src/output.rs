@@ -97,11 +97,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn headers_json(h: &[proto::Header]) -> Value {
-    Value::Array(
-        h.iter()
-            .map(|h| json!([h.name, String::from_utf8_lossy(&h.value)]))
-            .collect(),
-    )
+    Value::Array(h.iter().map(|h| json!([h.name, String::from_utf8_lossy(&h.value)])).collect())
 }
 
 fn hello_fields(m: &mut Map<String, Value>, h: &proto::ClientHello) {
@@ -186,7 +182,9 @@ pub fn event_text(ctx: &Context<'_>, event: &Event) -> String {
         }
         Event::TlsClientHello(h) => hello_text(h),
         Event::TlsServerHello(s) => tls_version_name(s.version).into_owned(),
-        Event::QuicInitial(q) => format!("{} {}", quic_version_name(q.version), hello_text(&q.hello)),
+        Event::QuicInitial(q) => {
+            format!("{} {}", quic_version_name(q.version), hello_text(&q.hello))
+        }
         Event::HttpRequest(r) => format!(
             "{} {} host={} body={}",
             r.method,
@@ -326,9 +324,7 @@ pub fn flow_csv(r: &FlowRecord) -> String {
         let cell = match &v[*col] {
             Value::Null => String::new(),
             Value::String(s) => s.clone(),
-            Value::Array(a) => {
-                a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(";")
-            }
+            Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(";"),
             other => other.to_string(),
         };
         csv_cell(&mut line, &cell);
