@@ -15,6 +15,8 @@
 //!   supported_versions, ServerHello, application data), HTTP/1.1 messages, and QUIC v1 / v2 client
 //!   Initials encrypted with the RFC 9001 / RFC 9369 initial keys.
 //! - [`mix`] generates large amounts of mixed phone-like traffic quickly (benchmark captures).
+//! - [`scenario`] scripts story-like captures: the demo `examples/demo.pcapng`
+//!   ([`scenario::redmi_2014`]).
 //!
 //! Everything is deterministic: no clock, no OS randomness; [`rng::Rng`] is a small seeded PRNG.
 //!
@@ -71,6 +73,7 @@ pub mod packet;
 pub mod pcap;
 pub mod pcapng;
 pub mod rng;
+pub mod scenario;
 
 pub use conversation::{Conversation, Direction, Segment, TcpConversation, UdpConversation};
 pub use packet::{IpHeader, Ipv4Header, Ipv6Ext, Ipv6Header, Link, TcpFlags, TcpHeader, UdpHeader};
