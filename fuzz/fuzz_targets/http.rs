@@ -6,7 +6,8 @@
 //! once whole and once cut at positions chosen by the cut bytes; both runs must give the same
 //! events and counters. Then, depending on the control byte: a run with a gap punched into both
 //! streams, a run with the two directions interleaved piece by piece, a byte-at-a-time run (short
-//! inputs), and the stream as one UDP datagram. Nothing may panic or loop.
+//! inputs), and the stream as one UDP datagram. Nothing may panic or loop, and a `CONNECT` tunnel
+//! handed over (`take_tunnel`) has consistent offsets.
 
 use flow::{Chunk, Direction};
 use proto::http::HttpParser;
@@ -28,6 +29,10 @@ fn feed(
         let c = c.clamp(start, data.len());
         if c > start {
             p.data(dir, Chunk::Data { offset: start as u64, bytes: &data[start..c] }, out, an);
+            if let Some(t) = p.take_tunnel() {
+                assert!(t.client_from.saturating_add(t.held.len() as u64) <= t.client_to);
+                assert!(t.client_to <= data.len() as u64 && t.server_from <= c as u64);
+            }
         }
         start = c;
     }

@@ -4,8 +4,12 @@
 //! The input goes to `parse_client_hello` as a hello body, and to a `TlsParser` three ways:
 //! as a client stream cut at positions taken from the first bytes (with a gap when asked), as a
 //! server stream, and wrapped into valid handshake records (so the fuzzer reaches the hello
-//! parsers through the record layer without having to find record headers first).
-//! Invariants: no panic, no endless loop, only hello events, at most two hellos per direction.
+//! parsers through the record layer without having to find record headers first). Then the
+//! NULL-cipher plaintext walkers: after a ServerHello choosing `TLS_RSA_WITH_NULL_SHA256` and a
+//! ChangeCipherSpec in each direction, the input is fed as the records that follow, cut where the
+//! first bytes say.
+//! Invariants: no panic, no endless loop, only hello events, at most two hellos per direction;
+//! plaintext pieces are contiguous from offset 0 and never more bytes than were fed.
 
 use flow::{Chunk, Direction};
 use proto::tls::{TlsParser, parse_client_hello};
@@ -81,5 +85,42 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         p.data(dir, Chunk::Data { offset: 0, bytes: head }, &mut out, &mut an);
         p.data(dir, Chunk::Data { offset: head.len() as u64, bytes: tail }, &mut out, &mut an);
     }
+    check(&out);
+
+    // NULL cipher: ServerHello (TLS 1.2, suite 0x003b) and ChangeCipherSpec, then the input.
+    let mut hello = vec![3, 3];
+    hello.extend_from_slice(&[7; 32]);
+    hello.extend_from_slice(&[0, 0x00, 0x3b, 0]);
+    let mut server = vec![22, 3, 3, 0, 4 + hello.len() as u8, 2, 0, 0, hello.len() as u8];
+    server.extend(hello);
+    let ccs = [20, 3, 3, 0, 1, 1];
+    let mut p = TlsParser::new();
+    let mut out = Vec::new();
+    for (dir, start) in [(Direction::ToClient, &server[..]), (Direction::ToServer, &[][..])] {
+        let mut offset = 0u64;
+        let mut plain = 0u64;
+        let mut chunks = vec![start, &ccs[..]];
+        let mut pos = 0;
+        for &c in cuts {
+            let end = (pos + usize::from(c)).min(stream.len());
+            chunks.push(&stream[pos..end]);
+            pos = end;
+        }
+        chunks.push(&stream[pos..]);
+        for bytes in chunks {
+            let chunk = Chunk::Data { offset, bytes };
+            p.data(dir, chunk, &mut out, &mut an);
+            p.plaintext(dir, chunk, |c| match c {
+                Chunk::Data { offset, bytes } => {
+                    assert_eq!(offset, plain, "plaintext pieces are contiguous");
+                    plain += bytes.len() as u64;
+                }
+                Chunk::End | Chunk::Gap { .. } | Chunk::Datagram(_) => {}
+            });
+            offset += bytes.len() as u64;
+        }
+        assert!(plain <= stream.len() as u64, "more plaintext than input");
+    }
+    assert!(p.null_cipher());
     check(&out);
 });

@@ -96,7 +96,8 @@ pub enum CaptureError {
     Io(#[from] std::io::Error),
     /// The first bytes are not a pcap, pcapng, gzip or zstd magic.
     #[error(
-        "not a capture file (unknown magic {magic:02x?} at offset 0); expected pcap, pcapng, gzip or zstd"
+        "not a capture file: it starts with bytes {} (hex), which is no pcap, pcapng, gzip or zstd magic",
+        hex_bytes(magic)
     )]
     NotACapture {
         /// The first bytes found.
@@ -116,6 +117,11 @@ mod decompress;
 mod input;
 mod pcap;
 mod pcapng;
+/// `[0x68, 0x65]` -> `"68 65"`, for messages.
+fn hex_bytes(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+}
+
 mod reader;
 pub use decompress::Compression;
 pub use reader::{CaptureReader, Format, MAX_WARNINGS};

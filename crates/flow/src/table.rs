@@ -178,6 +178,10 @@ impl Flow {
         }
     }
 
+    fn both_ended(&self) -> bool {
+        self.dirs[0].ended() && self.dirs[1].ended()
+    }
+
     fn meta(&self) -> Meta {
         Meta { ts: self.info.last, frame: self.last_frame }
     }
@@ -186,8 +190,10 @@ impl Flow {
     fn class_now(&self) -> usize {
         match self.info.tcp_state {
             None => DGRAM,
-            Some(_) if self.dirs[0].ended() && self.dirs[1].ended() => ENDED,
+            // Both streams over (FINs or RST): the flow stays, closed, so the last ACKs and late
+            // retransmissions still count, until `tcp_closed_idle_ns` passes or input ends.
             Some(TcpState::Closed | TcpState::Reset) => CLOSED_TCP,
+            Some(_) if self.both_ended() => CLOSED_TCP,
             Some(_) => OPEN_TCP,
         }
     }
@@ -360,7 +366,11 @@ impl FlowTable {
                 if class == ENDED {
                     self.remove(head);
                 } else {
-                    self.stats.expired += 1;
+                    // A closed flow whose streams both ended simply finished; only flows cut off
+                    // while open count as expired.
+                    if !self.flow_mut(head).both_ended() {
+                        self.stats.expired += 1;
+                    }
                     self.end_and_remove(head, sink);
                 }
             }
@@ -591,7 +601,7 @@ fn new_connection(flow: &Flow, packet: &wire::Packet<'_>, seg: &TcpSegment<'_>) 
     if flow.dirs[dir.index()].same_syn(seg.seq) {
         return false;
     }
-    if flow.class == ENDED {
+    if flow.class == ENDED || flow.both_ended() {
         return true;
     }
     // On a live flow only a plain SYN restarts, and only once the handshake is over (a SYN seen

@@ -20,7 +20,7 @@ use std::hash::BuildHasherDefault;
 use capture::link::{self, LinkOutcome};
 use capture::{CaptureError, CaptureReader, Timestamp};
 use flow::{Chunk, Direction, FlowId, FlowInfo, FlowSink, FlowTable, Meta};
-use proto::{AppProto, Event, Session};
+use proto::{Event, Session};
 
 mod names;
 pub mod output;
@@ -227,7 +227,7 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             protocol: proto,
             name,
             name_source: source,
-            encrypted: matches!(proto, AppProto::Tls | AppProto::Quic),
+            encrypted: state.session.encrypted(),
             tls_version: state.tls_version,
             alpn: state.alpn,
             events: state.events,

@@ -1,4 +1,4 @@
-//! Application-protocol parsers: DNS, TLS, QUIC Initial, HTTP/1.x.
+//! Application-protocol parsers: DNS, TLS, QUIC Initial, HTTP/1.x (and SOCKS handshakes).
 //!
 //! Contract:
 //! - Parsers see only what the flow stage delivers: in-order stream [`flow::Chunk`]s per direction
@@ -6,8 +6,10 @@
 //! - Every stream parser works when fed one byte at a time, buffers at most its named limit, and
 //!   turns hostile input into a counted anomaly, never a panic or an endless loop.
 //! - Output is typed [`Event`]s. No detection or output formatting lives here.
-//! - [`Session`] picks the parser for a flow from its content (and, for DNS, its port) and routes
-//!   chunks to it. Names in events are lower-case with no trailing dot.
+//! - [`Session`] picks the parser for a flow from its content (and, for DNS and SSDP, its port)
+//!   and routes chunks to it; it looks into SOCKS and HTTP `CONNECT` tunnels and NULL-cipher TLS
+//!   by detecting the protocol of what they carry. Names in events are lower-case with no
+//!   trailing dot.
 
 #![forbid(unsafe_code)]
 
@@ -19,10 +21,29 @@ pub mod quic;
 pub mod tls;
 
 mod session;
+mod socks;
 /// Per-flow protocol dispatcher. API: `Session::new(flow: &flow::FlowInfo)`,
 /// `data(&mut self, flow, dir, chunk, out: &mut Vec<Event>, an: &mut Anomalies)`,
-/// `protocol(&self) -> AppProto`.
+/// `protocol(&self) -> AppProto`, `encrypted(&self) -> bool`.
 pub use session::Session;
+
+/// Where a tunnel starts (an HTTP `CONNECT` answered with a 2xx, a SOCKS success), as the parser
+/// of the outer protocol found it: [`Session`] detects the protocol of the rest of both directions
+/// from these offsets on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handoff {
+    /// Client-to-server stream offset of the tunnel's first byte.
+    pub client_from: u64,
+    /// Client bytes from `client_from` on that the parser already saw (sent before the answer).
+    pub held: Vec<u8>,
+    /// Client stream offset just past everything seen; bytes between `client_from + held.len()`
+    /// and this were lost (not held) and are replayed as a gap.
+    pub client_to: u64,
+    /// The client's stream already ended.
+    pub client_ended: bool,
+    /// Server-to-client stream offset of the tunnel's first byte (just past the answer).
+    pub server_from: u64,
+}
 
 /// Application protocol of a flow, as recognised from its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -45,16 +45,16 @@ pub const GATEWAY_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
 /// The gateway's MAC (TP-Link's prefix 14:cf:92, the rest made up).
 pub const GATEWAY_MAC: Mac = [0x14, 0xcf, 0x92, 0x0b, 0x7e, 0x11];
 
-/// The phone's IMEI (fake). Note: its last digit is not the Luhn check digit (that would be 5).
-pub const IMEI: &str = "865123045678903";
+/// The phone's IMEI (fake, with a valid Luhn check digit).
+pub const IMEI: &str = "865123045678905";
 /// The SIM's IMSI (fake; MCC 466 = Taiwan, MNC 92).
 pub const IMSI: &str = "466920123456789";
 /// The SIM's phone number (fake), E.164. Sent form-encoded as `%2B886912345678`.
 pub const PHONE_NUMBER: &str = "+886912345678";
 /// The phone's Android ID (fake, 64-bit hex).
 pub const ANDROID_ID: &str = "3f2a9c41d07b8e65";
-/// Lower-case hex MD5 of the ASCII [`IMEI`] (`printf %s 865123045678903 | md5sum`).
-pub const IMEI_MD5: &str = "9696865c6589b3d93d9e99cda287b1e1";
+/// Lower-case hex MD5 of the ASCII [`IMEI`] (`printf %s 865123045678905 | md5sum`).
+pub const IMEI_MD5: &str = "3bad3b65df7daa4992d3e986bc13cf9d";
 /// Lower-case hex SHA-1 of the ASCII [`ANDROID_ID`] (`printf %s 3f2a9c41d07b8e65 | sha1sum`).
 pub const ANDROID_ID_SHA1: &str = "056d1631ec44526cefd6f013b5c915998188d48a";
 /// [`PHONE_MAC`] as the tracker sends it: lower-case hex, no separators.

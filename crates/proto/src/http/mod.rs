@@ -11,10 +11,12 @@
 //! - Responses are matched to requests in order through a queue of at most [`MAX_PENDING`]
 //!   requests, so responses to `HEAD` have no body; 1xx (interim, e.g. `100 Continue`), 204 and
 //!   304 responses have none either. A `101` switches to another protocol: nothing more is parsed
-//!   in either direction. A 2xx answer to `CONNECT` opens a tunnel: both directions start afresh
-//!   and go on only if the tunnel carries plain HTTP (as tshark does; a TLS tunnel is dropped
-//!   silently). While a `CONNECT` or `Upgrade` request waits for its answer, later client bytes
-//!   are held (at most [`MAX_HEADER_BLOCK`]) and parsed once the answer is known.
+//!   in either direction. A 2xx answer to `CONNECT` opens a tunnel: the parser stops both
+//!   directions and records where the tunnel starts in each (with the client bytes it holds), and
+//!   [`crate::Session`] detects the protocol of the rest (TLS, or plain HTTP again, as tshark
+//!   does). While a `CONNECT` or `Upgrade` request waits for its answer, later client bytes are
+//!   held (at most [`MAX_HEADER_BLOCK`]; beyond that they are counted as lost) and parsed once the
+//!   answer is known.
 //! - Bodies are content-decoded (gzip, x-gzip, deflate, br, stacked) with the output capped, see
 //!   [`Body`]. Decoding runs once the body is complete, over the raw bytes kept
 //!   (at most [`MAX_BODY_DECODED`]), and writes at most [`MAX_BODY_DECODED`] bytes per stage: a
@@ -44,7 +46,7 @@ use flow::{Chunk, Direction};
 
 use self::body::{BodyReader, Framing, GapOutcome, Progress};
 use self::parse::{FramingFields, Verdict};
-use crate::{Anomalies, Body, Event, HttpRequest, HttpResponse};
+use crate::{Anomalies, Body, Event, Handoff, HttpRequest, HttpResponse};
 
 mod body;
 mod decode;
@@ -99,6 +101,8 @@ struct Shared {
     /// pauses so the held client bytes are parsed first (events then come in the same order
     /// however the streams are cut).
     answer: Option<Answer>,
+    /// A `CONNECT` tunnel opened: where it starts, for the session to take.
+    tunnel: Option<Box<Handoff>>,
 }
 
 /// How a `CONNECT` / `Upgrade` request was answered.
@@ -106,8 +110,8 @@ struct Shared {
 enum Answer {
     /// No switch: the connection stays HTTP.
     Refused,
-    /// `CONNECT` 2xx: a tunnel, which may carry HTTP again.
-    Tunnel,
+    /// `CONNECT` 2xx: a tunnel, starting at this server stream offset.
+    Tunnel(u64),
 }
 
 /// Everything a direction writes to while it parses.
@@ -155,15 +159,18 @@ struct Half {
     scan: usize,
     /// The first line of the buffered head is complete and was checked.
     line_checked: bool,
-    /// Inside a fresh `CONNECT` tunnel, nothing parsed yet: bytes that are not HTTP stop the
-    /// direction silently (most tunnels carry TLS).
-    sniff: bool,
     /// The message being read (in `State::Body`).
     msg: Option<Box<Message>>,
     /// Client bytes held in `State::Held`, the first at stream offset `held_offset`.
     /// Invariant: `held.len() <= MAX_HEADER_BLOCK`.
     held: Vec<u8>,
-    held_offset: u64,
+    /// Stream offset where holding started (just past the `CONNECT` / `Upgrade` request), if it
+    /// did; kept when the direction stops, so that a tunnel knows where its bytes were lost.
+    held_offset: Option<u64>,
+    /// Stream offset just past everything this direction was given (data or gap).
+    pos: u64,
+    /// The stream ended.
+    ended: bool,
 }
 
 /// HTTP parser for one flow.
@@ -214,6 +221,12 @@ impl HttpParser {
             self.resp.stop();
         }
     }
+
+    /// Where a `CONNECT` tunnel starts, once its 2xx answer was parsed (given once). Both
+    /// directions are stopped by then; the caller detects what the tunnel carries.
+    pub fn take_tunnel(&mut self) -> Option<Handoff> {
+        self.shared.tunnel.take().map(|h| *h)
+    }
 }
 
 /// One UDP payload: a self-contained message stream. A datagram whose head lacks the final empty
@@ -237,7 +250,8 @@ fn datagram(bytes: &[u8], out: &mut Vec<Event>, an: &mut Anomalies) {
 }
 
 /// True if `prefix` (the first bytes of a client-to-server stream) starts like an HTTP/1.x request:
-/// a known method token followed by a space.
+/// a known method token followed by a space, or ending its line (`OPTIONS` alone on its line,
+/// zeek's `http/methods` capture, is a request to tshark too, with an empty URI).
 ///
 /// Known methods are those of tshark's HTTP dissector (HTTP, WebDAV, UPnP `NOTIFY` / `SUBSCRIBE`,
 /// `M-SEARCH` and other RFC 2774 `M-` forms, ...). The caller gives at least [`MIN_SNIFF_LEN`]
@@ -246,7 +260,7 @@ fn datagram(bytes: &[u8], out: &mut Vec<Event>, an: &mut Anomalies) {
 /// (`PROPFIND`, `BASELINE`), and refused otherwise.
 pub fn looks_like_request(prefix: &[u8]) -> bool {
     let window = prefix.get(..prefix.len().min(parse::MAX_METHOD_LEN + 1)).unwrap_or_default();
-    match memchr::memchr(b' ', window) {
+    match memchr::memchr3(b' ', b'\r', b'\n', window) {
         Some(i) => parse::is_known_method(window.get(..i).unwrap_or_default()),
         None => window.len() >= MIN_SNIFF_LEN && parse::is_known_method_prefix(window),
     }
@@ -260,10 +274,11 @@ impl Half {
             buf: Vec::new(),
             scan: 0,
             line_checked: false,
-            sniff: false,
             msg: None,
             held: Vec::new(),
-            held_offset: 0,
+            held_offset: None,
+            pos: 0,
+            ended: false,
         }
     }
 
@@ -272,6 +287,7 @@ impl Half {
     fn chunk(&mut self, chunk: Chunk<'_>, mut client: Option<&mut Self>, cx: &mut Cx<'_>) {
         match chunk {
             Chunk::Data { offset, bytes } => {
+                self.pos = self.pos.max(offset.saturating_add(bytes.len() as u64));
                 let mut done = 0;
                 loop {
                     let rest = bytes.get(done..).unwrap_or_default();
@@ -286,31 +302,47 @@ impl Half {
                     }
                 }
             }
-            Chunk::Gap { len, .. } => self.gap(len, cx),
-            Chunk::End => self.end(cx),
+            Chunk::Gap { offset, len } => {
+                self.pos = self.pos.max(offset.saturating_add(len));
+                if self.state == State::Held {
+                    // The held bytes are not complete any more.
+                    self.held_offset.get_or_insert(offset);
+                }
+                self.gap(len, cx);
+            }
+            Chunk::End => {
+                self.ended = true;
+                self.end(cx);
+            }
             Chunk::Datagram(_) => {}
         }
     }
 
-    /// Parses the client bytes held while a switch was pending, as HTTP (`Refused`) or as the
-    /// start of a tunnel (`Tunnel`).
+    /// Goes on after the answer to a switch: parses the client bytes held meanwhile as HTTP
+    /// (`Refused`), or hands them over with the tunnel's offsets and stops (`Tunnel`).
     fn resume(&mut self, answer: Answer, cx: &mut Cx<'_>) {
         let was_held = self.state == State::Held;
         let held = if was_held { std::mem::take(&mut self.held) } else { Vec::new() };
+        let held_offset = self.held_offset.take();
         match answer {
-            Answer::Refused if was_held => self.state = State::Idle,
-            Answer::Refused => return,
-            Answer::Tunnel if self.state == State::Stopped => return,
-            Answer::Tunnel => self.start_tunnel(),
+            Answer::Refused if was_held => {
+                self.state = State::Idle;
+                self.feed(held_offset.unwrap_or(self.pos), &held, cx);
+            }
+            Answer::Refused => {}
+            Answer::Tunnel(server_from) => {
+                // Nothing held: the tunnel starts with the client's next byte.
+                let client_from = held_offset.unwrap_or(self.pos);
+                cx.shared.tunnel = Some(Box::new(Handoff {
+                    client_from,
+                    held,
+                    client_to: self.pos.max(client_from),
+                    client_ended: self.ended,
+                    server_from,
+                }));
+                self.stop();
+            }
         }
-        self.feed(self.held_offset, &held, cx);
-    }
-
-    /// Starts afresh at the beginning of a `CONNECT` tunnel.
-    fn start_tunnel(&mut self) {
-        self.stop();
-        self.state = State::Idle;
-        self.sniff = true;
     }
 
     /// Stops this direction for good and frees its buffers.
@@ -322,11 +354,9 @@ impl Half {
         self.held = Vec::new();
     }
 
-    /// The bytes are not HTTP (or not any more): counted, unless they start a tunnel.
+    /// The bytes are not HTTP (or not any more): counted.
     fn malformed(&mut self, cx: &mut Cx<'_>) {
-        if !self.sniff {
-            cx.an.http_malformed += 1;
-        }
+        cx.an.http_malformed += 1;
         self.stop();
     }
 
@@ -371,11 +401,9 @@ impl Half {
 
     /// Client bytes while waiting for the answer to `CONNECT` / `Upgrade`. More than
     /// [`MAX_HEADER_BLOCK`] of them is most likely tunnel data sent ahead of the answer: the
-    /// direction stops without a count.
+    /// direction stops without a count (a tunnel then starts with a gap).
     fn hold(&mut self, off: u64, data: &[u8]) {
-        if self.held.is_empty() {
-            self.held_offset = off;
-        }
+        self.held_offset.get_or_insert(off);
         if self.held.len().saturating_add(data.len()) > MAX_HEADER_BLOCK {
             self.stop();
         } else {
@@ -468,7 +496,6 @@ impl Half {
 
     fn on_request_head(&mut self, start: u64, head: &[u8], cx: &mut Cx<'_>) {
         let Ok(h) = parse::parse_request_head(head) else { return self.malformed(cx) };
-        self.sniff = false;
         let fields = parse::framing_fields(&h.headers);
         let kind = match h.method.as_str() {
             "HEAD" => ReqKind::Head,
@@ -509,7 +536,6 @@ impl Half {
 
     fn on_response_head(&mut self, start: u64, head: &[u8], cx: &mut Cx<'_>) {
         let Ok(h) = parse::parse_response_head(head) else { return self.malformed(cx) };
-        self.sniff = false;
         let status = h.status;
         let interim = (100..200).contains(&status) && status != 101;
         let kind = if interim {
@@ -538,8 +564,8 @@ impl Half {
             cx.out.push(event);
             cx.shared.pending.clear();
             cx.shared.awaiting_switch = false;
-            cx.shared.answer = Some(Answer::Tunnel);
-            self.start_tunnel();
+            cx.shared.answer = Some(Answer::Tunnel(start.saturating_add(head.len() as u64)));
+            self.stop();
             return;
         }
         if switch {
@@ -634,9 +660,7 @@ impl Half {
         if len == 0 || self.state == State::Stopped {
             return;
         }
-        if !self.sniff {
-            cx.an.gaps += 1;
-        }
+        cx.an.gaps += 1;
         if self.state != State::Body {
             self.stop();
             return;

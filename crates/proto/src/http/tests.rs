@@ -488,20 +488,71 @@ fn connect_tunnel_stops_both_directions() {
     assert_eq!(out.len(), 2);
 }
 
+/// Feeds the client stream, then the server stream, each cut at `cut_c` / `cut_s`; returns the
+/// events and the tunnel handed over, if any.
+fn run_tunnel(
+    client: &[u8],
+    server: &[u8],
+    cut_c: usize,
+    cut_s: usize,
+) -> (Vec<Event>, Option<Handoff>, Anomalies) {
+    let mut p = HttpParser::new();
+    let (mut out, mut an) = (Vec::new(), Anomalies::default());
+    let mut tunnel = None;
+    for (dir, data, cut) in
+        [(Direction::ToServer, client, cut_c), (Direction::ToClient, server, cut_s)]
+    {
+        for (start, piece) in [(0, &data[..cut]), (cut, &data[cut..])] {
+            if !piece.is_empty() {
+                p.data(dir, Chunk::Data { offset: start as u64, bytes: piece }, &mut out, &mut an);
+                if let Some(t) = p.take_tunnel() {
+                    assert!(tunnel.replace(t).is_none(), "one tunnel");
+                }
+            }
+        }
+    }
+    (out, tunnel, an)
+}
+
 #[test]
-fn http_inside_a_connect_tunnel() {
-    // From suricata-verify http-connect-simple: plain HTTP through the tunnel; tshark reports
-    // the inner request too.
-    let client =
-        b"CONNECT abc:443 HTTP/1.1\r\nHost: abc:443\r\n\r\nGET / HTTP/1.1\r\nHost: abc\r\n\r\n";
-    let server = b"HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
-    let (ev, an) = run(client, server);
-    assert_eq!(an, Anomalies::default());
-    let r = requests(&ev);
-    assert_eq!(r.iter().map(|r| r.method.as_str()).collect::<Vec<_>>(), ["CONNECT", "GET"]);
-    assert_eq!(r[1].offset, 43);
-    let s: Vec<_> = responses(&ev).iter().map(|r| (r.status, r.body.data.clone())).collect();
-    assert_eq!(s, [(200, vec![]), (200, b"hi".to_vec())]);
+fn connect_tunnel_is_handed_over() {
+    // From zeek's http/connect-with-header: a ClientHello through the tunnel, which tshark
+    // decodes; the session detects it from the offsets given here.
+    let connect = b"CONNECT abc:443 HTTP/1.1\r\nHost: abc:443\r\n\r\n";
+    let hello = b"\x16\x03\x01\x00\x05hello";
+    let answer = b"HTTP/1.1 200 Connection established\r\nX-A: b\r\n\r\n";
+    let server = [&answer[..], b"\x16\x03\x03\x00\x02hi"].concat();
+    let c = connect.len() as u64;
+    // Client bytes sent before the answer are held and handed over.
+    let client = [&connect[..], &hello[..]].concat();
+    let want = Handoff {
+        client_from: c,
+        held: hello.to_vec(),
+        client_to: client.len() as u64,
+        client_ended: false,
+        server_from: answer.len() as u64,
+    };
+    for cut_c in 0..=client.len() {
+        for cut_s in 0..=server.len() {
+            let (out, tunnel, an) = run_tunnel(&client, &server, cut_c, cut_s);
+            assert_eq!((requests(&out).len(), responses(&out).len()), (1, 1));
+            assert_eq!(an, Anomalies::default());
+            assert_eq!(tunnel.as_ref(), Some(&want), "cuts {cut_c} {cut_s}");
+        }
+    }
+    // Nothing sent ahead: the tunnel starts with the client's next byte.
+    let (_, tunnel, _) = run_tunnel(connect, answer, 0, 0);
+    assert_eq!(tunnel, Some(Handoff { held: vec![], client_to: c, ..want.clone() }));
+    // More than the hold limit sent ahead: handed over as lost bytes.
+    let big = [&connect[..], &vec![0x17; MAX_HEADER_BLOCK + 1]].concat();
+    let (_, tunnel, _) = run_tunnel(&big, answer, connect.len() + 10, 0);
+    assert_eq!(tunnel, Some(Handoff { held: vec![], client_to: big.len() as u64, ..want.clone() }));
+    // A refusal, or a 2xx to something else than CONNECT, opens no tunnel (the held bytes are
+    // then parsed as HTTP: not HTTP here).
+    let refused = b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n";
+    let (_, tunnel, an) = run_tunnel(&client, refused, 0, 0);
+    assert_eq!((tunnel, an.http_malformed), (None, 1));
+    assert_eq!(run_tunnel(b"GET / HTTP/1.1\r\n\r\n", answer, 0, 0).1, None);
 }
 
 #[test]
@@ -879,6 +930,9 @@ fn sniffing() {
         b"BASELINE",
         b"NOTIFY * HTTP/1.1",
         b"CONNECT a:443 HTTP/1.1",
+        // A method alone on its line (zeek's http/methods).
+        b"OPTIONS\nHost: www",
+        b"GET\r\n",
     ] {
         assert!(looks_like_request(yes), "{}", String::from_utf8_lossy(yes));
     }
@@ -892,6 +946,8 @@ fn sniffing() {
         b"HTTP/1.1 200 OK",
         b"PRI * HTTP/2.0",
         b"GETTING ",
+        b"GETTING\r\n",
+        b"\r\nGET / HTTP/1.1",
         b"PROPFINDX",
         b"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX GET ",
     ] {

@@ -2,16 +2,20 @@
 //!
 //! Rules (tshark decodes DNS by port and TLS, HTTP and QUIC by content as well, so we do the same):
 //! - UDP: either port 53, 5353 (mDNS) or 5355 (LLMNR) -> DNS, from the first non-empty datagram.
-//!   Else the first datagram for which [`quic::looks_like_initial`] holds -> QUIC (it and every
-//!   later datagram go to the QUIC parser). A client may send 0-RTT packets before its Initial, or
-//!   the capture may reorder them (nDPI's `quic_0RTT.pcap`: the Initial is the fourth datagram), so
-//!   up to [`MAX_UDP_SNIFF`] non-empty datagrams are looked at before deciding Other for good
+//!   Either port [`SSDP_PORT`] (1900) -> HTTP over UDP (SSDP `M-SEARCH` / `NOTIFY` and their
+//!   answers, one message stream per datagram, as tshark decodes them). Else the first datagram
+//!   for which [`quic::looks_like_initial`] holds -> QUIC (it and every later datagram go to the
+//!   QUIC parser). A client may send 0-RTT packets before its Initial, or the capture may reorder
+//!   them (nDPI's `quic_0RTT.pcap`: the Initial is the fourth datagram), so up to
+//!   [`MAX_UDP_SNIFF`] non-empty datagrams are looked at before deciding Other for good
 //!   ([`Session::protocol`] says Other meanwhile).
 //! - TCP: the first [`SNIFF_LEN`] bytes of each direction are buffered until a decision:
 //!   - the client starts with a TLS record header (content type 20 to 23, version 3.0 to 3.4, length
 //!     at most [`MAX_TLS_RECORD`]) or an SSLv2-compatible ClientHello -> TLS;
 //!   - the client starts like a request ([`http::looks_like_request`], asked once the prefix holds a
 //!     byte that cannot be part of a method, or is full) -> HTTP;
+//!   - the client starts with a SOCKS4 request or a SOCKS5 greeting (`socks::sniff`) while the
+//!     server has said nothing, and neither port is a DNS port -> SOCKS (see below);
 //!   - the client sent something else: the server's verdict if it already showed TLS or
 //!     `HTTP/1.` (a flow picked up mid-stream), else DNS if either port is in [`DNS_TCP_PORTS`]
 //!     (53, 5353), else Other;
@@ -25,17 +29,39 @@
 //!   Once decided, the buffered bytes are replayed to the parser with their stream offsets (the
 //!   client's first), then chunks go straight through. Server bytes seen but not buffered while
 //!   waiting for the client are replayed as a gap.
+//! - Tunnels: when a SOCKS handshake succeeds, or an HTTP `CONNECT` is answered with a 2xx, the
+//!   rest of both directions is a new stream whose protocol is detected again as above (zeek's
+//!   `socks-with-ssl` and `http/connect-with-header` captures: TLS inside). The switch happens at
+//!   the exact stream offsets where the tunnel starts (empty lines right after them are skipped);
+//!   client bytes sent before the answer were held by the parser and are replayed first. At most
+//!   [`MAX_TUNNELS`] tunnels nest in one flow; deeper ones are not looked into.
+//!   [`Session::protocol`] names what the innermost layer carries (a flow through an HTTP proxy
+//!   carrying TLS is `tls`); a tunnel whose content is not decided yet, or is nothing we parse,
+//!   keeps the protocol of the flow around it (`http` for `CONNECT`). While a SOCKS handshake is
+//!   going on it says Unknown, and Other once it failed.
+//! - TLS with a NULL cipher: the plaintext of both directions ([`TlsParser::plaintext`]) is an
+//!   inner stream pair with its own detection as above (wireshark-notes' `tls-null` capture: HTTP
+//!   inside); it counts as a tunnel. [`Session::protocol`] stays `tls`, [`Session::encrypted`]
+//!   says false.
 //! - Other transports -> Other. Once Other, chunks cost one match.
 
 use std::fmt;
 
 use flow::{Chunk, Direction, FlowInfo, Transport};
 
+use self::sniff::{Pick, Sniff};
 use crate::dns::DnsParser;
 use crate::http::{self, HttpParser};
 use crate::quic::{self, QuicParser};
+use crate::socks::{self, SocksParser};
 use crate::tls::TlsParser;
-use crate::{Anomalies, AppProto, Event};
+use crate::{Anomalies, AppProto, Event, Handoff};
+
+mod sniff;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tunnel_tests;
 
 /// Bytes buffered per TCP direction while the protocol is undecided: enough for a TLS record
 /// header and any common HTTP method with its space.
@@ -54,6 +80,11 @@ pub(crate) const DNS_UDP_PORTS: [u16; 3] = [53, 5353, 5355];
 /// TCP ports decoded as DNS when the content is neither TLS nor HTTP: tshark's default DNS TCP port
 /// range is `53,5353` (suricata-verify's `dns-incomplete` capture has DNS over TCP on 5353).
 pub(crate) const DNS_TCP_PORTS: [u16; 2] = [53, 5353];
+/// UDP port decoded as HTTP over UDP: SSDP (UPnP discovery), as tshark does.
+pub(crate) const SSDP_PORT: u16 = 1900;
+/// Tunnels (SOCKS, HTTP `CONNECT`) looked into per flow, nested or one after the other. It bounds
+/// the work and the recursion of a hostile flow made of handshakes.
+pub(crate) const MAX_TUNNELS: u8 = 3;
 
 /// Content probes of the other parsers (swapped for stand-ins in tests).
 #[derive(Clone, Copy)]
@@ -74,7 +105,16 @@ pub struct Session {
     state: State,
 }
 
-/// Where a session is. Parsers are boxed so that a session stays two words.
+/// A TLS connection, and the session of its plaintext when its cipher is NULL.
+#[derive(Debug, Default)]
+struct TlsLayer {
+    tls: TlsParser,
+    /// Created with the first plaintext byte.
+    inner: Option<Session>,
+}
+
+/// Where a session is. Parsers are boxed so that a session stays two words; the `u8` of the
+/// tunnel-capable states is the number of tunnels opened before this layer.
 #[derive(Default)]
 enum State {
     /// Nothing seen yet.
@@ -87,13 +127,18 @@ enum State {
     /// Decided: DNS (UDP or TCP).
     Dns(Box<DnsParser>),
     /// Decided: TLS.
-    Tls(Box<TlsParser>),
+    Tls(Box<TlsLayer>, u8),
     /// Decided: QUIC.
     Quic(Box<QuicParser>),
     /// Decided: HTTP/1.x.
-    Http(Box<HttpParser>),
+    Http(Box<HttpParser>, u8),
+    /// A SOCKS handshake is going on.
+    Socks(Box<SocksParser>, u8),
     /// Decided: nothing we parse; chunks are dropped.
     Other,
+    /// A tunnel carrying nothing we parse, inside a flow of this protocol (an HTTP `CONNECT`
+    /// tunnel carrying SSH is still `http`); chunks are dropped.
+    Opaque(AppProto),
 }
 
 impl fmt::Debug for State {
@@ -103,40 +148,28 @@ impl fmt::Debug for State {
             Self::UdpSniff(_) => "UdpSniff",
             Self::Sniff(_) => "Sniff",
             Self::Dns(_) => "Dns",
-            Self::Tls(_) => "Tls",
+            Self::Tls(..) => "Tls",
             Self::Quic(_) => "Quic",
-            Self::Http(_) => "Http",
+            Self::Http(..) => "Http",
+            Self::Socks(..) => "Socks",
             Self::Other => "Other",
+            Self::Opaque(_) => "Opaque",
         };
         f.write_str(name)
     }
 }
 
 impl State {
-    /// A fresh parser for `proto` (`Other` for anything without one).
-    fn for_proto(proto: AppProto) -> Self {
-        match proto {
-            AppProto::Dns => Self::Dns(Box::default()),
-            AppProto::Tls => Self::Tls(Box::default()),
-            AppProto::Quic => Self::Quic(Box::new(QuicParser::new())),
-            AppProto::Http => Self::Http(Box::default()),
-            AppProto::Unknown | AppProto::Other => Self::Other,
-        }
-    }
-
-    /// Routes a TCP chunk to the stream parser, if any.
-    fn stream(
-        &mut self,
-        dir: Direction,
-        chunk: Chunk<'_>,
-        out: &mut Vec<Event>,
-        an: &mut Anomalies,
-    ) {
-        match self {
-            Self::Dns(p) => p.stream(dir, chunk, out, an),
-            Self::Tls(p) => p.data(dir, chunk, out, an),
-            Self::Http(p) => p.data(dir, chunk, out, an),
-            Self::Fresh | Self::UdpSniff(_) | Self::Sniff(_) | Self::Quic(_) | Self::Other => {}
+    /// A fresh parser for `pick` (`Other` for anything without one); `depth`: tunnels opened
+    /// before this layer.
+    fn for_pick(pick: Pick, depth: u8) -> Self {
+        match pick {
+            Pick::App(AppProto::Dns) => Self::Dns(Box::default()),
+            Pick::App(AppProto::Tls) => Self::Tls(Box::default(), depth),
+            Pick::App(AppProto::Quic) => Self::Quic(Box::new(QuicParser::new())),
+            Pick::App(AppProto::Http) => Self::Http(Box::default(), depth),
+            Pick::Socks(version) => Self::Socks(Box::new(SocksParser::new(version)), depth),
+            Pick::App(AppProto::Unknown | AppProto::Other) => Self::Other,
         }
     }
 }
@@ -160,17 +193,36 @@ impl Session {
         self.data_with(&PROBES, flow, dir, chunk, out, an);
     }
 
+    /// True when the flow's content is encrypted: QUIC, and TLS unless its handshake chose a
+    /// NULL cipher (the application data then travels in plaintext, and is parsed).
+    pub fn encrypted(&self) -> bool {
+        match &self.state {
+            State::Tls(layer, _) => !layer.tls.null_cipher(),
+            State::Quic(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The session of a stream starting inside a tunnel opened at depth `depth - 1` in a flow of
+    /// protocol `outer`.
+    fn tunnel_start(depth: u8, outer: AppProto) -> Self {
+        Self { state: State::Sniff(Box::new(Sniff::new(depth, outer))) }
+    }
+
     /// The protocol recognised so far.
     pub fn protocol(&self) -> AppProto {
-        match self.state {
-            State::Fresh | State::Sniff(_) => AppProto::Unknown,
+        match &self.state {
+            State::Fresh | State::Socks(..) => AppProto::Unknown,
+            // Inside a tunnel: what the flow was until the tunnel's content is known.
+            State::Sniff(sniff) => sniff.outer,
             // Payload seen and nothing recognised so far (a QUIC Initial may still come).
             State::UdpSniff(_) => AppProto::Other,
             State::Dns(_) => AppProto::Dns,
-            State::Tls(_) => AppProto::Tls,
+            State::Tls(..) => AppProto::Tls,
             State::Quic(_) => AppProto::Quic,
-            State::Http(_) => AppProto::Http,
+            State::Http(..) => AppProto::Http,
             State::Other => AppProto::Other,
+            State::Opaque(outer) => *outer,
         }
     }
 
@@ -185,53 +237,52 @@ impl Session {
         an: &mut Anomalies,
     ) {
         match (&mut self.state, chunk) {
-            (State::Other, _) => {}
+            (State::Other | State::Opaque(_), _) => {}
             (State::Dns(p), Chunk::Datagram(bytes)) => p.datagram(bytes, out, an),
             (State::Quic(p), Chunk::Datagram(bytes)) => p.datagram(dir, bytes, out, an),
-            (State::Dns(_) | State::Tls(_) | State::Http(_), _) => {
-                self.state.stream(dir, chunk, out, an)
+            (State::Dns(p), _) => p.stream(dir, chunk, out, an),
+            (State::Tls(layer, depth), _) => {
+                let depth = *depth;
+                layer.tls.data(dir, chunk, out, an);
+                let TlsLayer { tls, inner } = &mut **layer;
+                tls.plaintext(dir, chunk, |c| {
+                    if depth < MAX_TUNNELS {
+                        let inner = inner
+                            .get_or_insert_with(|| Self::tunnel_start(depth + 1, AppProto::Tls));
+                        inner.data_with(probes, flow, dir, c, out, an);
+                    }
+                });
             }
+            (State::Http(p, depth), _) => {
+                p.data(dir, chunk, out, an);
+                if let Some(handoff) = p.take_tunnel() {
+                    let depth = *depth;
+                    self.tunnel(probes, flow, depth, dir, chunk, handoff, out, an);
+                }
+            }
+            (State::Socks(p, depth), _) => match p.data(dir, chunk) {
+                socks::Step::More => {}
+                socks::Step::Failed => self.state = State::Other,
+                socks::Step::Open(handoff) => {
+                    let depth = *depth;
+                    self.tunnel(probes, flow, depth, dir, chunk, handoff, out, an);
+                }
+            },
             (State::Fresh | State::UdpSniff(_), Chunk::Datagram(bytes))
                 if flow.transport == Transport::Udp =>
             {
-                if bytes.is_empty() {
-                    return;
-                }
-                let looked = match self.state {
-                    State::UdpSniff(n) => n,
-                    _ => 0,
-                };
-                let dns = DNS_UDP_PORTS
-                    .iter()
-                    .any(|&p| p == flow.client.port() || p == flow.server.port());
-                self.state = if dns {
-                    State::for_proto(AppProto::Dns)
-                } else if (probes.quic_initial)(bytes) {
-                    State::for_proto(AppProto::Quic)
-                } else if looked.saturating_add(1) < MAX_UDP_SNIFF {
-                    State::UdpSniff(looked.saturating_add(1))
-                } else {
-                    State::Other
-                };
-                match &mut self.state {
-                    State::Dns(p) => p.datagram(bytes, out, an),
-                    State::Quic(p) => p.datagram(dir, bytes, out, an),
-                    _ => {}
-                }
+                self.udp_first(probes, flow, dir, bytes, out, an);
             }
             (State::Fresh, Chunk::Data { .. } | Chunk::Gap { .. } | Chunk::End)
                 if flow.transport == Transport::Tcp =>
             {
-                let mut sniff = Box::<Sniff>::default();
-                let decided = sniff.push(probes, flow, dir, chunk);
-                self.state = State::Sniff(sniff);
-                if let Some((proto, before)) = decided {
-                    self.decide(proto, dir, &before, chunk, out, an);
-                }
+                self.state = State::Sniff(Box::new(Sniff::new(0, AppProto::Unknown)));
+                self.data_with(probes, flow, dir, chunk, out, an);
             }
             (State::Sniff(sniff), _) => {
-                if let Some((proto, before)) = sniff.push(probes, flow, dir, chunk) {
-                    self.decide(proto, dir, &before, chunk, out, an);
+                let chunk = sniff.trim_tunnel_start(dir, chunk);
+                if let Some((pick, before)) = sniff.push(probes, flow, dir, chunk) {
+                    self.decide(probes, flow, pick, dir, &before, chunk, out, an);
                 }
             }
             (State::Fresh, Chunk::Datagram(bytes))
@@ -246,790 +297,126 @@ impl Session {
         }
     }
 
-    /// Leaves the sniffing state for `proto`: replays what was buffered (`dir` as it was in
+    /// A datagram of a UDP flow whose protocol is not decided yet.
+    fn udp_first(
+        &mut self,
+        probes: &Probes,
+        flow: &FlowInfo,
+        dir: Direction,
+        bytes: &[u8],
+        out: &mut Vec<Event>,
+        an: &mut Anomalies,
+    ) {
+        if bytes.is_empty() {
+            return;
+        }
+        let looked = match self.state {
+            State::UdpSniff(n) => n,
+            _ => 0,
+        };
+        let port = |ports: &[u16]| {
+            ports.iter().any(|&p| p == flow.client.port() || p == flow.server.port())
+        };
+        self.state = if port(&DNS_UDP_PORTS) {
+            State::Dns(Box::default())
+        } else if port(&[SSDP_PORT]) {
+            State::Http(Box::default(), MAX_TUNNELS)
+        } else if (probes.quic_initial)(bytes) {
+            State::Quic(Box::new(QuicParser::new()))
+        } else if looked.saturating_add(1) < MAX_UDP_SNIFF {
+            State::UdpSniff(looked.saturating_add(1))
+        } else {
+            State::Other
+        };
+        match &mut self.state {
+            State::Dns(p) => p.datagram(bytes, out, an),
+            State::Quic(p) => p.datagram(dir, bytes, out, an),
+            State::Http(p, _) => p.data(dir, Chunk::Datagram(bytes), out, an),
+            _ => {}
+        }
+    }
+
+    /// Leaves the sniffing state for `pick`: replays what was buffered (`dir` as it was in
     /// `before`), then `chunk`, the chunk that led to the decision.
+    #[allow(clippy::too_many_arguments)]
     fn decide(
         &mut self,
-        proto: AppProto,
+        probes: &Probes,
+        flow: &FlowInfo,
+        pick: Pick,
         dir: Direction,
-        before: &Side,
+        before: &sniff::Side,
         chunk: Chunk<'_>,
         out: &mut Vec<Event>,
         an: &mut Anomalies,
     ) {
-        let State::Sniff(sniff) = std::mem::replace(&mut self.state, State::for_proto(proto))
-        else {
+        let State::Sniff(sniff) = std::mem::replace(&mut self.state, State::Other) else {
             return;
         };
-        if !matches!(self.state, State::Other) {
-            sniff.replay(dir, before, chunk, |d, c| self.state.stream(d, c, out, an));
-        }
-    }
-}
-
-/// What a prefix says about one protocol guess.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    /// It is this protocol.
-    Yes(AppProto),
-    /// It is none of the protocols asked about.
-    No,
-    /// More bytes are needed.
-    Wait,
-}
-
-impl Verdict {
-    /// `self` if it is a `Yes`, else combine: `Wait` wins over `No`.
-    fn or(self, other: Self) -> Self {
-        match (self, other) {
-            (Self::Yes(_), _) => self,
-            (_, Self::Yes(_)) => other,
-            (Self::Wait, _) | (_, Self::Wait) => Self::Wait,
-            (Self::No, Self::No) => Self::No,
-        }
-    }
-}
-
-/// Buffered start of the two TCP directions of an undecided flow.
-#[derive(Debug, Default)]
-struct Sniff {
-    /// Per direction ([`Direction::index`]).
-    sides: [Side; 2],
-}
-
-/// Buffered start of one direction.
-#[derive(Debug, Default, Clone)]
-struct Side {
-    /// The first bytes, contiguous from `begin`.
-    buf: [u8; SNIFF_LEN],
-    /// Bytes used in `buf`.
-    len: usize,
-    /// Stream offset of `buf[0]` (of the first chunk seen).
-    begin: Option<u64>,
-    /// Stream offset just past everything seen (data or gap).
-    next: u64,
-    /// Payload bytes seen (buffered or not).
-    seen: u64,
-    /// A gap or a jump in offsets: no more bytes go to `buf`.
-    holed: bool,
-    /// The direction ended.
-    ended: bool,
-}
-
-impl Side {
-    /// The buffered prefix.
-    fn prefix(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or_default()
-    }
-
-    /// No more bytes will join the prefix.
-    fn complete(&self) -> bool {
-        self.holed || self.ended || self.len == SNIFF_LEN
-    }
-
-    /// Records one chunk.
-    fn push(&mut self, chunk: Chunk<'_>) {
-        match chunk {
-            Chunk::Data { offset, bytes } => {
-                if bytes.is_empty() {
-                    return;
-                }
-                if self.begin.is_none() {
-                    self.begin = Some(offset);
-                    self.next = offset;
-                }
-                if offset != self.next {
-                    self.holed = true;
-                }
-                if !self.holed {
-                    let room = SNIFF_LEN.saturating_sub(self.len);
-                    let take = room.min(bytes.len());
-                    if let (Some(dst), Some(src)) =
-                        (self.buf.get_mut(self.len..self.len + take), bytes.get(..take))
-                    {
-                        dst.copy_from_slice(src);
-                        self.len += take;
-                    }
-                }
-                self.seen = self.seen.saturating_add(bytes.len() as u64);
-                self.next = self.next.max(offset.saturating_add(bytes.len() as u64));
-            }
-            Chunk::Gap { offset, len } => {
-                if self.begin.is_none() {
-                    self.begin = Some(offset);
-                    self.next = offset;
-                }
-                self.holed = true;
-                self.next = self.next.max(offset.saturating_add(len));
-            }
-            Chunk::End => self.ended = true,
-            Chunk::Datagram(_) => {}
-        }
-    }
-
-    /// Replays what this side recorded, as chunks for a parser: the buffered bytes, a gap for
-    /// whatever was seen but not buffered, and the end if it came.
-    fn replay(&self, mut feed: impl FnMut(Chunk<'_>)) {
-        let Some(begin) = self.begin else {
-            return;
+        self.state = match State::for_pick(pick, sniff.depth) {
+            State::Other if sniff.outer != AppProto::Unknown => State::Opaque(sniff.outer),
+            state => state,
         };
-        let data_end = begin.saturating_add(self.len as u64);
-        if self.len > 0 {
-            feed(Chunk::Data { offset: begin, bytes: self.prefix() });
-        }
-        if self.next > data_end {
-            feed(Chunk::Gap { offset: data_end, len: self.next - data_end });
-        }
-        if self.ended {
-            feed(Chunk::End);
+        if !matches!(self.state, State::Other | State::Opaque(_)) {
+            sniff.replay(dir, before, chunk, |d, c| self.data_with(probes, flow, d, c, out, an));
         }
     }
-}
 
-impl Sniff {
-    /// Records a chunk of direction `dir` and returns the decision, if it can be made now, with
-    /// the state of that direction before the chunk (for [`Self::replay`]).
-    fn push(
+    /// Opens a tunnel found by the parser of layer `depth` while it read `chunk` (of direction
+    /// `dir`): both directions start afresh at the offsets of `h`, with a new protocol decision.
+    #[allow(clippy::too_many_arguments)]
+    fn tunnel(
         &mut self,
         probes: &Probes,
         flow: &FlowInfo,
+        depth: u8,
         dir: Direction,
         chunk: Chunk<'_>,
-    ) -> Option<(AppProto, Side)> {
-        if let Chunk::Data { bytes: [], .. } | Chunk::Datagram(_) = chunk {
-            return None;
-        }
-        let side = self.sides.get_mut(dir.index())?;
-        let before = side.clone();
-        side.push(chunk);
-        self.decide(probes, flow).map(|proto| (proto, before))
-    }
-
-    /// The decision from what is buffered, if any (see the module documentation).
-    fn decide(&self, probes: &Probes, flow: &FlowInfo) -> Option<AppProto> {
-        let [client, server] = &self.sides;
-        let cv = client_verdict(probes, client.prefix(), client.complete());
-        let sv = server_verdict(server.prefix(), server.complete());
-        let dns_port =
-            DNS_TCP_PORTS.iter().any(|&p| p == flow.client.port() || p == flow.server.port());
-        let fallback = if dns_port { AppProto::Dns } else { AppProto::Other };
-        let server_says = match sv {
-            Verdict::Yes(p) => Some(p),
-            Verdict::No | Verdict::Wait => None,
-        };
-        match cv {
-            Verdict::Yes(p) => Some(p),
-            // The client spoke, and not TLS or HTTP.
-            Verdict::No if client.len > 0 => Some(server_says.unwrap_or(fallback)),
-            // The client is done without a byte (ended, or a gap first).
-            Verdict::No => match sv {
-                Verdict::Yes(p) => Some(p),
-                Verdict::Wait => None,
-                Verdict::No if client.seen > 0 || server.seen > 0 => Some(fallback),
-                Verdict::No => None,
-            },
-            Verdict::Wait if client.len == 0 && server_says.is_some() => server_says,
-            // A server speaking first on a DNS port (the client's bytes were missed): DNS, decided
-            // before the server's bytes overflow the buffer.
-            Verdict::Wait
-                if client.len == 0 && dns_port && server.seen > 0 && sv == Verdict::No =>
-            {
-                Some(fallback)
-            }
-            Verdict::Wait if server.seen >= MAX_SERVER_FIRST => {
-                Some(server_says.unwrap_or(fallback))
-            }
-            Verdict::Wait => None,
-        }
-    }
-
-    /// Replays both sides to a parser, the client's first. Direction `dir` is replayed as it was
-    /// in `before`, then `chunk` (the chunk that led to the decision) is forwarded as is.
-    fn replay(
-        &self,
-        dir: Direction,
-        before: &Side,
-        chunk: Chunk<'_>,
-        mut feed: impl FnMut(Direction, Chunk<'_>),
+        h: Handoff,
+        out: &mut Vec<Event>,
+        an: &mut Anomalies,
     ) {
-        for d in [Direction::ToServer, Direction::ToClient] {
-            let side = if d == dir { Some(before) } else { self.sides.get(d.index()) };
-            if let Some(side) = side {
-                side.replay(|c| feed(d, c));
-            }
+        if depth >= MAX_TUNNELS {
+            // Not looked into: the outer parser has stopped, chunks cost it one check.
+            return;
         }
-        feed(dir, chunk);
-    }
-}
-
-/// Verdict on the first bytes of the client-to-server stream.
-fn client_verdict(probes: &Probes, prefix: &[u8], complete: bool) -> Verdict {
-    tls_verdict(prefix, complete, true).or(http_request_verdict(probes, prefix, complete))
-}
-
-/// Verdict on the first bytes of the server-to-client stream.
-fn server_verdict(prefix: &[u8], complete: bool) -> Verdict {
-    tls_verdict(prefix, complete, false).or(http_response_verdict(prefix, complete))
-}
-
-/// A TLS record header, or (client side) an SSLv2-compatible ClientHello.
-fn tls_verdict(prefix: &[u8], complete: bool, client: bool) -> Verdict {
-    let undecided = if complete { Verdict::No } else { Verdict::Wait };
-    let Some(&first) = prefix.first() else {
-        return undecided;
-    };
-    // Each check looks at a byte only if it is there; all must hold for the bytes present.
-    let at = |i: usize| prefix.get(i).copied();
-    let ok = |i: usize, f: &dyn Fn(u8) -> bool| at(i).is_none_or(f);
-    let matches = if (20..=23).contains(&first) {
-        let len = match (at(3), at(4)) {
-            (Some(hi), Some(lo)) => Some(u16::from_be_bytes([hi, lo])),
-            _ => None,
-        };
-        ok(1, &|b| b == 3)
-            && ok(2, &|b| b <= 4)
-            && len.is_none_or(|l| (1..=MAX_TLS_RECORD).contains(&l))
-    } else if client && first & 0x80 != 0 {
-        // SSLv2 record: 2-byte length with the high bit set, CLIENT-HELLO (1), version 2.0 or 3.x.
-        let len = at(1).map(|lo| u16::from_be_bytes([first & 0x7f, lo]));
-        len.is_none_or(|l| l >= 9 + 3)
-            && ok(2, &|b| b == 1)
-            && ok(3, &|b| b == 0 || b == 3)
-            && match (at(3), at(4)) {
-                (Some(0), Some(minor)) => minor == 2,
-                (Some(_), Some(minor)) => minor <= 4,
-                _ => true,
-            }
-    } else {
-        false
-    };
-    match (matches, prefix.len() >= 5) {
-        (false, _) => Verdict::No,
-        (true, true) => Verdict::Yes(AppProto::Tls),
-        (true, false) => undecided,
-    }
-}
-
-/// An HTTP request start, as [`http::looks_like_request`] says once the method is delimited.
-fn http_request_verdict(probes: &Probes, prefix: &[u8], complete: bool) -> Verdict {
-    if prefix.is_empty() {
-        return if complete { Verdict::No } else { Verdict::Wait };
-    }
-    if !complete && prefix.iter().all(|&b| is_tchar(b)) {
-        return Verdict::Wait;
-    }
-    if (probes.http_request)(prefix) { Verdict::Yes(AppProto::Http) } else { Verdict::No }
-}
-
-/// An HTTP/1.x status line start.
-fn http_response_verdict(prefix: &[u8], complete: bool) -> Verdict {
-    const START: &[u8] = b"HTTP/1.";
-    if prefix.starts_with(START) {
-        Verdict::Yes(AppProto::Http)
-    } else if !complete && START.starts_with(prefix) {
-        Verdict::Wait
-    } else {
-        Verdict::No
-    }
-}
-
-/// A token character (RFC 9110 section 5.6.2), which a method is made of.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::net::SocketAddr;
-
-    use flow::{ClientBy, FlowFlags};
-
-    use super::*;
-    use crate::DnsQuery;
-
-    const C: Direction = Direction::ToServer;
-    const S: Direction = Direction::ToClient;
-
-    fn flow(transport: Transport, client_port: u16, server_port: u16) -> FlowInfo {
-        FlowInfo {
-            id: 1,
-            client: SocketAddr::from(([10, 0, 0, 2], client_port)),
-            server: SocketAddr::from(([192, 0, 2, 1], server_port)),
-            transport,
-            client_by: ClientBy::Syn,
-            first: capture::Timestamp(0),
-            last: capture::Timestamp(0),
-            packets: [0; 2],
-            bytes: [0; 2],
-            payload_bytes: [0; 2],
-            tcp_state: None,
-            flags: FlowFlags::default(),
+        *self = Self::tunnel_start(depth + 1, self.protocol());
+        let c = Direction::ToServer;
+        if !h.held.is_empty() {
+            self.data_with(
+                probes,
+                flow,
+                c,
+                Chunk::Data { offset: h.client_from, bytes: &h.held },
+                out,
+                an,
+            );
         }
-    }
-
-    fn tcp(server_port: u16) -> FlowInfo {
-        flow(Transport::Tcp, 51_000, server_port)
-    }
-
-    /// Stand-in for `http::looks_like_request`, following its documented contract: a known method
-    /// token followed by a space.
-    fn fake_http(prefix: &[u8]) -> bool {
-        ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "CONNECT", "TRACE", "PATCH"]
-            .iter()
-            .any(|m| prefix.starts_with(m.as_bytes()) && prefix.get(m.len()) == Some(&b' '))
-    }
-
-    /// Stand-in for `quic::looks_like_initial`: long header, fixed bit, type Initial, v1 or v2
-    /// (v2 Initial is type 0b01).
-    fn fake_quic(p: &[u8]) -> bool {
-        match (p.first(), p.get(1..5)) {
-            (Some(&b), Some([0, 0, 0, 1])) => b & 0xf0 == 0xc0,
-            (Some(&b), Some([0x6b, 0x33, 0x43, 0xcf])) => b & 0xf0 == 0xd0,
-            _ => false,
+        let held_end = h.client_from.saturating_add(h.held.len() as u64);
+        if h.client_to > held_end {
+            self.data_with(
+                probes,
+                flow,
+                c,
+                Chunk::Gap { offset: held_end, len: h.client_to - held_end },
+                out,
+                an,
+            );
         }
-    }
-
-    const FAKE: Probes = Probes { http_request: fake_http, quic_initial: fake_quic };
-
-    /// Feeds chunks; returns the protocol after each one.
-    fn run(
-        probes: &Probes,
-        flow: &FlowInfo,
-        chunks: &[(Direction, Chunk<'_>)],
-    ) -> (Vec<AppProto>, Vec<Event>, Anomalies, Session) {
-        let mut s = Session::new(flow);
-        let mut out = Vec::new();
-        let mut an = Anomalies::default();
-        let mut protos = Vec::new();
-        for &(dir, chunk) in chunks {
-            s.data_with(probes, flow, dir, chunk, &mut out, &mut an);
-            protos.push(s.protocol());
+        if h.client_ended {
+            self.data_with(probes, flow, c, Chunk::End, out, an);
         }
-        (protos, out, an, s)
-    }
-
-    /// `bytes` as one-byte chunks starting at stream offset `start`.
-    fn bytewise(dir: Direction, start: u64, bytes: &[u8]) -> Vec<(Direction, Chunk<'_>)> {
-        bytes
-            .chunks(1)
-            .enumerate()
-            .map(|(i, b)| (dir, Chunk::Data { offset: start + i as u64, bytes: b }))
-            .collect()
-    }
-
-    /// Index of the chunk after which the protocol was first decided.
-    fn decided_at(protos: &[AppProto]) -> Option<usize> {
-        protos.iter().position(|&p| p != AppProto::Unknown)
-    }
-
-    /// Start of a TLS 1.2 ClientHello record (the record and handshake headers).
-    const CLIENT_HELLO_START: &[u8] =
-        &[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03];
-
-    #[test]
-    fn tls_on_8443_one_byte_at_a_time() {
-        for probes in [&FAKE, &PROBES] {
-            let (protos, ..) = run(probes, &tcp(8443), &bytewise(C, 0, CLIENT_HELLO_START));
-            assert_eq!(decided_at(&protos), Some(4), "decided once the record header is complete");
-            assert_eq!(protos.last(), Some(&AppProto::Tls));
-        }
-        // A server speaking TLS first (flow picked up after the ClientHello).
-        let server_hello = [0x16, 0x03, 0x03, 0x00, 0x5a, 0x02];
-        let (protos, ..) = run(&FAKE, &tcp(993), &bytewise(S, 0, &server_hello));
-        assert_eq!(protos.last(), Some(&AppProto::Tls));
-        // SSLv2-compatible ClientHello, version 3.1.
-        let v2 = [0x80, 0x2e, 0x01, 0x03, 0x01, 0x00, 0x15];
-        let (protos, ..) = run(&FAKE, &tcp(443), &bytewise(C, 0, &v2));
-        assert_eq!((decided_at(&protos), protos.last()), (Some(4), Some(&AppProto::Tls)));
-    }
-
-    #[test]
-    fn not_quite_tls_is_other() {
-        for bad in [
-            &[0x16, 0x03, 0x05, 0x00, 0x10][..],
-            &[0x16, 0x02, 0x01, 0x00, 0x10],
-            &[0x16, 0x03, 0x01, 0x00, 0x00],
-            &[0x16, 0x03, 0x01, 0xff, 0xff],
-            &[0x18, 0x03, 0x01, 0x00, 0x10],
-            &[0x80, 0x2e, 0x02, 0x03, 0x01],
-        ] {
-            let (protos, ..) = run(&FAKE, &tcp(443), &bytewise(C, 0, bad));
-            assert_eq!(protos.last(), Some(&AppProto::Other), "{bad:02x?}");
-        }
-        // A record header cut by the end of the stream.
-        let chunks =
-            [(C, Chunk::Data { offset: 0, bytes: &[0x16, 0x03, 0x01][..] }), (C, Chunk::End)];
-        let (protos, ..) = run(&FAKE, &tcp(443), &chunks);
-        assert_eq!(protos, [AppProto::Unknown, AppProto::Other]);
-    }
-
-    #[test]
-    fn http_on_8080_one_byte_at_a_time() {
-        let req = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n";
-        let (protos, ..) = run(&FAKE, &tcp(8080), &bytewise(C, 0, req));
-        assert_eq!(decided_at(&protos), Some(3), "decided at the space after the method");
-        assert_eq!(protos.last(), Some(&AppProto::Http));
-        // With the real probe: whatever it answers for a plain GET is what we decide.
-        let want = if http::looks_like_request(b"GET /index.html ") {
-            AppProto::Http
-        } else {
-            AppProto::Other
-        };
-        let (protos, ..) = run(&PROBES, &tcp(8080), &bytewise(C, 0, req));
-        assert_eq!(protos.last(), Some(&want));
-        // A server starting with a status line (client side not seen) is HTTP too.
-        let (protos, ..) = run(&FAKE, &tcp(8000), &bytewise(S, 0, b"HTTP/1.1 200 OK\r\n"));
-        assert_eq!((decided_at(&protos), protos.last()), (Some(6), Some(&AppProto::Http)));
-    }
-
-    #[test]
-    fn garbage_on_port_80_is_other() {
-        let (protos, ..) = run(&FAKE, &tcp(80), &bytewise(C, 0, b"\x00\x01\x02binary"));
-        assert_eq!(protos, [AppProto::Other; 9]);
-        // A token longer than the buffer: decided when the buffer is full.
-        let (protos, ..) = run(&FAKE, &tcp(80), &bytewise(C, 0, b"SSH-2.0-OpenSSH_9.6\r\n"));
-        assert_eq!(
-            (decided_at(&protos), protos.last()),
-            (Some(SNIFF_LEN - 1), Some(&AppProto::Other))
-        );
-        // Lower-case method: not a request.
-        let (protos, ..) = run(&FAKE, &tcp(80), &bytewise(C, 0, b"get / HTTP/1.0\r\n"));
-        assert_eq!(protos.last(), Some(&AppProto::Other));
-        // Other ignores everything afterwards.
-        let (_, out, an, mut s) = run(&FAKE, &tcp(80), &bytewise(C, 0, b"\x00"));
-        let mut out2 = out.clone();
-        let mut an2 = an.clone();
-        s.data(
-            &tcp(80),
-            C,
-            Chunk::Data { offset: 1, bytes: b"GET / HTTP/1.1\r\n" },
-            &mut out2,
-            &mut an2,
-        );
-        assert_eq!((s.protocol(), out2, an2), (AppProto::Other, out, an));
-    }
-
-    #[test]
-    fn server_speaks_first() {
-        let banner = b"220 mail.example.com ESMTP ready\r\n";
-        let mut chunks = bytewise(S, 0, banner);
-        let n = chunks.len();
-        chunks.extend(bytewise(C, 0, b"EHLO me\r\n"));
-        let (protos, ..) = run(&FAKE, &tcp(25), &chunks);
-        assert_eq!(decided_at(&protos), Some(n + 4), "waits for the client's first word");
-        assert_eq!(protos.last(), Some(&AppProto::Other));
-        // The client never speaks: decided after MAX_SERVER_FIRST server bytes.
-        let big = vec![b'x'; MAX_SERVER_FIRST as usize];
-        let chunks = [
-            (S, Chunk::Data { offset: 0, bytes: &big[..100] }),
-            (S, Chunk::Data { offset: 100, bytes: &big[100..] }),
-        ];
-        let (protos, ..) = run(&FAKE, &tcp(25), &chunks);
-        assert_eq!(protos, [AppProto::Unknown, AppProto::Other]);
-        // ... or at the end of the flow.
-        let chunks =
-            [(S, Chunk::Data { offset: 0, bytes: &banner[..] }), (S, Chunk::End), (C, Chunk::End)];
-        let (protos, ..) = run(&FAKE, &tcp(25), &chunks);
-        assert_eq!(protos, [AppProto::Unknown, AppProto::Unknown, AppProto::Other]);
-    }
-
-    #[test]
-    fn flows_without_payload_stay_unknown() {
-        let chunks = [(C, Chunk::End), (S, Chunk::End)];
-        assert_eq!(run(&FAKE, &tcp(443), &chunks).0, [AppProto::Unknown; 2]);
-        let chunks = [(C, Chunk::Datagram(&[]))];
-        assert_eq!(run(&FAKE, &flow(Transport::Udp, 5000, 53), &chunks).0, [AppProto::Unknown]);
-        // A Datagram chunk on a TCP flow, or stream chunks on a UDP flow, are ignored.
-        let chunks = [(C, Chunk::Datagram(b"GET / HTTP/1.1\r\n"))];
-        assert_eq!(run(&FAKE, &tcp(80), &chunks).0, [AppProto::Unknown]);
-        let chunks = [(C, Chunk::Data { offset: 0, bytes: b"x" }), (C, Chunk::End)];
-        assert_eq!(run(&FAKE, &flow(Transport::Udp, 5000, 53), &chunks).0, [AppProto::Unknown; 2]);
-        // Other IP protocols.
-        let chunks = [(C, Chunk::Datagram(b"x"))];
-        assert_eq!(run(&FAKE, &flow(Transport::Other(47), 0, 0), &chunks).0, [AppProto::Other]);
-    }
-
-    #[test]
-    fn gaps_while_sniffing() {
-        // The client's first bytes are lost: decided from the server.
-        let chunks = [
-            (C, Chunk::Gap { offset: 0, len: 100 }),
-            (S, Chunk::Data { offset: 0, bytes: b"HTTP/1.0 404" }),
-        ];
-        assert_eq!(run(&FAKE, &tcp(80), &chunks).0, [AppProto::Unknown, AppProto::Http]);
-        let chunks = [
-            (C, Chunk::Gap { offset: 0, len: 100 }),
-            (C, Chunk::Data { offset: 100, bytes: b"GET / HTTP/1.1\r\n" }),
-            (S, Chunk::Data { offset: 0, bytes: b"\x00\x00" }),
-        ];
-        assert_eq!(
-            run(&FAKE, &tcp(80), &chunks).0,
-            [AppProto::Unknown, AppProto::Unknown, AppProto::Other]
-        );
-        // A gap right after a partial method: the prefix is final.
-        let chunks =
-            [(C, Chunk::Data { offset: 0, bytes: b"GE" }), (C, Chunk::Gap { offset: 2, len: 10 })];
-        assert_eq!(run(&FAKE, &tcp(80), &chunks).0, [AppProto::Unknown, AppProto::Other]);
-    }
-
-    /// Builds a TCP DNS stream of `n` queries (client) or responses (server).
-    fn dns_stream(n: u16, response: bool) -> (Vec<u8>, Vec<Event>) {
-        let mut stream = Vec::new();
-        let mut events = Vec::new();
-        for i in 0..n {
-            let name = format!("host{i}.example");
-            let mut msg =
-                vec![0x12, i as u8, if response { 0x81 } else { 0x01 }, 0, 0, 1, 0, 0, 0, 0, 0, 0];
-            for label in name.split('.') {
-                msg.push(label.len() as u8);
-                msg.extend_from_slice(label.as_bytes());
-            }
-            msg.extend_from_slice(&[0, 0, 1, 0, 1]);
-            stream.extend_from_slice(&(msg.len() as u16).to_be_bytes());
-            stream.extend(msg);
-            if !response {
-                events.push(Event::DnsQuery(DnsQuery { id: 0x1200 | i, name, qtype: 1 }));
-            }
-        }
-        (stream, events)
-    }
-
-    #[test]
-    fn dns_over_tcp_one_byte_at_a_time() {
-        let (queries, want) = dns_stream(3, false);
-        let (protos, out, an, _) = run(&FAKE, &tcp(53), &bytewise(C, 0, &queries));
-        assert_eq!(decided_at(&protos), Some(0));
-        assert_eq!((out, an), (want.clone(), Anomalies::default()));
-        // In one chunk, and with the real probes.
-        let chunks = [(C, Chunk::Data { offset: 0, bytes: &queries[..] })];
-        let (protos, out, ..) = run(&PROBES, &tcp(53), &chunks);
-        assert_eq!((protos, out), (vec![AppProto::Dns], want));
-        // TCP on 5353 (mDNS) too, but not on another port.
-        let (protos, ..) = run(&FAKE, &tcp(5353), &chunks);
-        assert_eq!(protos, [AppProto::Dns]);
-        let (protos, out, ..) = run(&FAKE, &tcp(5355), &chunks);
-        assert_eq!((protos, out), (vec![AppProto::Other], vec![]));
-    }
-
-    /// Whatever the split and interleaving, the parser sees both streams whole and in order: the
-    /// events equal those of a one-chunk feed.
-    #[test]
-    fn replay_keeps_streams_whole() {
-        let (queries, want) = dns_stream(4, false);
-        let (responses, _) = dns_stream(4, true);
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rnd = move |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
-        for round in 0..500 {
-            let mut chunks = Vec::new();
-            let (mut qi, mut ri) = (0usize, 0usize);
-            // A server-first start in some rounds (it is buffered, then replayed).
-            let server_first = round % 3 == 0;
-            while qi < queries.len() || ri < responses.len() {
-                let client = qi < queries.len()
-                    && (!server_first || ri >= 3 || ri == responses.len())
-                    && rnd(2) == 0
-                    || ri == responses.len();
-                let (dir, data, i) =
-                    if client { (C, &queries, &mut qi) } else { (S, &responses, &mut ri) };
-                let max = if rnd(4) == 0 { 40 } else { 3 };
-                let len = 1 + rnd(max);
-                let end = (*i + len).min(data.len());
-                chunks.push((dir, Chunk::Data { offset: *i as u64, bytes: &data[*i..end] }));
-                *i = end;
-            }
-            chunks.push((C, Chunk::End));
-            chunks.push((S, Chunk::End));
-            let (protos, out, an, _) = run(&FAKE, &tcp(53), &chunks);
-            assert_eq!(protos.last(), Some(&AppProto::Dns));
-            assert_eq!((&out, &an), (&want, &Anomalies::default()), "round {round}: {chunks:?}");
-        }
-    }
-
-    /// An owned copy of a forwarded chunk.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    enum Owned {
-        Data(u64, Vec<u8>),
-        Gap(u64, u64),
-        End,
-    }
-
-    /// What a parser would receive: the sniffing steps of [`Session::data_with`] with a recorder in
-    /// place of the parser.
-    fn forwarded(
-        flow: &FlowInfo,
-        chunks: &[(Direction, Chunk<'_>)],
-    ) -> (Option<AppProto>, Vec<(Direction, Owned)>) {
-        let mut sniff = Some(Sniff::default());
-        let mut proto = None;
-        let mut rec = Vec::new();
-        let mut own = |d: Direction, c: Chunk<'_>| {
-            let o = match c {
-                Chunk::Data { offset, bytes } => Owned::Data(offset, bytes.to_vec()),
-                Chunk::Gap { offset, len } => Owned::Gap(offset, len),
-                Chunk::End | Chunk::Datagram(_) => Owned::End,
+        // The rest of the chunk that carried the answer belongs to the tunnel.
+        if let Chunk::Data { offset, bytes } = chunk {
+            let from = match dir {
+                Direction::ToServer => h.client_to,
+                Direction::ToClient => h.server_from,
             };
-            rec.push((d, o));
-        };
-        for &(dir, chunk) in chunks {
-            match &mut sniff {
-                Some(s) => {
-                    if let Some((p, before)) = s.push(&FAKE, flow, dir, chunk) {
-                        s.replay(dir, &before, chunk, &mut own);
-                        proto = Some(p);
-                        sniff = None;
-                    }
-                }
-                None => own(dir, chunk),
+            let skip = usize::try_from(from.saturating_sub(offset)).unwrap_or(usize::MAX);
+            if let Some(rest) = bytes.get(skip..).filter(|r| !r.is_empty()) {
+                let offset = offset.saturating_add(skip as u64);
+                self.data_with(probes, flow, dir, Chunk::Data { offset, bytes: rest }, out, an);
             }
         }
-        (proto, rec)
-    }
-
-    /// Each direction's forwarded chunks are contiguous from its first offset and spell out its
-    /// stream.
-    fn check_whole(rec: &[(Direction, Owned)], dir: Direction, stream: &[u8]) {
-        let mut got = Vec::new();
-        for (_, o) in rec.iter().filter(|(d, _)| *d == dir) {
-            match o {
-                Owned::Data(off, bytes) => {
-                    assert_eq!(*off, got.len() as u64, "{rec:?}");
-                    got.extend_from_slice(bytes);
-                }
-                Owned::Gap(..) => panic!("unexpected gap: {rec:?}"),
-                Owned::End => {}
-            }
-        }
-        assert_eq!(got, stream);
-    }
-
-    #[test]
-    fn replay_of_multi_chunk_prefixes() {
-        let req = b"POST /upload HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\n\r\nabc";
-        let resp = b"HTTP/1.1 204 No Content\r\n\r\n";
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut rnd = move |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
-        for (server_port, client, want) in [
-            (8080, &req[..], AppProto::Http),
-            (8443, &[CLIENT_HELLO_START, &[7u8; 40][..]].concat()[..], AppProto::Tls),
-        ] {
-            for _ in 0..300 {
-                let mut chunks = Vec::new();
-                let mut i = 0;
-                while i < client.len() {
-                    let end = (i + 1 + rnd(6)).min(client.len());
-                    chunks.push((C, Chunk::Data { offset: i as u64, bytes: &client[i..end] }));
-                    i = end;
-                }
-                chunks.insert(
-                    rnd(chunks.len() + 1),
-                    (S, Chunk::Data { offset: 0, bytes: &resp[..5] }),
-                );
-                chunks.push((S, Chunk::Data { offset: 5, bytes: &resp[5..] }));
-                chunks.push((C, Chunk::End));
-                let (proto, rec) = forwarded(&tcp(server_port), &chunks);
-                assert_eq!(proto, Some(want));
-                check_whole(&rec, C, client);
-                check_whole(&rec, S, resp);
-                assert_eq!(rec.last(), Some(&(C, Owned::End)));
-            }
-        }
-    }
-
-    #[test]
-    fn server_bytes_beyond_the_buffer_are_replayed_as_a_gap() {
-        let mut sniff = Sniff::default();
-        let flow = tcp(8443);
-        let banner = [b'x'; 20];
-        assert_eq!(
-            sniff.push(&FAKE, &flow, S, Chunk::Data { offset: 0, bytes: &banner }).map(|d| d.0),
-            None
-        );
-        let hello = Chunk::Data { offset: 0, bytes: CLIENT_HELLO_START };
-        let (proto, before) = sniff.push(&FAKE, &flow, C, hello).unwrap();
-        assert_eq!(proto, AppProto::Tls);
-        let mut seen = Vec::new();
-        sniff.replay(C, &before, hello, |d, c| seen.push((d, format!("{c:?}"))));
-        let want = [
-            (S, format!("{:?}", Chunk::Data { offset: 0, bytes: &banner[..SNIFF_LEN] })),
-            (S, format!("{:?}", Chunk::Gap { offset: SNIFF_LEN as u64, len: 4 })),
-            (C, format!("{hello:?}")),
-        ];
-        assert_eq!(seen, want);
-    }
-
-    #[test]
-    fn udp_dns_ports() {
-        let (queries, want) = dns_stream(1, false);
-        let msg = &queries[2..];
-        for (cp, sp) in [(40_000, 53), (53, 40_000), (5353, 5353), (40_000, 5355)] {
-            let chunks = [(C, Chunk::Datagram(msg)), (S, Chunk::Datagram(msg))];
-            let (protos, out, an, _) = run(&FAKE, &flow(Transport::Udp, cp, sp), &chunks);
-            assert_eq!(protos, [AppProto::Dns; 2]);
-            assert_eq!((out.len(), &out[0], an), (2, &want[0], Anomalies::default()));
-        }
-        // DNS on another port is not looked at (tshark neither).
-        let chunks = vec![(C, Chunk::Datagram(msg)); usize::from(MAX_UDP_SNIFF)];
-        let (protos, out, ..) = run(&FAKE, &flow(Transport::Udp, 40_000, 8053), &chunks);
-        assert_eq!((protos.last(), out), (Some(&AppProto::Other), vec![]));
-    }
-
-    /// A synthetic QUIC v1 client Initial: long header, type Initial, 8-byte DCID, empty SCID and
-    /// token, 2-byte Length, padded to 1,200 bytes (the minimum for a client Initial).
-    fn synthetic_initial() -> Vec<u8> {
-        let mut p = vec![0xc3, 0, 0, 0, 1, 8, 0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08, 0, 0];
-        let len = 1200 - p.len() - 2;
-        p.extend_from_slice(&(0x4000 | len as u16).to_be_bytes());
-        p.resize(1200, 0x5a);
-        p
-    }
-
-    #[test]
-    fn udp_quic_decision() {
-        let initial = synthetic_initial();
-        let flow443 = flow(Transport::Udp, 50_000, 443);
-        let chunks = [(C, Chunk::Datagram(&initial)), (S, Chunk::Datagram(b"\x40short header"))];
-        let (protos, ..) = run(&FAKE, &flow443, &chunks);
-        assert_eq!(protos, [AppProto::Quic; 2]);
-        // 0-RTT packets before the Initial: still QUIC.
-        let zero_rtt = [0xd3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0x40, 0x10];
-        let chunks = [
-            (C, Chunk::Datagram(&zero_rtt[..])),
-            (C, Chunk::Datagram(&zero_rtt)),
-            (C, Chunk::Datagram(&initial)),
-        ];
-        assert_eq!(
-            run(&FAKE, &flow443, &chunks).0,
-            [AppProto::Other, AppProto::Other, AppProto::Quic]
-        );
-        // No Initial in the first MAX_UDP_SNIFF datagrams: Other for good.
-        let mut chunks =
-            vec![(C, Chunk::Datagram(b"\x40short header")); usize::from(MAX_UDP_SNIFF)];
-        chunks.push((C, Chunk::Datagram(&initial)));
-        let (protos, _, _, s) = run(&FAKE, &flow443, &chunks);
-        assert_eq!(protos.last(), Some(&AppProto::Other));
-        assert!(matches!(s.state, State::Other));
-        // DNS ports win over QUIC content.
-        let chunks = [(C, Chunk::Datagram(&initial))];
-        assert_eq!(run(&FAKE, &flow(Transport::Udp, 5353, 5353), &chunks).0, [AppProto::Dns]);
-        // With the real probe (implemented elsewhere): our decision follows its answer.
-        let want =
-            if quic::looks_like_initial(&initial) { AppProto::Quic } else { AppProto::Other };
-        let chunks = vec![(C, Chunk::Datagram(&initial)); usize::from(MAX_UDP_SNIFF)];
-        assert_eq!(run(&PROBES, &flow443, &chunks).0.last(), Some(&want));
-    }
-
-    #[test]
-    fn session_is_small() {
-        assert!(std::mem::size_of::<Session>() <= 16);
     }
 }

@@ -40,6 +40,8 @@ pub(crate) struct ServerHelloInfo {
     pub(crate) version: u16,
     /// The ServerHello is a HelloRetryRequest.
     pub(crate) hrr: bool,
+    /// The chosen cipher suite.
+    pub(crate) suite: u16,
 }
 
 /// Parses a ClientHello handshake body (after the 4-byte handshake header).
@@ -151,16 +153,18 @@ pub(crate) fn server_hello(body: &[u8]) -> Option<ServerHelloInfo> {
     let mut r = Reader::new(body);
     let legacy_version = r.u16()?;
     let random = r.take(32)?;
-    if legacy_version >> 8 == 0x7f {
+    let suite = if legacy_version >> 8 == 0x7f {
         // TLS 1.3 drafts before 22 (version 0x7fNN): no session id, no compression.
-        r.skip(2)?;
+        r.u16()?
     } else {
         if r.u8_prefixed()?.len() > MAX_SESSION_ID {
             return None;
         }
-        r.skip(2 + 1)?; // cipher_suite, compression_method
-    }
-    let mut info = ServerHelloInfo { version: legacy_version, hrr: random == HRR_RANDOM };
+        let suite = r.u16()?;
+        r.skip(1)?; // compression_method
+        suite
+    };
+    let mut info = ServerHelloInfo { version: legacy_version, hrr: random == HRR_RANDOM, suite };
     if !r.is_empty() {
         let mut exts = Reader::new(r.u16_prefixed()?);
         if !r.is_empty() {

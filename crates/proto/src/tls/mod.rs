@@ -18,6 +18,9 @@
 //! `tls_capped`, a gap while parsing `gaps`; each stops that direction. SSLv2-compatible
 //! ClientHellos (first byte with the high bit set) are reported with their version and no SNI.
 //!
+//! NULL ciphers: [`TlsParser::plaintext`] hands out the plaintext of a connection whose
+//! ServerHello chose a NULL-cipher suite (see `null.rs`), for the session to parse what it carries.
+//!
 //! The hello bodies are parsed by a small hand-written parser (see `hello.rs` for why not
 //! tls-parser); [`parse_client_hello`] is shared with QUIC.
 
@@ -26,12 +29,14 @@ use flow::{Chunk, Direction};
 use crate::{Anomalies, ClientHello, Event};
 
 mod hello;
+mod null;
 pub(crate) mod reader;
 mod stream;
 #[cfg(test)]
 pub(crate) mod tests;
 
 pub use hello::MAX_ALPN;
+use null::{Cipher, Walker};
 use stream::{DirParser, Shared, Step};
 
 /// Largest handshake message buffered (a ClientHello with post-quantum key shares is ~2 KiB;
@@ -53,6 +58,8 @@ pub struct TlsParser {
     /// Indexed by [`Direction::index`].
     dirs: [DirParser; 2],
     shared: Shared,
+    /// NULL-cipher record walkers, indexed by [`Direction::index`].
+    walkers: [Walker; 2],
 }
 
 impl Default for TlsParser {
@@ -64,7 +71,28 @@ impl Default for TlsParser {
 impl TlsParser {
     /// A parser for a new flow.
     pub fn new() -> Self {
-        Self { dirs: [DirParser::new(true), DirParser::new(false)], shared: Shared::default() }
+        Self {
+            dirs: [DirParser::new(true), DirParser::new(false)],
+            shared: Shared::default(),
+            walkers: Default::default(),
+        }
+    }
+
+    /// True once the final ServerHello chose a NULL-cipher suite (SSL 3.0 to TLS 1.2): the
+    /// application data travels in plaintext.
+    pub fn null_cipher(&self) -> bool {
+        matches!(Cipher::from_chosen(self.shared.chosen), Cipher::Null(_))
+    }
+
+    /// The plaintext of a NULL-cipher connection: call with each chunk after [`Self::data`];
+    /// pieces of direction `dir`'s plaintext stream (application data without the record framing
+    /// and MACs, offsets from 0), its end or a loss in it, go to `plain`. Costs nothing once the
+    /// handshake chose any other cipher.
+    pub fn plaintext(&mut self, dir: Direction, chunk: Chunk<'_>, plain: impl FnMut(Chunk<'_>)) {
+        let w = &mut self.walkers[dir.index()];
+        if !w.is_done() {
+            w.feed(Cipher::from_chosen(self.shared.chosen), chunk, plain);
+        }
     }
 
     /// Stream data of one direction.

@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) hrr: bool,
     /// The server sent its final ServerHello: no more plaintext hellos from either side.
     pub(crate) server_final: bool,
+    /// The cipher suite and version of the final ServerHello, once seen.
+    pub(crate) chosen: Option<(u16, u16)>,
 }
 
 /// Result of feeding bytes to a direction.
@@ -280,6 +282,7 @@ impl DirParser {
                     return Step::More;
                 }
                 sh.server_final = true;
+                sh.chosen = Some((sh_info.suite, sh_info.version));
                 Step::Stop
             }
             // An empty HelloRequest before the ServerHello is harmless (renegotiation prompt).

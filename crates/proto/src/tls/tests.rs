@@ -4,7 +4,7 @@
 
 use flow::{Chunk, Direction};
 
-use super::{MAX_HANDSHAKE_LEN, MAX_RECORD_LEN, TlsParser, parse_client_hello};
+use super::{MAX_HANDSHAKE_LEN, MAX_RECORD_LEN, TlsParser, null, parse_client_hello};
 use crate::quic::vectors::{A2_CRYPTO_FRAME, A3_SERVER_HELLO, hex};
 use crate::{Anomalies, ClientHello, Event, ServerHello};
 
@@ -567,4 +567,156 @@ fn mutated_streams_never_panic() {
             assert!(ev.len() <= 2);
         }
     }
+}
+
+/// A ServerHello handshake message choosing `suite` (legacy version `version`, no extensions).
+pub(crate) fn server_hello_with_suite(version: u16, suite: u16) -> Vec<u8> {
+    let mut b = version.to_be_bytes().to_vec();
+    b.extend_from_slice(&[7; 32]);
+    b.push(0); // empty session id
+    b.extend_from_slice(&suite.to_be_bytes());
+    b.push(0); // null compression
+    handshake(2, &b)
+}
+
+/// The two streams of a NULL-cipher connection (from wireshark-notes' `tls-null`: TLS 1.2,
+/// `TLS_RSA_WITH_NULL_SHA256`, 32-byte MACs; here MACs of `suite`'s length): hellos, ChangeCipherSpec, Finished, then
+/// `client_data` and `server_data` as application data, the client's in two records. The
+/// plaintext bytes are made of letters, MACs and handshake bytes of other bytes.
+pub(crate) fn null_cipher_streams(
+    suite: u16,
+    client_data: &[u8],
+    server_data: &[u8],
+) -> (Vec<u8>, Vec<u8>) {
+    let mac = vec![0xee; null::mac_len(suite).unwrap_or(32)];
+    let app = |data: &[u8]| records(23, &[data, &mac[..]].concat(), MAX_RECORD_LEN);
+    let finished = records(22, &[&handshake(20, &[0xf1; 12])[..], &mac[..]].concat(), 1000);
+    let hello = client_hello_body(TLS12, Some(&[sni_ext(b"null.example")]));
+    let half = client_data.len() / 2;
+    let client = [
+        records(22, &handshake(1, &hello), 1000),
+        records(22, &handshake(16, &[0xc0; 20]), 1000),
+        records(20, &[1], 1),
+        finished.clone(),
+        app(&client_data[..half]),
+        app(&client_data[half..]),
+        records(21, &[&[1, 0][..], &mac[..]].concat(), 100),
+    ]
+    .concat();
+    let server = [
+        records(22, &[server_hello_with_suite(TLS12, suite), handshake(14, &[])].concat(), 1000),
+        records(20, &[1], 1),
+        finished,
+        app(server_data),
+    ]
+    .concat();
+    (client, server)
+}
+
+/// Feeds the client stream, then the server stream (each cut at one offset), to a parser and its
+/// plaintext walkers; returns the events and the plaintext of each direction as (offset, bytes)
+/// pieces glued back together, and whether an end came through.
+fn run_null(
+    client: &[u8],
+    server: &[u8],
+    cut_c: usize,
+    cut_s: usize,
+) -> (Vec<Event>, [(Vec<u8>, bool); 2]) {
+    let mut p = TlsParser::new();
+    let (mut out, mut an) = (Vec::new(), Anomalies::default());
+    let mut plain: [(Vec<u8>, bool); 2] = Default::default();
+    // The server first: its ServerHello (the cipher) comes before the client's ChangeCipherSpec.
+    for (dir, data, cut) in
+        [(Direction::ToClient, server, cut_s), (Direction::ToServer, client, cut_c)]
+    {
+        let pieces = [(0, &data[..cut]), (cut, &data[cut..])];
+        for chunk in pieces
+            .iter()
+            .filter(|(_, b)| !b.is_empty())
+            .map(|&(o, b)| Chunk::Data { offset: o as u64, bytes: b })
+            .chain([Chunk::End])
+        {
+            p.data(dir, chunk, &mut out, &mut an);
+            let got = &mut plain[dir.index()];
+            p.plaintext(dir, chunk, |c| match c {
+                Chunk::Data { offset, bytes } => {
+                    assert_eq!(offset, got.0.len() as u64);
+                    got.0.extend_from_slice(bytes);
+                }
+                Chunk::End => got.1 = true,
+                other => panic!("unexpected {other:?}"),
+            });
+        }
+    }
+    assert_eq!(an, Anomalies::default());
+    (out, plain)
+}
+
+#[test]
+fn null_cipher_plaintext_at_every_split() {
+    let req = b"GET / HTTP/1.1\r\nHost: 10.9.0.1\r\n\r\n";
+    let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+    let (client, server) = null_cipher_streams(0x003b, req, resp);
+    let want = [(req.to_vec(), true), (resp.to_vec(), true)];
+    for cut_c in 0..=client.len() {
+        let (out, plain) = run_null(&client, &server, cut_c, server.len() / 2);
+        assert_eq!(plain, want, "client cut at {cut_c}");
+        assert_eq!(out.len(), 2);
+    }
+    for cut_s in 0..=server.len() {
+        assert_eq!(run_null(&client, &server, 7, cut_s).1, want, "server cut at {cut_s}");
+    }
+    let mut p = TlsParser::new();
+    let (mut out, mut an) = (Vec::new(), Anomalies::default());
+    p.data(Direction::ToClient, Chunk::Data { offset: 0, bytes: &server }, &mut out, &mut an);
+    assert!(p.null_cipher());
+}
+
+#[test]
+fn other_ciphers_give_no_plaintext() {
+    let req = b"GET / HTTP/1.1\r\n\r\n";
+    // AES-GCM, and a NULL suite under a TLS 1.3 ServerHello: nothing comes out.
+    for (suite, version) in [(0x009c, TLS12), (0x003b, TLS13)] {
+        let (client, mut server) = null_cipher_streams(suite, req, req);
+        if version == TLS13 {
+            // Patch the legacy version of the ServerHello (after record and handshake headers).
+            server[9..11].copy_from_slice(&TLS13.to_be_bytes());
+        }
+        let (_, plain) = run_null(&client, &server, 0, 0);
+        assert_eq!(plain, [(vec![], false), (vec![], false)], "suite {suite:04x}");
+    }
+    assert_eq!(
+        (null::mac_len(0x0001), null::mac_len(0xc03b), null::mac_len(0x1301)),
+        (Some(16), Some(48), None)
+    );
+    // A ChangeCipherSpec before any ServerHello (a one-sided capture) ends the walk.
+    let client = [records(20, &[1], 1), records(23, b"GET / HTTP/1.1\r\n\r\n", 100)].concat();
+    let mut p = TlsParser::new();
+    let mut n = 0;
+    p.plaintext(Direction::ToServer, Chunk::Data { offset: 0, bytes: &client }, |_| n += 1);
+    assert_eq!(n, 0);
+    assert!(p.walkers[0].is_done());
+}
+
+#[test]
+fn null_cipher_gap_is_forwarded() {
+    let req = b"POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n";
+    let (client, server) = null_cipher_streams(0x0002, req, b"");
+    let mut p = TlsParser::new();
+    let (mut out, mut an) = (Vec::new(), Anomalies::default());
+    let mut got = Vec::new();
+    for (dir, chunk) in [
+        (Direction::ToClient, Chunk::Data { offset: 0, bytes: &server[..] }),
+        (Direction::ToServer, Chunk::Data { offset: 0, bytes: &client[..client.len() - 20] }),
+        (Direction::ToServer, Chunk::Gap { offset: client.len() as u64 - 20, len: 20 }),
+        (Direction::ToServer, Chunk::Data { offset: client.len() as u64, bytes: b"\x17\x03\x03" }),
+    ] {
+        p.data(dir, chunk, &mut out, &mut an);
+        p.plaintext(dir, chunk, |c| {
+            if let (Direction::ToServer, Chunk::Gap { offset, len }) = (dir, c) {
+                got.push((offset, len));
+            }
+        });
+    }
+    assert_eq!(got, [(req.len() as u64, 20)]);
 }
