@@ -44,7 +44,18 @@ pub(crate) fn run_captures<O: Observer>(paths: &[impl AsRef<Path>], observer: O)
     RunOutcome { observer, stats, errored }
 }
 
-/// Prints the non-zero counters of a run on standard error.
+/// Prints the run's counters on standard error, one `name value` per line; zero counters are left
+/// out, except the first of each stage so every stage shows it ran.
 pub(crate) fn print_stats(stats: &Stats) {
-    eprintln!("phonehome: stats: {stats:#?}");
+    let counters = stats.counters();
+    let width = counters.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    eprintln!("phonehome: stats");
+    let mut last_stage = "";
+    for (name, value) in &counters {
+        let stage = name.split('.').next().unwrap_or("");
+        if *value != 0 || stage != last_stage {
+            eprintln!("  {name:<width$}  {value}");
+        }
+        last_stage = stage;
+    }
 }

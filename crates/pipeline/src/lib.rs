@@ -304,3 +304,95 @@ impl<O: Observer> Pipeline<O> {
         (self.dispatch.observer, stats)
     }
 }
+
+impl Stats {
+    /// Every counter of the run as `(name, value)`, grouped by stage, in a fixed order. Names are
+    /// `stage.counter`, e.g. `flow.retransmissions`, `proto.http_body_capped`; limits that were hit
+    /// end in `_capped` (or are `flow.evicted`, `wire.defrag_timeouts`).
+    pub fn counters(&self) -> Vec<(String, u64)> {
+        let wire::WireStats {
+            packets,
+            not_ip,
+            bad_ip,
+            bad_transport,
+            fragments,
+            reassembled,
+            defrag_timeouts,
+            defrag_capped,
+            defrag_bad_fragments,
+            tunnels_decapsulated,
+            tunnels_undecoded,
+            tunnel_depth_capped,
+        } = self.wire;
+        let flow::FlowStats {
+            flows,
+            expired,
+            evicted,
+            retransmissions,
+            out_of_order,
+            overlaps,
+            gaps,
+            gap_bytes,
+            ooo_capped,
+            snaplen_cut,
+        } = self.flow;
+        let proto::Anomalies {
+            dns_malformed,
+            dns_bad_name,
+            tls_malformed,
+            tls_capped,
+            quic_undecryptable,
+            http_malformed,
+            http_header_capped,
+            http_body_capped,
+            http_tx_capped,
+            gaps: proto_gaps,
+        } = self.proto;
+        let mut v: Vec<(String, u64)> = vec![
+            ("capture.frames".into(), self.frames),
+            ("capture.frame_bytes".into(), self.frame_bytes),
+            ("capture.link_truncated".into(), self.link_truncated),
+        ];
+        for (link, n) in &self.unsupported_link {
+            v.push((format!("capture.unsupported_link_type_{link}"), *n));
+        }
+        let rest: [(&str, u64); 34] = [
+            ("wire.packets", packets),
+            ("wire.not_ip", not_ip),
+            ("wire.bad_ip", bad_ip),
+            ("wire.bad_transport", bad_transport),
+            ("wire.fragments", fragments),
+            ("wire.reassembled", reassembled),
+            ("wire.defrag_timeouts", defrag_timeouts),
+            ("wire.defrag_capped", defrag_capped),
+            ("wire.defrag_bad_fragments", defrag_bad_fragments),
+            ("wire.tunnels_decapsulated", tunnels_decapsulated),
+            ("wire.tunnels_undecoded", tunnels_undecoded),
+            ("wire.tunnel_depth_capped", tunnel_depth_capped),
+            ("flow.flows", flows),
+            ("flow.expired", expired),
+            ("flow.evicted", evicted),
+            ("flow.retransmissions", retransmissions),
+            ("flow.out_of_order", out_of_order),
+            ("flow.overlaps", overlaps),
+            ("flow.gaps", gaps),
+            ("flow.gap_bytes", gap_bytes),
+            ("flow.ooo_capped", ooo_capped),
+            ("flow.snaplen_cut", snaplen_cut),
+            ("proto.events", self.events),
+            ("proto.dns_malformed", dns_malformed),
+            ("proto.dns_bad_name", dns_bad_name),
+            ("proto.tls_malformed", tls_malformed),
+            ("proto.tls_capped", tls_capped),
+            ("proto.quic_undecryptable", quic_undecryptable),
+            ("proto.http_malformed", http_malformed),
+            ("proto.http_header_capped", http_header_capped),
+            ("proto.http_body_capped", http_body_capped),
+            ("proto.http_tx_capped", http_tx_capped),
+            ("proto.gaps", proto_gaps),
+            ("pipeline.dns_map_capped", self.dns_map_capped),
+        ];
+        v.extend(rest.iter().map(|(k, n)| ((*k).to_string(), *n)));
+        v
+    }
+}

@@ -4,8 +4,8 @@
 //! (source, destination, identification) for IPv6 (RFC 8200). Each one keeps a buffer indexed by
 //! fragment offset and a sorted, merged list of the byte ranges received; the gaps between them are
 //! the holes. A datagram is complete when its last fragment (MF=0) has been seen and no hole is
-//! left; its fragmentable part is then moved into a buffer owned by the [`Defragmenter`] and lent
-//! out until the next completion.
+//! left; its buffer is then handed to the caller (moved, not copied), who keeps it as long as the
+//! packet decoded from it is borrowed.
 //!
 //! Policies (each drop is counted in [`WireStats`]):
 //! - **Overlaps: first-arrived data wins.** A fragment only fills holes; where it overlaps data
@@ -127,15 +127,15 @@ impl Entry {
     }
 }
 
-/// A reassembled datagram, borrowed from the [`Defragmenter`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Reassembled<'a> {
+/// A reassembled datagram, handed over by the [`Defragmenter`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reassembled {
     /// Protocol (IPv4) or next header after the fragment header (IPv6), from the first fragment.
     pub(crate) protocol: u8,
     /// IP header (IPv4) or unfragmentable part (IPv6) length of the first fragment.
     pub(crate) header_len: u32,
     /// The fragmentable part.
-    pub(crate) payload: &'a [u8],
+    pub(crate) payload: Vec<u8>,
 }
 
 /// Holds fragments until their datagram is complete. See the module doc for the policies.
@@ -149,20 +149,11 @@ pub(crate) struct Defragmenter {
     next_serial: u64,
     /// Sum of `data.len()` over `table`.
     buffered: usize,
-    /// Last completed datagram.
-    done: Vec<u8>,
 }
 
 impl Defragmenter {
     pub(crate) fn new(limits: DefragLimits) -> Self {
-        Self {
-            limits,
-            table: HashMap::new(),
-            order: VecDeque::new(),
-            next_serial: 0,
-            buffered: 0,
-            done: Vec::new(),
-        }
+        Self { limits, table: HashMap::new(), order: VecDeque::new(), next_serial: 0, buffered: 0 }
     }
 
     /// True when no datagram is pending (nothing can expire).
@@ -208,15 +199,15 @@ impl Defragmenter {
 
     /// Adds one fragment (`data`: its captured fragment data; `protocol`: the IPv4 protocol or the
     /// IPv6 fragment header's next header). Returns the datagram when this fragment completes it.
-    pub(crate) fn insert<'a>(
-        &'a mut self,
+    pub(crate) fn insert(
+        &mut self,
         now: i64,
         key: Key,
         frag: &Frag,
         protocol: u8,
         data: &[u8],
         stats: &mut WireStats,
-    ) -> Option<Reassembled<'a>> {
+    ) -> Option<Reassembled> {
         // Checks on the fragment alone.
         let end = u32::try_from(data.len()).ok().and_then(|n| n.checked_add(frag.offset));
         let end = match end {
@@ -278,13 +269,9 @@ impl Defragmenter {
         let entry = self.remove(&key)?;
         let head = entry.head.unwrap_or(Head { protocol, header_len: frag.header_len });
         let len = entry.end.unwrap_or(0) as usize;
-        self.done = entry.data;
-        self.done.truncate(len);
-        Some(Reassembled {
-            protocol: head.protocol,
-            header_len: head.header_len,
-            payload: &self.done,
-        })
+        let mut payload = entry.data;
+        payload.truncate(len);
+        Some(Reassembled { protocol: head.protocol, header_len: head.header_len, payload })
     }
 
     /// Starts a datagram for `key`, dropping the oldest if `max_datagrams` are pending. False (and

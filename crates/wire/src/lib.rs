@@ -3,12 +3,31 @@
 //! Contract:
 //! - [`Decoder::decode`] takes the network-layer view of one frame ([`capture::link::Network`]) and
 //!   its capture time, and returns the transport segment inside it, borrowed either from the frame or,
-//!   for a reassembled datagram, from the decoder's own buffer.
+//!   for a reassembled datagram, from the decoder's own buffers.
 //! - IPv4 (options) and IPv6 (hop-by-hop, routing, destination options, fragment, AH extension
 //!   headers) are decoded; IPv4 and IPv6 fragments are reassembled under the limits in
 //!   [`DefragLimits`], driven by capture time only. Every limit hit and every malformed packet is
 //!   counted in [`WireStats`], never a panic.
 //! - Checksums are not verified (captures from offloading NICs carry wrong ones).
+//! - Tunnels are unwrapped: IPv4/IPv6 in IP (protocols 4 and 41), GRE (47; IPv4, IPv6, Ethernet,
+//!   MPLS, PPTP's PPP, ERSPAN I/II/III), VXLAN (UDP 4789), Geneve (UDP 6081), GTP-U (UDP 2152) and
+//!   Teredo (UDP 3544); see the `tunnel` module for how each is recognised. Carried Ethernet and PPP
+//!   frames are normalised by [`capture::link`]. Nesting is followed up to [`MAX_TUNNEL_DEPTH`]
+//!   tunnels; each level may be fragmented (the outer packet, the inner one, or both) and is
+//!   reassembled like any other.
+//!
+//! Design decision: the [`Packet`] handed on is the *innermost* one, so that flows are keyed on the
+//! addresses and ports of the connection inside the tunnel: what a user wants to see is the
+//! phone's connection to its server, not the tunnel between two gateways (a GTP capture on a
+//! mobile core, a VXLAN capture in a data centre, a PPTP VPN). The outer packets are not kept as
+//! flows, and their bytes are not counted in the inner flow's `ip_len` (which is the inner IP
+//! packet's length); only `tunnels_decapsulated` in [`WireStats`] records them. A tunnel packet
+//! that carries no IP packet (GTP echo, a PPTP acknowledgement, ARP inside VXLAN, PPP control
+//! protocols) is handed on as the outer packet, so it still shows as the tunnel's own flow. A tunnel
+//! that cannot be decoded (header cut short or malformed) also leaves the outer packet as the
+//! result, counted in `tunnels_undecoded`. Once a tunnel has been unwrapped, the inner packet is
+//! decoded like any other: a malformed inner IP or transport header is counted in `bad_ip` /
+//! `bad_transport` and nothing is handed on.
 
 #![forbid(unsafe_code)]
 
@@ -20,7 +39,17 @@ pub mod ipproto {
     pub const TCP: u8 = 6;
     /// UDP.
     pub const UDP: u8 = 17;
+    /// IPv4 encapsulated in IP (IP-in-IP, 4in6).
+    pub const IPIP: u8 = 4;
+    /// IPv6 encapsulated in IP (6in4, 6in6).
+    pub const IPV6: u8 = 41;
+    /// Generic Routing Encapsulation.
+    pub const GRE: u8 = 47;
 }
+
+/// Most tunnels unwrapped around one packet. A packet nested deeper is handed on as the tunnel
+/// packet found at this depth, counted in [`WireStats::tunnel_depth_capped`].
+pub const MAX_TUNNEL_DEPTH: usize = 4;
 
 /// TCP flags as on the wire (low 8 bits of the flags field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,14 +107,15 @@ pub enum Transport<'a> {
         /// Payload (captured part only).
         payload: &'a [u8],
     },
-    /// Any other IP protocol (ICMP, ESP, GRE...): kept for flow accounting, not decoded further.
+    /// Any other IP protocol (ICMP, ESP, a GRE packet carrying no IP...): kept for flow
+    /// accounting, not decoded further.
     Other {
         /// IP protocol number.
         protocol: u8,
     },
 }
 
-/// One decoded IP packet (after reassembly).
+/// One decoded IP packet (after reassembly; the innermost one when tunnels were unwrapped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Packet<'a> {
     /// Source address.
@@ -94,7 +124,7 @@ pub struct Packet<'a> {
     pub dst: IpAddr,
     /// Total IP packet length on the wire (header + payload).
     pub ip_len: u32,
-    /// True when this packet was rebuilt from fragments.
+    /// True when this packet, or a tunnel packet carrying it, was rebuilt from fragments.
     pub reassembled: bool,
     /// The transport layer.
     pub transport: Transport<'a>,
@@ -156,6 +186,14 @@ pub struct WireStats {
     pub defrag_capped: u64,
     /// Fragments dropped: `max_fragments_per_datagram` hit, or inconsistent overlap.
     pub defrag_bad_fragments: u64,
+    /// Tunnel layers removed (a packet inside two tunnels counts 2).
+    pub tunnels_decapsulated: u64,
+    /// Tunnels recognised but not decoded (header cut short or malformed, payload type not
+    /// supported): the outer packet was handed on.
+    pub tunnels_undecoded: u64,
+    /// Packets nested deeper than [`MAX_TUNNEL_DEPTH`] tunnels: the tunnel packet at that depth
+    /// was handed on.
+    pub tunnel_depth_capped: u64,
 }
 
 impl std::ops::AddAssign<&Self> for WireStats {
@@ -169,6 +207,9 @@ impl std::ops::AddAssign<&Self> for WireStats {
         self.defrag_timeouts += o.defrag_timeouts;
         self.defrag_capped += o.defrag_capped;
         self.defrag_bad_fragments += o.defrag_bad_fragments;
+        self.tunnels_decapsulated += o.tunnels_decapsulated;
+        self.tunnels_undecoded += o.tunnels_undecoded;
+        self.tunnel_depth_capped += o.tunnel_depth_capped;
     }
 }
 
@@ -176,7 +217,8 @@ mod decode;
 mod defrag;
 mod ip;
 mod transport;
-/// Decodes frames into [`Packet`]s, reassembling fragments. API:
+mod tunnel;
+/// Decodes frames into [`Packet`]s, reassembling fragments and unwrapping tunnels. API:
 /// `Decoder::new(DefragLimits)`, `decode(&mut self, ts: capture::Timestamp, net: &Network<'a>) ->
 /// Result<Option<Packet<'a>>, DecodeError>` (`Ok(None)`: a fragment was stored, nothing to hand on yet),
 /// `stats(&self) -> &WireStats`.

@@ -366,11 +366,22 @@ fn stats_accumulate() {
     assert_eq!(total.packets, 2);
 }
 
-/// Randomly mutated and cut copies of the literals above (xorshift, fixed seed) through one
-/// decoder: no panic, and every frame lands in exactly one counter (plus one per reassembly).
+/// Randomly mutated and cut copies of the literals above and of tunnelled frames (xorshift, fixed
+/// seed) through one decoder: no panic, and every frame lands in exactly one counter (plus one per
+/// reassembly).
 #[test]
 fn mutations_never_panic() {
-    let seeds: [&[u8]; 4] = [&V4_TCP_OPTS, &V4_UDP_PADDED, &V6_TCP_SYN, &V6_HBH_DST_UDP];
+    // The last three: tunnels (4in6 + GRE + PPP, VXLAN, GTP-U) from the real frames in
+    // `tunnel::tests`, without their link headers.
+    let seeds: [&[u8]; 7] = [
+        &V4_TCP_OPTS,
+        &V4_UDP_PADDED,
+        &V6_TCP_SYN,
+        &V6_HBH_DST_UDP,
+        &crate::tunnel::tests::GRE_PPP[18..],
+        &crate::tunnel::tests::VXLAN_SYN[14..],
+        &crate::tunnel::tests::GTP_DNS[16..],
+    ];
     let limits = DefragLimits {
         max_datagrams: 4,
         max_buffered_bytes: 4096,
@@ -388,7 +399,7 @@ fn mutations_never_panic() {
     const FRAMES: u64 = 100_000;
     for i in 0..FRAMES {
         let r = next();
-        let seed = seeds[(r % 4) as usize];
+        let seed = seeds[(r % seeds.len() as u64) as usize];
         let mut b = seed.to_vec();
         for _ in 0..(r >> 8) % 4 {
             let m = next();
@@ -401,7 +412,15 @@ fn mutations_never_panic() {
         let ethertype = if (seed[0] >> 4 == 4) ^ ((r >> 40) % 16 == 0) { V4 } else { V6 };
         let _ = d.decode(Timestamp(i as i64 * 10), &net(ethertype, &b));
     }
+    // Every frame ends in exactly one of: a packet, a bad header, a fragment; a completed
+    // datagram goes on to one more. An unwrapped tunnel goes on to its inner layer, so it adds
+    // nothing.
     let s = d.stats();
-    assert_eq!(s.packets + s.bad_ip + s.bad_transport + s.fragments, FRAMES + s.reassembled);
+    assert_eq!(
+        s.packets + s.bad_ip + s.bad_transport + s.fragments + s.not_ip,
+        FRAMES + s.reassembled
+    );
+    assert_eq!(s.not_ip, 0);
     assert!(s.packets > 0 && s.bad_ip > 0 && s.bad_transport > 0 && s.fragments > 0, "{s:?}");
+    assert!(s.tunnels_decapsulated > 0 && s.tunnels_undecoded > 0, "{s:?}");
 }

@@ -1,0 +1,97 @@
+//! NFLOG and PKTAP frames from the real corpus, and hand-made variants.
+
+use crate::LinkType;
+use crate::link::{LinkOutcome, Network, normalize};
+
+const NFLOG: LinkType = LinkType(239);
+const PKTAP: LinkType = LinkType(258);
+
+fn net(ethertype: u16, payload: &[u8]) -> LinkOutcome<'_> {
+    LinkOutcome::Network(Network { ethertype, vlan: None, payload })
+}
+
+/// zeek/nflog-http.pcap frame 1 (first 80 bytes): AF_INET, then little-endian TLVs: packet
+/// header (type 1), 5, 11, 14, and the payload (type 9, 0x40 bytes) at offset 48.
+const NFLOG_LE: [u8; 80] = [
+    0x02, 0x00, 0x00, 0x2a, // AF_INET, version 0, resource id 42
+    0x08, 0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x00, // packet header: hw protocol 0, hook 3
+    0x05, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, // type 10, length 5, padded to 8
+    0x08, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x02, // type 5
+    0x08, 0x00, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, // type 11
+    0x08, 0x00, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x00, // type 14
+    0x40, 0x00, 0x09, 0x00, // payload, 60 bytes
+    0x45, 0x00, 0x00, 0x3c, 0xe8, 0xef, 0x40, 0x00, 0x40, 0x06, 0x0f, 0xe3, 0x0a, 0x00, 0x02, 0x0f,
+    0x5d, 0xb8, 0xd8, 0x22, 0xc2, 0x62, 0x00, 0x50, 0x3f, 0x32, 0xba, 0xd1, 0x00, 0x00, 0x00, 0x00,
+];
+
+#[test]
+fn nflog_little_endian() {
+    // The payload TLV says 60 bytes; 32 were kept here (as a snap length would).
+    assert_eq!(normalize(NFLOG, &NFLOG_LE), net(0x0800, &NFLOG_LE[48..]));
+    // Cut inside the TLVs before the payload: truncated; no payload TLV at all: not IP.
+    assert_eq!(normalize(NFLOG, &NFLOG_LE[..10]), LinkOutcome::Truncated);
+    assert_eq!(normalize(NFLOG, &NFLOG_LE[..44]), net(0, &[]));
+    assert_eq!(normalize(NFLOG, &NFLOG_LE[..3]), LinkOutcome::Truncated);
+    for n in 0..NFLOG_LE.len() {
+        let _ = normalize(NFLOG, &NFLOG_LE[..n]);
+    }
+}
+
+#[test]
+fn nflog_big_endian_and_families() {
+    // The same TLVs as a big-endian host writes them; AF_INET6.
+    let mut f = NFLOG_LE;
+    f[0] = 10;
+    for tlv in [4, 12, 20, 28, 36, 44] {
+        f.swap(tlv, tlv + 1);
+        f.swap(tlv + 2, tlv + 3);
+    }
+    assert_eq!(normalize(NFLOG, &f), net(0x86dd, &f[48..]));
+    // AF_UNSPEC: the packet header's hardware protocol (0x0800) decides; without it, the nibble.
+    let mut f = NFLOG_LE;
+    f[0] = 0;
+    f[8..10].copy_from_slice(&[0x86, 0xdd]);
+    assert_eq!(normalize(NFLOG, &f), net(0x86dd, &f[48..]));
+    f[8..10].copy_from_slice(&[0, 0]);
+    assert_eq!(normalize(NFLOG, &f), net(0x0800, &f[48..]));
+    // A TLV shorter than its own header is malformed.
+    let mut f = NFLOG_LE;
+    f[12] = 2;
+    assert_eq!(normalize(NFLOG, &f), LinkOutcome::Truncated);
+}
+
+/// tcpdump/LINKTYPE_PKTAP.pcap frame 1 (first 144 bytes): a 108-byte PKTAP header (packet, DLT 1,
+/// "en0"), then an Ethernet frame with IPv4.
+const PKTAP_ETH: [u8; 144] = [
+    0x6c, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x65, 0x6e, 0x30, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x0e, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1e, 0x49, 0x1f,
+    0xf2, 0xc4, 0x70, 0x73, 0xcb, 0x0b, 0x26, 0x2a, 0x08, 0x00, 0x45, 0x00, 0x00, 0x3c, 0x2e, 0x03,
+    0x00, 0x00, 0xff, 0x11, 0x11, 0x44, 0x0a, 0x20, 0x04, 0x1b, 0x0a, 0x20, 0x64, 0x0f, 0xf8, 0x32,
+];
+
+#[test]
+fn pktap() {
+    assert_eq!(normalize(PKTAP, &PKTAP_ETH), net(0x0800, &PKTAP_ETH[122..]));
+    // Header longer than the frame, or cut before its fields: truncated.
+    assert_eq!(normalize(PKTAP, &PKTAP_ETH[..100]), LinkOutcome::Truncated);
+    assert_eq!(normalize(PKTAP, &PKTAP_ETH[..11]), LinkOutcome::Truncated);
+    // Big-endian fields.
+    let mut f = PKTAP_ETH;
+    f[..12].copy_from_slice(&[0, 0, 0, 0x6c, 0, 0, 0, 1, 0, 0, 0, 1]);
+    assert_eq!(normalize(PKTAP, &f), net(0x0800, &f[122..]));
+    // Inner raw IP (DLT 12); inner PKTAP is refused rather than followed.
+    let mut f = vec![12, 0, 0, 0, 1, 0, 0, 0, 12, 0, 0, 0];
+    f.extend_from_slice(&[0x45, 0x00]);
+    assert_eq!(normalize(PKTAP, &f), net(0x0800, &f[12..]));
+    f[8] = 0x02;
+    f[9] = 0x01;
+    assert_eq!(normalize(PKTAP, &f), LinkOutcome::Unsupported(LinkType(258)));
+    // Not a packet record.
+    f[4] = 2;
+    assert_eq!(normalize(PKTAP, &f), net(0, &[]));
+}
