@@ -1,0 +1,1 @@
+//! Where to look: field extraction (being written).

@@ -1,0 +1,1 @@
+//! Profile-less detectors (being written).

@@ -1,0 +1,1 @@
+//! The multi-pattern matcher (being written).
