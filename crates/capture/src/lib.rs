@@ -18,6 +18,7 @@
 //!   ([`link::Network`]); unsupported link types are counted as skipped, never an error.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod link;
 

@@ -13,6 +13,7 @@
 //!   [`Stats`].
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;

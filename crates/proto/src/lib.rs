@@ -12,6 +12,7 @@
 //!   trailing dot.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 

@@ -30,6 +30,7 @@
 //! `bad_transport` and nothing is handed on.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::net::IpAddr;
 
