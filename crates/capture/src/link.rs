@@ -104,6 +104,13 @@ pub enum LinkOutcome<'a> {
     Truncated,
 }
 
+/// A frame that is valid but carries no network-layer packet we can read (802.11 management,
+/// an NFLOG or PKTAP record without a packet).
+#[inline]
+fn nothing<'a>() -> LinkOutcome<'a> {
+    LinkOutcome::Network(Network { ethertype: 0, vlan: None, payload: &[] })
+}
+
 /// DLT_RAW as stored by some BSDs (LINKTYPE_RAW is 101).
 const RAW_BSD: LinkType = LinkType(12);
 /// DLT_RAW as stored by OpenBSD.
@@ -339,5 +346,7 @@ fn llc(data: &[u8], pos: usize, vlan: Option<u16>) -> LinkOutcome<'_> {
     network(0, vlan, p)
 }
 
+#[cfg(test)]
+mod test_util;
 #[cfg(test)]
 mod tests;

@@ -21,7 +21,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::app::{dns, http, quic, tls};
-use crate::conversation::{Conversation, Direction};
+use crate::conversation::{Conversation, Direction, TcpConversation};
 use crate::packet::Link;
 use crate::rng::Rng;
 use crate::{DEFAULT_START_NS, Frame, MS, PacketSink, US};
@@ -267,6 +267,25 @@ impl MixGenerator {
         }
     }
 
+    /// A TCP conversation to server `dom` on `port` (random ISNs, auto-ACK), handshake done.
+    fn tcp_after_handshake(
+        &mut self,
+        port: u16,
+        dom: usize,
+        start: i64,
+        step: i64,
+    ) -> TcpConversation {
+        let (c, s) = self.endpoints(port, dom);
+        let mut t = Conversation::tcp(c, s)
+            .link(self.cfg.link.clone())
+            .start_ns(start)
+            .step_ns(step)
+            .isn(self.rng.next_u32(), self.rng.next_u32())
+            .auto_ack(true);
+        t.handshake();
+        t
+    }
+
     fn random_slice(&mut self, len: usize) -> &[u8] {
         let len = len.min(self.assets.random.len());
         let at = self.rng.below((self.assets.random.len() - len + 1) as u64) as usize;
@@ -308,14 +327,7 @@ impl MixGenerator {
 
     fn tls_flow(&mut self, dom: usize, start: i64, step: i64, out: &mut Vec<Frame>) {
         self.stats.tls += 1;
-        let (c, s) = self.endpoints(443, dom);
-        let mut t = Conversation::tcp(c, s)
-            .link(self.cfg.link.clone())
-            .start_ns(start)
-            .step_ns(step)
-            .isn(self.rng.next_u32(), self.rng.next_u32())
-            .auto_ack(true);
-        t.handshake();
+        let mut t = self.tcp_after_handshake(443, dom, start, step);
         t.client_sends(&self.assets.tls_hellos[dom]);
         t.server_sends(&self.assets.server_flight);
         t.client_sends(&self.assets.client_finished);
@@ -372,14 +384,7 @@ impl MixGenerator {
 
     fn http_flow(&mut self, dom: usize, start: i64, step: i64, out: &mut Vec<Frame>) {
         self.stats.http += 1;
-        let (c, s) = self.endpoints(80, dom);
-        let mut t = Conversation::tcp(c, s)
-            .link(self.cfg.link.clone())
-            .start_ns(start)
-            .step_ns(step)
-            .isn(self.rng.next_u32(), self.rng.next_u32())
-            .auto_ack(true);
-        t.handshake();
+        let mut t = self.tcp_after_handshake(80, dom, start, step);
         let rq = self.rng.below(self.assets.http_reqs.len() as u64) as usize;
         let rs = self.rng.below(self.assets.http_resps.len() as u64) as usize;
         t.client_sends(&self.assets.http_reqs[rq]);

@@ -88,6 +88,17 @@ impl Rng {
     }
 }
 
+/// One step of Marsaglia's xorshift64 (shifts 13, 7, 17): updates `state` and returns it.
+///
+/// The parsers' mutation tests draw their fixed pseudo-random sequences from it (a different
+/// sequence from [`Rng`]'s). A zero `state` stays zero.
+pub fn xorshift64(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
 /// 64-bit FNV-1a hash (used to derive per-name seeds).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes

@@ -17,7 +17,7 @@
 //! the LINKTYPE value). Fields are in host byte order; little-endian (every Apple machine) is tried
 //! first. The inner frame is normalised by its own link type, which may not be PKTAP again.
 
-use super::{LinkOutcome, Network, PKTAP, ethertype, ip_version, normalize};
+use super::{LinkOutcome, Network, PKTAP, ethertype, ip_version, normalize, nothing};
 use crate::LinkType;
 
 /// NFLOG TLV types.
@@ -38,10 +38,6 @@ const PTH_TYPE_PACKET: u32 = 1;
 const PKTAP_MIN_LEN: usize = 12;
 /// DLT_PKTAP as macOS numbers it (DLT_USER2), which may appear as an inner link type.
 const DLT_PKTAP: u32 = 149;
-
-fn nothing<'a>() -> LinkOutcome<'a> {
-    LinkOutcome::Network(Network { ethertype: 0, vlan: None, payload: &[] })
-}
 
 /// A TLV header `(length, type)` read in the given byte order.
 fn tlv(h: [u8; 4], le: bool) -> (usize, u16) {

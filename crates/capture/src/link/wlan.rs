@@ -3,16 +3,17 @@
 //! Only data frames carry network-layer packets. A data frame's header is 24 bytes, plus the
 //! fourth address when both To-DS and From-DS are set, plus the QoS control field (QoS subtypes),
 //! plus the HT control field (QoS frames with the Order bit set); then comes 802.2 LLC/SNAP, read
-//! as on Ethernet. These give a [`Network`] with `ethertype` 0 and an empty payload (counted as not
-//! IP): management and control frames, data subtypes without a body (null function, CF-Ack...),
-//! protected frames (encrypted: nothing to read without the keys), and A-MSDU aggregates.
+//! as on Ethernet. These give a [`Network`](super::Network) with `ethertype` 0 and an empty
+//! payload (counted as not IP): management and control frames, data subtypes without a body (null
+//! function, CF-Ack...), protected frames (encrypted: nothing to read without the keys), and
+//! A-MSDU aggregates.
 //!
 //! Radiotap (version 0): the header length is little-endian at bytes 2..4 and the 802.11 frame
 //! follows it. The only field read is Flags, for its "data pad" bit (padding between the 802.11
 //! header and the body, up to a multiple of 4 bytes). A trailing FCS (Flags bit 0x10) is left in
 //! the payload: the network layer stops at its own length.
 
-use super::{LinkOutcome, Network, llc};
+use super::{LinkOutcome, llc, nothing};
 
 /// Frame control, first byte: type (bits 2-3) and subtype (bits 4-7).
 const TYPE_DATA: u8 = 2;
@@ -36,11 +37,6 @@ const RT_FLAGS: u32 = 1 << 1;
 const RT_EXT: u32 = 1 << 31;
 /// Radiotap Flags bit: padding between the 802.11 header and the body.
 const RT_FLAG_DATAPAD: u8 = 0x20;
-
-/// A frame that is valid but carries no network-layer packet we can read.
-fn nothing<'a>() -> LinkOutcome<'a> {
-    LinkOutcome::Network(Network { ethertype: 0, vlan: None, payload: &[] })
-}
 
 /// An 802.11 frame; `datapad`: the body starts on a 4-byte boundary (radiotap's data pad flag).
 pub(super) fn frame(data: &[u8], datapad: bool) -> LinkOutcome<'_> {

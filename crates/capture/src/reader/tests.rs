@@ -3,6 +3,8 @@
 
 use std::io::{self, Cursor, Read, Write};
 
+use testkit::rng::xorshift64;
+
 use super::*;
 use crate::MAX_RECORD_LEN;
 use crate::input::BUF_LEN;
@@ -901,11 +903,9 @@ fn every_prefix_and_many_mutations_end_without_panic() {
         for _ in 0..3000 {
             let mut v = base.clone();
             for _ in 0..3 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let i = (x as usize) % v.len();
-                v[i] = (x >> 32) as u8;
+                let r = xorshift64(&mut x);
+                let i = (r as usize) % v.len();
+                v[i] = (r >> 32) as u8;
             }
             if let Ok(r) = CaptureReader::from_read(Cursor::new(v)) {
                 drain(r);

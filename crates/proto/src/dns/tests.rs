@@ -5,11 +5,8 @@ use flow::{Chunk, Direction};
 use super::name::{NameIssue, read_name};
 use super::*;
 use crate::{Anomalies, DnsAnswer, DnsQuery, Event, RData};
-
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-}
+use testkit::hex;
+use testkit::rng::xorshift64;
 
 /// Wire form of a dotted ASCII name (no escapes).
 fn wire_name(name: &str) -> Vec<u8> {
@@ -518,12 +515,7 @@ fn hostile_inputs_do_not_panic() {
     // Deterministic pseudo-random messages, mutations of real ones, both transports.
     let seeds = [hex(GOOGLE_QUERY_TCP), hex(GOOGLE_RESPONSE_TCP), multi_stream().0];
     let mut x = 0x2545_f491_4f6c_dd1du64;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rnd = move || xorshift64(&mut x);
     for _ in 0..3000 {
         let mut m = seeds[(rnd() % 3) as usize].clone();
         for _ in 0..(rnd() % 8) {

@@ -52,7 +52,7 @@ mod body;
 mod decode;
 mod parse;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// Largest header block (request/status line + headers) buffered.
 pub const MAX_HEADER_BLOCK: usize = 64 * 1024;

@@ -9,6 +9,7 @@ use flow::{Chunk, Direction};
 
 use super::*;
 use crate::{Anomalies, Event, Header, HttpRequest, HttpResponse};
+use testkit::rng::xorshift64;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -53,7 +54,8 @@ fn run(client: &[u8], server: &[u8]) -> (Vec<Event>, Anomalies) {
     run_cut(client, server, &[], &[])
 }
 
-fn requests(events: &[Event]) -> Vec<&HttpRequest> {
+/// The HTTP requests among `events` (also used by the session's tunnel tests).
+pub(crate) fn requests(events: &[Event]) -> Vec<&HttpRequest> {
     events
         .iter()
         .filter_map(|e| match e {
@@ -1036,12 +1038,7 @@ fn one_byte_at_a_time_large_head() {
 fn hostile_inputs_do_not_panic() {
     // A crude deterministic fuzz: mutations of valid exchanges, fed whole and byte by byte.
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = move || xorshift64(&mut seed);
     for (client, server) in exchanges() {
         for _ in 0..200 {
             let mut c = client.clone();

@@ -33,8 +33,6 @@ mod packet;
 pub(crate) mod testpcap;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-pub(crate) mod vectors;
 
 use crypto::InitialKeys;
 use frames::{CryptoStream, HelloState};

@@ -1,17 +1,18 @@
-//! QUIC tests: RFC 9001 / RFC 9369 vectors (see `vectors.rs`), packets built with
+//! QUIC tests: RFC 9001 / RFC 9369 vectors (see `testkit::app::quic::vectors`), packets built with
 //! [`seal_initial`] (checked against the RFC bytes first), and real captures against tshark.
 
 use flow::Direction;
 
 use super::crypto::{InitialKeys, decode_packet_number};
 use super::packet::{VERSION_1, VERSION_2, version_info};
-use super::vectors::{
-    A2_CRYPTO_FRAME, A2_PAYLOAD_LEN, A2_PN, DCID, V1_PROTECTED, V2_PROTECTED, hex,
-};
 use super::{
     MAX_CONNS, MAX_CRYPTO_LEN, QuicParser, looks_like_initial, seal_client_initial, seal_initial,
 };
 use crate::{Anomalies, ClientHello, Event, QuicInitial};
+use testkit::app::quic::vectors::{
+    A2_CRYPTO_FRAME, A2_PAYLOAD_LEN, A2_PN, DCID, V1_PROTECTED, V2_PROTECTED,
+};
+use testkit::hex;
 
 const DRAFT29: u32 = 0xff00_001d;
 
@@ -78,7 +79,7 @@ fn undecryptable(n: u64) -> Anomalies {
 
 #[test]
 fn seal_reproduces_rfc_vectors() {
-    let dcid = hex(DCID);
+    let dcid = DCID;
     let v1 = seal_client_initial(VERSION_1, &dcid, A2_PN, 4, &a2_payload()).unwrap();
     assert_eq!(v1, hex(V1_PROTECTED), "RFC 9001 A.2");
     let v2 = seal_client_initial(VERSION_2, &dcid, A2_PN, 4, &a2_payload()).unwrap();
@@ -88,7 +89,7 @@ fn seal_reproduces_rfc_vectors() {
 #[test]
 fn open_recovers_rfc_plaintext() {
     for (version, packet) in [(VERSION_1, V1_PROTECTED), (VERSION_2, V2_PROTECTED)] {
-        let keys = InitialKeys::client(version_info(version).unwrap(), &hex(DCID)).unwrap();
+        let keys = InitialKeys::client(version_info(version).unwrap(), &DCID).unwrap();
         let mut buf = Vec::new();
         // Header: first byte, version, DCID (1 + 8), SCID length, token length, Length (2).
         let (pn, range) = keys.open(&hex(packet), 18, None, &mut buf).unwrap();
@@ -444,7 +445,7 @@ fn real_captures_quic_sni_match_tshark() {
 
 #[test]
 fn random_frames_in_valid_packets_never_panic() {
-    use crate::tls::tests::xorshift;
+    use testkit::rng::xorshift64 as xorshift;
     let msg = a2_hello_msg();
     let mut seed = 0x2545_f491_4f6c_dd1d;
     for round in 0..500u32 {

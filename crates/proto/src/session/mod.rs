@@ -59,6 +59,8 @@ use crate::{Anomalies, AppProto, Event, Handoff};
 
 mod sniff;
 #[cfg(test)]
+mod test_util;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tunnel_tests;

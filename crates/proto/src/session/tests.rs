@@ -2,30 +2,22 @@
 
 use std::net::SocketAddr;
 
-use flow::{ClientBy, FlowFlags};
+use super::test_util::flow_info;
 
 use super::sniff::Pick;
 use super::*;
 use crate::DnsQuery;
+use testkit::rng::xorshift64;
 
 const C: Direction = Direction::ToServer;
 const S: Direction = Direction::ToClient;
 
 fn flow(transport: Transport, client_port: u16, server_port: u16) -> FlowInfo {
-    FlowInfo {
-        id: 1,
-        client: SocketAddr::from(([10, 0, 0, 2], client_port)),
-        server: SocketAddr::from(([192, 0, 2, 1], server_port)),
+    flow_info(
         transport,
-        client_by: ClientBy::Syn,
-        first: capture::Timestamp(0),
-        last: capture::Timestamp(0),
-        packets: [0; 2],
-        bytes: [0; 2],
-        payload_bytes: [0; 2],
-        tcp_state: None,
-        flags: FlowFlags::default(),
-    }
+        SocketAddr::from(([10, 0, 0, 2], client_port)),
+        SocketAddr::from(([192, 0, 2, 1], server_port)),
+    )
 }
 
 fn tcp(server_port: u16) -> FlowInfo {
@@ -275,12 +267,7 @@ fn replay_keeps_streams_whole() {
     let (queries, want) = dns_stream(4, false);
     let (responses, _) = dns_stream(4, true);
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let mut rnd = move |n: usize| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x % n as u64) as usize
-    };
+    let mut rnd = move |n: usize| (xorshift64(&mut x) % n as u64) as usize;
     for round in 0..500 {
         let mut chunks = Vec::new();
         let (mut qi, mut ri) = (0usize, 0usize);
@@ -369,12 +356,7 @@ fn replay_of_multi_chunk_prefixes() {
     let req = b"POST /upload HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\n\r\nabc";
     let resp = b"HTTP/1.1 204 No Content\r\n\r\n";
     let mut x = 0x2545_f491_4f6c_dd1du64;
-    let mut rnd = move |n: usize| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x % n as u64) as usize
-    };
+    let mut rnd = move |n: usize| (xorshift64(&mut x) % n as u64) as usize;
     for (server_port, client, want) in [
         (8080, &req[..], AppProto::Http),
         (8443, &[CLIENT_HELLO_START, &[7u8; 40][..]].concat()[..], AppProto::Tls),

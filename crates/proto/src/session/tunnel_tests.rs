@@ -4,33 +4,26 @@
 
 use std::net::SocketAddr;
 
-use flow::{Chunk, ClientBy, Direction, FlowFlags, FlowInfo, Transport};
+use flow::{Chunk, Direction, FlowInfo, Transport};
 
+use super::test_util::flow_info;
 use super::{MAX_TUNNELS, Session};
+use crate::http::tests::requests;
 use crate::tls::tests::{
     client_hello_body, handshake, null_cipher_streams, records, server_hello_with_suite, sni_ext,
 };
-use crate::{Anomalies, AppProto, ClientHello, Event, HttpRequest, ServerHello};
+use crate::{Anomalies, AppProto, ClientHello, Event, ServerHello};
 
 const C: Direction = Direction::ToServer;
 const S: Direction = Direction::ToClient;
 const TLS12: u16 = 0x0303;
 
 fn flow(transport: Transport, client_port: u16, server_port: u16) -> FlowInfo {
-    FlowInfo {
-        id: 1,
-        client: SocketAddr::from(([10, 0, 0, 50], client_port)),
-        server: SocketAddr::from(([85, 194, 84, 197], server_port)),
+    flow_info(
         transport,
-        client_by: ClientBy::Syn,
-        first: capture::Timestamp(0),
-        last: capture::Timestamp(0),
-        packets: [0; 2],
-        bytes: [0; 2],
-        payload_bytes: [0; 2],
-        tcp_state: None,
-        flags: FlowFlags::default(),
-    }
+        SocketAddr::from(([10, 0, 0, 50], client_port)),
+        SocketAddr::from(([85, 194, 84, 197], server_port)),
+    )
 }
 
 fn tcp(server_port: u16) -> FlowInfo {
@@ -102,16 +95,6 @@ fn tls_events(sni: &str) -> Vec<Event> {
         }),
         Event::TlsServerHello(ServerHello { version: TLS12 }),
     ]
-}
-
-fn requests(events: &[Event]) -> Vec<&HttpRequest> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::HttpRequest(r) => Some(r),
-            _ => None,
-        })
-        .collect()
 }
 
 /// SOCKS5 CONNECT request to `host:443` by name.

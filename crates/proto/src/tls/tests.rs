@@ -5,8 +5,10 @@
 use flow::{Chunk, Direction};
 
 use super::{MAX_HANDSHAKE_LEN, MAX_RECORD_LEN, TlsParser, null, parse_client_hello};
-use crate::quic::vectors::{A2_CRYPTO_FRAME, A3_SERVER_HELLO, hex};
 use crate::{Anomalies, ClientHello, Event, ServerHello};
+use testkit::app::quic::vectors::{A2_CRYPTO_FRAME, A3_SERVER_HELLO};
+use testkit::hex;
+use testkit::rng::xorshift64 as xorshift;
 
 const TLS12: u16 = 0x0303;
 const TLS13: u16 = 0x0304;
@@ -541,14 +543,6 @@ pub(crate) fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out.sort();
     out
-}
-
-/// Deterministic xorshift for the mutation tests.
-pub(crate) fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
 }
 
 #[test]

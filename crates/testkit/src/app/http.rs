@@ -85,6 +85,40 @@ impl Message {
     }
 }
 
+/// The builder methods requests and responses share: each sets a field of their [`Message`].
+macro_rules! message_setters {
+    ($ty:ty) => {
+        impl $ty {
+            /// Appends a header.
+            pub fn header(mut self, name: &str, value: &str) -> Self {
+                self.msg.headers.push((name.into(), value.into()));
+                self
+            }
+
+            /// Uses chunked framing with chunks of at most `chunk` bytes.
+            pub fn chunked(mut self, chunk: usize) -> Self {
+                self.msg.framing = Framing::Chunked(chunk);
+                self
+            }
+
+            /// Sets the framing.
+            pub fn framing(mut self, framing: Framing) -> Self {
+                self.msg.framing = framing;
+                self
+            }
+
+            /// gzip-encodes the body (adds Content-Encoding: gzip).
+            pub fn gzip(mut self) -> Self {
+                self.msg.gzip = true;
+                self
+            }
+        }
+    };
+}
+
+message_setters!(HttpRequest);
+message_setters!(HttpResponse);
+
 /// An HTTP/1.x request.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HttpRequest {
@@ -128,12 +162,6 @@ impl HttpRequest {
             .body(body)
     }
 
-    /// Appends a header.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.msg.headers.push((name.into(), value.into()));
-        self
-    }
-
     /// Removes every header named `name` (case-insensitive), e.g. to drop Host.
     pub fn without_header(mut self, name: &str) -> Self {
         self.msg.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
@@ -146,24 +174,6 @@ impl HttpRequest {
         if self.msg.framing == Framing::None {
             self.msg.framing = Framing::ContentLength;
         }
-        self
-    }
-
-    /// Uses chunked framing with chunks of at most `chunk` bytes.
-    pub fn chunked(mut self, chunk: usize) -> Self {
-        self.msg.framing = Framing::Chunked(chunk);
-        self
-    }
-
-    /// Sets the framing.
-    pub fn framing(mut self, framing: Framing) -> Self {
-        self.msg.framing = framing;
-        self
-    }
-
-    /// gzip-encodes the body (adds Content-Encoding: gzip).
-    pub fn gzip(mut self) -> Self {
-        self.msg.gzip = true;
         self
     }
 
@@ -222,33 +232,9 @@ impl HttpResponse {
         Self::new(204, "No Content").framing(Framing::None)
     }
 
-    /// Appends a header.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.msg.headers.push((name.into(), value.into()));
-        self
-    }
-
     /// Sets the body.
     pub fn body(mut self, body: Vec<u8>) -> Self {
         self.msg.body = body;
-        self
-    }
-
-    /// Uses chunked framing with chunks of at most `chunk` bytes.
-    pub fn chunked(mut self, chunk: usize) -> Self {
-        self.msg.framing = Framing::Chunked(chunk);
-        self
-    }
-
-    /// Sets the framing.
-    pub fn framing(mut self, framing: Framing) -> Self {
-        self.msg.framing = framing;
-        self
-    }
-
-    /// gzip-encodes the body (adds Content-Encoding: gzip).
-    pub fn gzip(mut self) -> Self {
-        self.msg.gzip = true;
         self
     }
 

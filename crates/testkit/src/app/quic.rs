@@ -454,5 +454,7 @@ pub fn open_initial_with(
     })
 }
 
+pub mod vectors;
+
 #[cfg(test)]
 mod tests;

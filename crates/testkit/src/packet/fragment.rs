@@ -63,6 +63,13 @@ fn copied_options(opts: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Panics unless `r` is a valid fragment of a `payload_len`-byte payload: it starts at a multiple
+/// of 8 and lies inside the payload.
+fn check_range(r: &Range<usize>, payload_len: usize) {
+    assert!(r.start.is_multiple_of(8), "fragment offset {} is not a multiple of 8", r.start);
+    assert!(r.start <= r.end && r.end <= payload_len, "fragment range out of payload");
+}
+
 /// Fragments an IPv4 `packet` into pieces carrying the given payload byte `ranges` (starts must
 /// be multiples of 8). Offsets add to the packet's own offset; MF is set unless a range reaches
 /// the end of a packet that had no MF itself; DF is cleared; non-first fragments keep only the
@@ -79,12 +86,7 @@ pub fn fragment_ipv4_ranges(packet: &[u8], ranges: &[Range<usize>]) -> Vec<Vec<u
     ranges
         .iter()
         .map(|r| {
-            assert!(
-                r.start.is_multiple_of(8),
-                "fragment offset {} is not a multiple of 8",
-                r.start
-            );
-            assert!(r.start <= r.end && r.end <= payload.len(), "fragment range out of payload");
+            check_range(r, payload.len());
             let mut f = Vec::with_capacity(ihl + r.len());
             if r.start == 0 {
                 f.extend_from_slice(&packet[..ihl]);
@@ -156,12 +158,7 @@ pub fn fragment_ipv6_ranges(packet: &[u8], ranges: &[Range<usize>], id: u32) -> 
     ranges
         .iter()
         .map(|r| {
-            assert!(
-                r.start.is_multiple_of(8),
-                "fragment offset {} is not a multiple of 8",
-                r.start
-            );
-            assert!(r.start <= r.end && r.end <= payload.len(), "fragment range out of payload");
+            check_range(r, payload.len());
             let mut f = Vec::with_capacity(unfrag_end + 8 + r.len());
             f.extend_from_slice(&packet[..unfrag_end]);
             f[nh_at] = ip_proto::IPV6_FRAG;

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use capture::Timestamp;
 use capture::link::Network;
+use testkit::rng::xorshift64;
 
 use crate::{
     DecodeError, Decoder, DefragLimits, Packet, TcpFlags, TcpSegment, Transport, WireStats,
@@ -390,12 +391,7 @@ fn mutations_never_panic() {
     };
     let mut d = Decoder::new(limits);
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut next = move || xorshift64(&mut x);
     const FRAMES: u64 = 100_000;
     for i in 0..FRAMES {
         let r = next();

@@ -4,6 +4,7 @@
 
 use capture::Timestamp;
 use capture::link::Network;
+use testkit::rng::xorshift64;
 
 use super::{Defragmenter, Entry, Key};
 use crate::ip::{Frag, FragId};
@@ -466,12 +467,7 @@ fn random_fragments_keep_invariants() {
     let mut f = Defragmenter::new(limits);
     let mut stats = WireStats::default();
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut next = move || xorshift64(&mut x);
     let data = [0xabu8; 1024];
     let mut completed = 0;
     for now in 0..50_000i64 {

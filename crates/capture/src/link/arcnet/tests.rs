@@ -2,13 +2,10 @@
 //! variants of them.
 
 use crate::LinkType;
-use crate::link::{LinkOutcome, Network, normalize};
+use crate::link::test_util::net;
+use crate::link::{LinkOutcome, normalize};
 
 const ARCNET: LinkType = LinkType(129);
-
-fn net(ethertype: u16, payload: &[u8]) -> LinkOutcome<'_> {
-    LinkOutcome::Network(Network { ethertype, vlan: None, payload })
-}
 
 #[test]
 fn rfc1201_ip_and_arp() {

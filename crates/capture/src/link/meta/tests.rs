@@ -1,14 +1,11 @@
 //! NFLOG and PKTAP frames from the real corpus, and hand-made variants.
 
 use crate::LinkType;
-use crate::link::{LinkOutcome, Network, normalize};
+use crate::link::test_util::net;
+use crate::link::{LinkOutcome, normalize};
 
 const NFLOG: LinkType = LinkType(239);
 const PKTAP: LinkType = LinkType(258);
-
-fn net(ethertype: u16, payload: &[u8]) -> LinkOutcome<'_> {
-    LinkOutcome::Network(Network { ethertype, vlan: None, payload })
-}
 
 /// zeek/nflog-http.pcap frame 1 (first 80 bytes): AF_INET, then little-endian TLVs: packet
 /// header (type 1), 5, 11, 14, and the payload (type 9, 0x40 bytes) at offset 48.

@@ -1,11 +1,8 @@
 //! PPP, PPP-in-HDLC and Cisco HDLC frames, from the real corpus where one exists.
 
 use crate::LinkType;
-use crate::link::{LinkOutcome, Network, normalize};
-
-fn net(ethertype: u16, payload: &[u8]) -> LinkOutcome<'_> {
-    LinkOutcome::Network(Network { ethertype, vlan: None, payload })
-}
+use crate::link::test_util::net;
+use crate::link::{LinkOutcome, normalize};
 
 const PPP: LinkType = LinkType(9);
 const PPP_HDLC: LinkType = LinkType(50);

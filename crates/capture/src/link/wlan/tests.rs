@@ -2,18 +2,11 @@
 //! variants following the 802.11 header layout.
 
 use crate::LinkType;
-use crate::link::{LinkOutcome, Network, normalize};
+use crate::link::test_util::{net, nothing};
+use crate::link::{LinkOutcome, normalize};
 
 const WLAN: LinkType = LinkType(105);
 const RADIOTAP: LinkType = LinkType(127);
-
-fn net(ethertype: u16, payload: &[u8]) -> LinkOutcome<'_> {
-    LinkOutcome::Network(Network { ethertype, vlan: None, payload })
-}
-
-fn nothing<'a>() -> LinkOutcome<'a> {
-    net(0, &[])
-}
 
 /// zeek/wlanmon.pcap frame 1 (first 48 bytes): QoS data, To-DS, then LLC/SNAP IPv4.
 const QOS_DATA: [u8; 48] = [

@@ -1,28 +1,21 @@
-//! Test vectors (hex) from the RFCs.
+//! QUIC test vectors (hex, whitespace ignored: decode with [`crate::hex`]) from the RFCs, the one
+//! copy used by this crate's encoder tests and by the `proto` crate's parser tests.
 //!
 //! - RFC 9001 Appendix A.2 (QUIC v1 client Initial, DCID 8394c8f03e515708), copied from the RFC
 //!   text (quicwg/base-drafts `rfc9001.txt`).
 //! - RFC 9369 Appendix A.2 (QUIC v2 client Initial, same DCID and payload), as quoted with the
 //!   RFC reference in aioquic's `tests/test_crypto_v2.py`; its header and first bytes agree with
 //!   several other implementations' copies.
-//! - RFC 9001 Appendix A.3: the ServerHello inside the server Initial's CRYPTO frame.
-
-/// Parses hex, ignoring whitespace. Test-only: panics on bad input.
-pub(crate) fn hex(s: &str) -> Vec<u8> {
-    let digits: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    digits
-        .chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-        .collect()
-}
+//! - RFC 9001 Appendix A.3: the server Initial (header, protected packet) and the ServerHello
+//!   inside its CRYPTO frame.
 
 /// RFC 9001 A: the client's original Destination Connection ID.
-pub(crate) const DCID: &str = "8394c8f03e515708";
+pub const DCID: [u8; 8] = [0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08];
 
 /// RFC 9001 A.2: the CRYPTO frame of the client Initial (offset 0, 241 bytes: a ClientHello for
-/// example.com, ALPN "alpn", supported_versions [0x0304]). The payload is this plus PADDING up to
-/// 1162 bytes.
-pub(crate) const A2_CRYPTO_FRAME: &str = "
+/// example.com, ALPN "alpn", supported_versions `[0x0304]`). The payload is this plus PADDING up
+/// to 1162 bytes.
+pub const A2_CRYPTO_FRAME: &str = "
 060040f1010000ed0303ebf8fa56f129 39b9584a3896472ec40bb863cfd3e868
 04fe3a47f06a2b69484c000004130113 02010000c000000010000e00000b6578
 616d706c652e636f6dff01000100000a 00080006001d00170018001000070005
@@ -33,13 +26,13 @@ baf4559fedba753de171fa71f50f1ce1 5d43e994ec74d748002b000302030400
 75300901100f088394c8f03e51570806 048000ffff";
 
 /// RFC 9001 A.2: length of the unprotected payload (CRYPTO frame + PADDING).
-pub(crate) const A2_PAYLOAD_LEN: usize = 1162;
+pub const A2_PAYLOAD_LEN: usize = 1162;
 
 /// RFC 9001 A.2: packet number of the client Initial (4-byte encoding).
-pub(crate) const A2_PN: u32 = 2;
+pub const A2_PN: u32 = 2;
 
 /// RFC 9001 A.2: the protected client Initial (1200 bytes).
-pub(crate) const V1_PROTECTED: &str = "
+pub const V1_PROTECTED: &str = "
 c000000001088394c8f03e5157080000 449e7b9aec34d1b1c98dd7689fb8ec11
 d242b123dc9bd8bab936b47d92ec356c 0bab7df5976d27cd449f63300099f399
 1c260ec4c60d17b31f8429157bb35a12 82a643a8d2262cad67500cadb8e7378c
@@ -81,7 +74,7 @@ e221af44860018ab0856972e194cd934";
 
 /// RFC 9369 A.2: the protected QUIC v2 client Initial (1200 bytes; same DCID, packet number and
 /// payload as RFC 9001 A.2).
-pub(crate) const V2_PROTECTED: &str = "
+pub const V2_PROTECTED: &str = "
 d76b3343cf088394c8f03e5157080000449ea0c95e82ffe67b6abcdb4298b485
 dd04de806071bf03dceebfa162e75d6c96058bdbfb127cdfcbf903388e99ad04
 9f9a3dd4425ae4d0992cfff18ecf0fdb5a842d09747052f17ac2053d21f57c5d
@@ -123,7 +116,23 @@ a18b2faa745b6fe189cf772a9f84cbfc";
 
 /// RFC 9001 A.3: the ServerHello handshake message (TLS 1.3 via supported_versions, legacy
 /// version 0x0303, cipher suite 0x1301, x25519 key share) from the server Initial's CRYPTO frame.
-pub(crate) const A3_SERVER_HELLO: &str = "
+pub const A3_SERVER_HELLO: &str = "
 020000560303eefce7f7b37ba1d1632e 96677825ddf73988cfc79825df566dc5
 430b9a045a1200130100002e00330024 001d00209d3c940d89690b84d08a6099
 3c144eca684d1081287c834d5311bcf3 2bb9da1a002b00020304";
+
+/// RFC 9001 A.3: the frames before the ServerHello in the server Initial's payload: an ACK frame
+/// (`02 00 00 00 00`) and the CRYPTO frame header (offset 0, length 90 = `A3_SERVER_HELLO`).
+pub const A3_FRAMES_BEFORE_HELLO: &str = "02000000000600405a";
+
+/// RFC 9001 A.3: the unprotected header of the server Initial (SCID f067a5502a4262b5, packet
+/// number 1 in 2 bytes).
+pub const A3_HEADER: &str = "c1000000010008f067a5502a4262b50040750001";
+
+/// RFC 9001 A.3: the protected server Initial.
+pub const A3_PROTECTED: &str = "
+cf000000010008f067a5502a4262b500 4075c0d95a482cd0991cd25b0aac406a
+5816b6394100f37a1c69797554780bb3 8cc5a99f5ede4cf73c3ec2493a1839b3
+dbcba3f6ea46c5b7684df3548e7ddeb9 c3bf9c73cc3f3bded74b562bfb19fb84
+022f8ef4cdd93795d77d06edbb7aaf2f 58891850abbdca3d20398c276456cbc4
+2158407dd074ee";
