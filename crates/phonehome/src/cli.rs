@@ -9,12 +9,15 @@ pub(crate) const SHORT_USAGE: &str = "\
 phonehome: what a phone (or any device) sends home, from a packet capture.
 
 Try it on the demo capture shipped with the source:
+    phonehome analyze examples/demo.pcapng --profile examples/profile.toml
     phonehome flows examples/demo.pcapng
     phonehome events examples/demo.pcapng --format text
 
 Commands:
+    analyze CAPTURE... [--profile P]   the personal data the device sent, and to whom
     flows   CAPTURE...   one row per connection, each destination named
     events  CAPTURE...   DNS, TLS, QUIC and HTTP events, one per line
+    profile init | check P             write or check a device profile
 
 Run `phonehome help` or `phonehome COMMAND --help` for more.
 ";
@@ -34,6 +37,50 @@ pub(crate) enum Command {
     Events(EventsArgs),
     /// List flows (connections): who talked to whom, named, with counters.
     Flows(FlowsArgs),
+    /// Find the personal data the device sent: from a device profile, and profile-less detectors.
+    /// Exit code 0: nothing found; 1: findings; 2: error.
+    Analyze(AnalyzeArgs),
+    /// Write or check a device profile.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct AnalyzeArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    /// Device profile (TOML): the identifiers, contacts, messages and location to look for.
+    /// Without it only the profile-less detectors run.
+    #[arg(long, value_name = "PROFILE")]
+    pub(crate) profile: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
+    pub(crate) format: AnalyzeFormat,
+    /// Show identifiers as they are (they are masked by default: the report is personal data too).
+    #[arg(long)]
+    pub(crate) reveal: bool,
+    /// Also look in what servers sent back (server-to-client streams).
+    #[arg(long)]
+    pub(crate) scan_responses: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AnalyzeFormat {
+    /// A summary for reading.
+    Text,
+    /// One JSON document (`findings`, `destinations`, `address_book_uploads`).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProfileCommand {
+    /// Print a commented profile template (redirect it to a file and fill it in).
+    Init,
+    /// Validate a profile and print how many search variants it produces.
+    Check {
+        /// The profile file.
+        profile: PathBuf,
+    },
 }
 
 /// Options shared by every command that reads captures.

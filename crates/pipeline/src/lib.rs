@@ -21,7 +21,7 @@ use std::hash::BuildHasherDefault;
 use capture::link::{self, LinkOutcome};
 use capture::{CaptureError, CaptureReader, Timestamp};
 use flow::{Chunk, Direction, FlowId, FlowInfo, FlowSink, FlowTable, Meta};
-use proto::{Event, Session};
+use proto::{AppProto, Event, Session};
 
 mod names;
 pub mod output;
@@ -51,6 +51,11 @@ pub struct Context<'a> {
     pub dir: Direction,
     /// Time and frame number of the packet that completed it.
     pub meta: Meta,
+    /// The flow's protocol as recognised so far (after this chunk was parsed).
+    pub protocol: AppProto,
+    /// True when the flow's payload is encrypted (TLS other than NULL cipher, QUIC): such chunks
+    /// carry no personal data in the clear.
+    pub encrypted: bool,
 }
 
 impl Context<'_> {
@@ -78,7 +83,7 @@ pub trait Observer {
     fn event(&mut self, ctx: &Context<'_>, event: &Event) {
         let _ = (ctx, event);
     }
-    /// A chunk of a flow's stream (in order, gaps explicit), before protocol parsing.
+    /// A chunk of a flow's stream (in order, gaps explicit), just after the protocol parser saw it.
     fn chunk(&mut self, ctx: &Context<'_>, chunk: &Chunk<'_>) {
         let _ = (ctx, chunk);
     }
@@ -170,10 +175,17 @@ impl<O: Observer> FlowSink for Dispatch<O> {
     }
 
     fn data(&mut self, flow: &FlowInfo, dir: Direction, chunk: Chunk<'_>, meta: Meta) {
-        let ctx = Context { file: self.file, flow, dir, meta };
-        self.observer.chunk(&ctx, &chunk);
         let Some(state) = self.flows.get_mut(&flow.id) else { return };
         state.session.data(flow, dir, chunk, &mut self.events, &mut self.anomalies);
+        let ctx = Context {
+            file: self.file,
+            flow,
+            dir,
+            meta,
+            protocol: state.session.protocol(),
+            encrypted: state.session.encrypted(),
+        };
+        self.observer.chunk(&ctx, &chunk);
         if self.events.is_empty() {
             return;
         }

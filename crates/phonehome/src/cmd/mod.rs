@@ -4,14 +4,18 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+mod analyze;
 mod events;
 mod flows;
+mod profile;
 
 /// Runs the chosen command.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Events(a) => events::run(&a),
         Command::Flows(a) => flows::run(&a),
+        Command::Analyze(a) => analyze::run(&a),
+        Command::Profile(c) => profile::run(&c),
     }
 }
 

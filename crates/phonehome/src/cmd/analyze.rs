@@ -1,0 +1,66 @@
+//! `phonehome analyze`: the personal data a device sent, per destination.
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use detect::matcher::Matcher;
+use detect::profile::Profile;
+use detect::variants::VariantSet;
+use report::{Analyzer, Options};
+
+use crate::cli::{AnalyzeArgs, AnalyzeFormat};
+use crate::input::{print_stats, run_captures};
+
+pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let (set, location, region) = match &args.profile {
+        None => (VariantSet::default(), None, None),
+        Some(path) => {
+            let p = match Profile::load(path) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("phonehome: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            for w in &p.warnings {
+                eprintln!("phonehome: warning: {w}");
+            }
+            let region = p.country.as_deref().and_then(|c| c.parse().ok());
+            (detect::variants::build(&p), p.location, region)
+        }
+    };
+    let matcher = if set.variants.is_empty() { None } else { Some(Matcher::from_set(&set)?) };
+    let options = Options {
+        reveal: args.reveal,
+        scan_responses: args.scan_responses,
+        files: args.input.captures.iter().map(|p| p.display().to_string()).collect(),
+        heuristic: detect::heuristic::Options { region },
+    };
+    let run = run_captures(&args.input.captures, Analyzer::new(set, matcher, location, options));
+    let (report, astats) = run.observer.into_report();
+    let mut out = BufWriter::new(io::stdout().lock());
+    match args.format {
+        AnalyzeFormat::Text => out.write_all(report::render::text(&report).as_bytes())?,
+        AnalyzeFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report::render::json(&report))?;
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()?;
+    if args.input.stats {
+        print_stats(&run.stats);
+        eprintln!("  detect.fields  {}", astats.fields);
+        eprintln!("  detect.bytes_scanned  {}", astats.bytes_scanned);
+        eprintln!("  detect.profile_hits  {}", astats.profile_hits);
+        eprintln!("  detect.heuristic_hits  {}", astats.heuristic_hits);
+        eprintln!("  detect.pending_capped  {}", astats.pending_capped);
+        eprintln!("  detect.nested_capped  {}", astats.nested_capped);
+    }
+    Ok(if run.errored {
+        ExitCode::from(2)
+    } else if report.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,43 @@
+//! `phonehome profile init` and `phonehome profile check P`.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use detect::profile::{Profile, TEMPLATE};
+
+use crate::cli::ProfileCommand;
+
+pub(crate) fn run(cmd: &ProfileCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ProfileCommand::Init => {
+            io::stdout().write_all(TEMPLATE.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ProfileCommand::Check { profile } => {
+            let p = match Profile::load(profile) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("phonehome: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            for w in &p.warnings {
+                eprintln!("phonehome: warning: {w}");
+            }
+            let set = detect::variants::build(&p);
+            let mut by_kind: std::collections::BTreeMap<&str, usize> = Default::default();
+            for item in &set.items {
+                *by_kind.entry(item.kind.as_str()).or_default() += 1;
+            }
+            let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            println!(
+                "{}: ok: {} items ({}), {} search variants",
+                profile.display(),
+                set.items.len(),
+                kinds.join(", "),
+                set.variants.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

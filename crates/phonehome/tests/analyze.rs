@@ -1,0 +1,127 @@
+//! End-to-end tests of `phonehome analyze` on the demo capture (the 2014 Redmi scenario written by
+//! `testkit::scenario`) with its profile, and without a profile.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn analyze(args: &[&str]) -> (Output, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_phonehome"))
+        .current_dir(root())
+        .arg("analyze")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("run phonehome");
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out, doc)
+}
+
+fn findings(doc: &Value) -> &Vec<Value> {
+    doc["findings"].as_array().expect("findings array")
+}
+
+fn has(doc: &Value, data: &str, host: &str, encoding: &str, where_: &str) -> bool {
+    findings(doc).iter().any(|f| {
+        f["data"] == data && f["host"] == host && f["encoding"] == encoding && f["where"] == where_
+    })
+}
+
+#[test]
+fn demo_with_profile_finds_every_planted_identifier() {
+    let (out, doc) = analyze(&["examples/demo.pcapng", "--profile", "examples/profile.toml"]);
+    assert_eq!(out.status.code(), Some(1), "findings give exit code 1");
+    let act = "api.account.xiaomi.com";
+    assert!(has(&doc, "imei", act, "plain", "http.query:imei"));
+    assert!(has(&doc, "imei", act, "plain", "http.form:imei"));
+    assert!(has(&doc, "imsi", act, "plain", "http.form:imsi"));
+    assert!(has(&doc, "phone", act, "url+e164", "http.form:phone"));
+    // The address book: gzip + chunked JSON, every contact its own finding, one upload summary.
+    let cloud = "api.micloud.xiaomi.net";
+    assert!(has(&doc, "imei", cloud, "gzip+md5", "http.json:deviceId"));
+    let contacts: std::collections::BTreeSet<&str> = findings(&doc)
+        .iter()
+        .filter(|f| f["data"] == "contact" && f["host"] == cloud)
+        .filter_map(|f| f["item"].as_str())
+        .collect();
+    assert_eq!(contacts.len(), 12, "{contacts:?}");
+    let uploads = doc["address_book_uploads"].as_array().unwrap();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0]["contacts"], 12);
+    assert_eq!(uploads[0]["host"], cloud);
+    // The tracker: hashed identifiers.
+    let ad = "api.ad-tracker.example";
+    assert!(has(&doc, "imei", ad, "md5", "http.query:did"));
+    assert!(has(&doc, "android_id", ad, "sha1", "http.query:aid"));
+    assert!(has(&doc, "mac", ad, "mac-bare", "http.query:mac"));
+    // Nothing from the profile is claimed inside TLS or QUIC.
+    assert!(findings(&doc).iter().all(|f| f["encrypted"] == false));
+    // Every finding has the contract's fields and evidence down to the frame.
+    for f in findings(&doc) {
+        for key in [
+            "data",
+            "item",
+            "source",
+            "host",
+            "ip",
+            "port",
+            "protocol",
+            "encrypted",
+            "encoding",
+            "where",
+            "count",
+            "first_seen",
+            "evidence",
+        ] {
+            assert!(!f[key].is_null(), "finding without {key}: {f}");
+        }
+        assert_eq!(f["source"], "profile");
+        let e = &f["evidence"][0];
+        assert!(e["frame"].as_u64().unwrap() > 0 && e["file"] == "examples/demo.pcapng");
+    }
+    // Destinations: every flow's server, encrypted only if everything to it was.
+    let dests = doc["destinations"].as_array().unwrap();
+    let google = dests.iter().find(|d| d["host"] == "www.googleapis.com").unwrap();
+    assert_eq!(google["encrypted"], true);
+    let act_dest = dests.iter().find(|d| d["host"] == act).unwrap();
+    assert_eq!(act_dest["encrypted"], false);
+}
+
+#[test]
+fn values_are_masked_unless_revealed() {
+    let imei = "865123045678905";
+    let (out, _) = analyze(&["examples/demo.pcapng", "--profile", "examples/profile.toml"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(imei));
+    let (out, _) =
+        analyze(&["examples/demo.pcapng", "--profile", "examples/profile.toml", "--reveal"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(imei));
+}
+
+#[test]
+fn without_profile_heuristics_find_the_cleartext_identifiers() {
+    let (out, doc) = analyze(&["examples/demo.pcapng"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        findings(&doc).iter().all(|f| f["source"] == "heuristic" && f["confidence"].is_number())
+    );
+    assert!(has(&doc, "imei", "api.account.xiaomi.com", "plain", "http.query:imei"));
+    assert!(has(&doc, "imsi", "api.account.xiaomi.com", "plain", "http.form:imsi"));
+    assert!(has(&doc, "mac", "api.ad-tracker.example", "plain", "http.query:mac"));
+}
+
+#[test]
+fn bad_profile_is_an_error_naming_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("phonehome-analyze-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("bad.toml");
+    std::fs::write(&p, "name = \"x\"\n[identifiers]\nimeii = [\"1\"]\n").unwrap();
+    let (out, _) = analyze(&["examples/demo.pcapng", "--profile", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:3") && err.contains("imeii"), "{err}");
+}

@@ -1,0 +1,519 @@
+//! The analysis observer: scans what the pipeline hands out, holds hits per flow, folds them into
+//! findings when the flow ends (and its destination name is final).
+
+use std::collections::{BTreeSet, HashMap};
+
+use capture::Timestamp;
+use detect::DataKind;
+use detect::fields::{self, Field};
+use detect::heuristic;
+use detect::matcher::{Matcher, StreamMatcher};
+use detect::profile::Location;
+use detect::variants::VariantSet;
+use flow::{Chunk, Direction, FlowId};
+use pipeline::{Context, FlowRecord, Observer};
+use proto::{AppProto, Event};
+
+use crate::finding::{AddressBookUpload, Destination, Evidence, Finding, Report, Source};
+use crate::{MAX_EVIDENCE, mask};
+
+/// Hits held per flow until it ends; beyond this they are dropped and counted
+/// ([`AnalyzerStats::pending_capped`]).
+pub const MAX_PENDING_PER_FLOW: usize = 10_000;
+
+/// What to scan and how to show it.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Show values as they are instead of masked.
+    pub reveal: bool,
+    /// Also scan server-to-client data (responses).
+    pub scan_responses: bool,
+    /// Capture names, by file index, for evidence.
+    pub files: Vec<String>,
+    /// Heuristic settings (the region for national phone numbers).
+    pub heuristic: heuristic::Options,
+}
+
+/// Counters of the detection stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnalyzerStats {
+    /// Fields scanned.
+    pub fields: u64,
+    /// Bytes scanned by the matcher (fields and raw streams).
+    pub bytes_scanned: u64,
+    /// Profile hits.
+    pub profile_hits: u64,
+    /// Heuristic hits (after dropping those a profile hit already covers).
+    pub heuristic_hits: u64,
+    /// Hits dropped because a flow held [`MAX_PENDING_PER_FLOW`].
+    pub pending_capped: u64,
+    /// Nested decodings stopped by the depth or size cap of field extraction.
+    pub nested_capped: u64,
+}
+
+/// One hit, waiting for its flow to end.
+#[derive(Debug, Clone)]
+struct Pending {
+    data: DataKind,
+    item: String,
+    source: Source,
+    reason: &'static str,
+    encoding: String,
+    where_: String,
+    time: Timestamp,
+    evidence: Evidence,
+    /// Registrable domain of the query, for data carried in DNS names.
+    dns_domain: Option<String>,
+    /// Length of the match in the field's bytes (to prefer the most specific of overlapping hits).
+    len: usize,
+}
+
+/// A message that carried several contacts, waiting for its flow's name.
+#[derive(Debug, Clone)]
+struct PendingUpload {
+    contacts: usize,
+    evidence: Evidence,
+    time: Timestamp,
+}
+
+#[derive(Debug, Default)]
+struct FlowHits {
+    hits: Vec<Pending>,
+    uploads: Vec<PendingUpload>,
+}
+
+type Key = (DataKind, String, bool, String, String, String);
+
+/// Scans one run for personal data. Feed it to [`pipeline::Pipeline`], then call
+/// [`Analyzer::into_report`].
+pub struct Analyzer {
+    set: VariantSet,
+    matcher: Option<Matcher>,
+    location: Option<Location>,
+    options: Options,
+    flows: HashMap<FlowId, FlowHits>,
+    streams: HashMap<(FlowId, usize), StreamMatcher>,
+    findings: HashMap<Key, Finding>,
+    destinations: HashMap<String, Destination>,
+    uploads: Vec<AddressBookUpload>,
+    stats: AnalyzerStats,
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analyzer").field("stats", &self.stats).finish_non_exhaustive()
+    }
+}
+
+/// What one scanned message contributes, before it is stored under its flow.
+struct Message<'a> {
+    ctx: &'a Context<'a>,
+    offset: u64,
+    contacts: BTreeSet<u32>,
+    dns_domain: Option<String>,
+    found: Vec<Pending>,
+}
+
+impl Message<'_> {
+    /// One occurrence is one hit: the same value is often visible in several fields of a message
+    /// (the raw URI and its query parameter; a form value raw and percent-decoded) and through
+    /// several variants (`+886...` and its digits). Per (data, item, source) this keeps, for each
+    /// place, the most specific hit (the longest match, then the longest encoding chain), and drops `http.uri` hits when a
+    /// query parameter carries the same item.
+    fn dedupe(&mut self) -> Vec<Pending> {
+        let mut found = std::mem::take(&mut self.found);
+        let same = |a: &Pending, b: &Pending| {
+            a.data == b.data
+                && a.item == b.item
+                && matches!(a.source, Source::Profile) == matches!(b.source, Source::Profile)
+        };
+        let mut keep = vec![true; found.len()];
+        for i in 0..found.len() {
+            for j in 0..found.len() {
+                if i == j || !keep[j] || !same(&found[i], &found[j]) {
+                    continue;
+                }
+                let (a, b) = (&found[i], &found[j]);
+                let uri_shadowed = (a.where_ == "http.uri" && b.where_.starts_with("http.query:"))
+                    || (a.where_ == "http.header:cookie" && b.where_.starts_with("http.cookie:"));
+                let less_specific = a.where_ == b.where_
+                    && (a.len, a.encoding.len(), j) < (b.len, b.encoding.len(), i);
+                if uri_shadowed || less_specific {
+                    keep[i] = false;
+                    break;
+                }
+            }
+        }
+        let mut n = 0;
+        found.retain(|_| {
+            n += 1;
+            keep[n - 1]
+        });
+        found
+    }
+}
+
+impl Analyzer {
+    /// An analyzer for a profile's variants (`matcher` built from `set`; `None` and an empty set
+    /// for heuristics only) and its location.
+    pub fn new(
+        set: VariantSet,
+        matcher: Option<Matcher>,
+        location: Option<Location>,
+        options: Options,
+    ) -> Self {
+        Self {
+            set,
+            matcher,
+            location,
+            options,
+            flows: HashMap::new(),
+            streams: HashMap::new(),
+            findings: HashMap::new(),
+            destinations: HashMap::new(),
+            uploads: Vec::new(),
+            stats: AnalyzerStats::default(),
+        }
+    }
+
+    fn show(&self, v: &str) -> String {
+        if self.options.reveal { v.to_string() } else { mask(v) }
+    }
+
+    fn file_name(&self, file: usize) -> String {
+        self.options.files.get(file).cloned().unwrap_or_else(|| file.to_string())
+    }
+
+    fn push(&mut self, flow: FlowId, hit: Pending) {
+        let entry = self.flows.entry(flow).or_default();
+        if entry.hits.len() >= MAX_PENDING_PER_FLOW {
+            self.stats.pending_capped += 1;
+        } else {
+            entry.hits.push(hit);
+        }
+    }
+
+    fn evidence(&self, ctx: &Context<'_>, offset: u64, field: &str, value: &str) -> Evidence {
+        Evidence {
+            file: self.file_name(ctx.file),
+            frame: ctx.meta.frame,
+            flow: ctx.flow.id,
+            offset,
+            field: field.to_string(),
+            value: self.show(value),
+        }
+    }
+
+    /// Scans one field of a message with the matcher and the heuristics.
+    /// `use_matcher` is false for raw stream chunks, which the stream matcher already covered.
+    fn scan_field(&mut self, msg: &mut Message<'_>, field: &Field<'_>, use_matcher: bool) {
+        self.stats.fields += 1;
+        self.stats.bytes_scanned += field.data.len() as u64;
+        let decoded = field.decoded.join("+");
+        let mut covered: Vec<(usize, usize)> = Vec::new();
+        let mut found: Vec<Pending> = Vec::new();
+        if let Some(m) = self.matcher.as_ref().filter(|_| use_matcher) {
+            m.find(&field.data, |hit| {
+                let Some(v) = self.set.variants.get(hit.pattern as usize) else { return };
+                let item = self.set.item(v);
+                covered.push((hit.start, hit.end));
+                if let Some(c) = item.contact {
+                    msg.contacts.insert(c);
+                }
+                let encoding = join_encoding(&decoded, &v.encoding);
+                let text = String::from_utf8_lossy(&v.bytes);
+                found.push(Pending {
+                    data: item.kind,
+                    item: item.label.clone(),
+                    source: Source::Profile,
+                    reason: "",
+                    encoding,
+                    where_: field.location.clone(),
+                    time: msg.ctx.meta.ts,
+                    evidence: self.evidence(msg.ctx, msg.offset, &field.location, &text),
+                    dns_domain: msg.dns_domain.clone(),
+                    len: hit.end - hit.start,
+                });
+            });
+        }
+        heuristic::scan_with(field, &self.options.heuristic, &mut |h| {
+            if covered.iter().any(|&(s, e)| h.start < e && s < h.end) {
+                return;
+            }
+            let encoding = if decoded.is_empty() { "plain".to_string() } else { decoded.clone() };
+            let in_profile_area = h.kind == DataKind::Location
+                && self.location.as_ref().is_some_and(|l| {
+                    let mut it = h.value.split(',').map(|x| x.trim().parse::<f64>());
+                    matches!((it.next(), it.next()), (Some(Ok(la)), Some(Ok(lo))) if l.contains(la, lo))
+                });
+            let (item, source) = if in_profile_area {
+                ("location".to_string(), Source::Profile)
+            } else {
+                (self.show(&h.value), Source::Heuristic { confidence: h.confidence })
+            };
+            found.push(Pending {
+                data: h.kind,
+                item,
+                source,
+                reason: h.reason,
+                encoding,
+                where_: field.location.clone(),
+                time: msg.ctx.meta.ts,
+                evidence: self.evidence(msg.ctx, msg.offset, &field.location, &h.value),
+                dns_domain: msg.dns_domain.clone(),
+                len: h.end - h.start,
+            });
+        });
+        msg.found.extend(found);
+    }
+
+    /// Stores a message's deduplicated hits under its flow.
+    fn store(&mut self, msg: &mut Message<'_>) {
+        for p in msg.dedupe() {
+            match p.source {
+                Source::Profile => self.stats.profile_hits += 1,
+                Source::Heuristic { .. } => self.stats.heuristic_hits += 1,
+            }
+            self.push(msg.ctx.flow.id, p);
+        }
+    }
+
+    /// Scans every field of a message, then records an address-book upload if it carried several
+    /// contacts.
+    fn scan_message(
+        &mut self,
+        ctx: &Context<'_>,
+        offset: u64,
+        dns_domain: Option<String>,
+        walk: impl FnOnce(&mut dyn FnMut(&Field<'_>)) -> fields::FieldStats,
+    ) {
+        let mut msg =
+            Message { ctx, offset, contacts: BTreeSet::new(), dns_domain, found: Vec::new() };
+        let fs = walk(&mut |f: &Field<'_>| self.scan_field(&mut msg, f, true));
+        self.stats.nested_capped += fs.nested_capped;
+        self.store(&mut msg);
+        if msg.contacts.len() >= 2 {
+            let evidence = self.evidence(ctx, offset, "message", "");
+            let up = PendingUpload { contacts: msg.contacts.len(), evidence, time: ctx.meta.ts };
+            self.flows.entry(ctx.flow.id).or_default().uploads.push(up);
+        }
+    }
+
+    /// Raw payload of a cleartext stream of unknown protocol.
+    fn scan_raw(&mut self, ctx: &Context<'_>, chunk: &Chunk<'_>) {
+        let key = (ctx.flow.id, ctx.dir.index());
+        let (location, offset, bytes) = match *chunk {
+            Chunk::Data { offset, bytes } => ("tcp.payload", offset, bytes),
+            Chunk::Datagram(d) => ("udp.payload", 0, d),
+            Chunk::Gap { .. } => {
+                if let Some(s) = self.streams.get_mut(&key) {
+                    s.gap();
+                }
+                return;
+            }
+            Chunk::End => {
+                if let (Some(mut s), Some(m)) = (self.streams.remove(&key), self.matcher.as_ref()) {
+                    let mut hits = Vec::new();
+                    s.finish(m, |h| hits.push(h));
+                    self.stream_hits(ctx, hits);
+                }
+                return;
+            }
+        };
+        self.stats.bytes_scanned += bytes.len() as u64;
+        if location == "tcp.payload"
+            && let Some(m) = &self.matcher
+        {
+            let mut hits = Vec::new();
+            self.streams.entry(key).or_default().feed(m, offset, bytes, |h| hits.push(h));
+            self.stream_hits(ctx, hits);
+            // Heuristics look at each chunk on its own.
+            let field = Field { location: location.into(), decoded: vec![], data: bytes.into() };
+            let mut msg = Message {
+                ctx,
+                offset,
+                contacts: BTreeSet::new(),
+                dns_domain: None,
+                found: Vec::new(),
+            };
+            self.scan_field(&mut msg, &field, false);
+            self.store(&mut msg);
+            return;
+        }
+        let field = Field { location: location.into(), decoded: vec![], data: bytes.into() };
+        self.scan_message(ctx, offset, None, |f| {
+            f(&field);
+            fields::FieldStats::default()
+        });
+    }
+
+    fn stream_hits(&mut self, ctx: &Context<'_>, hits: Vec<detect::matcher::StreamHit>) {
+        for h in hits {
+            let Some(v) = self.set.variants.get(h.pattern as usize) else { continue };
+            let item = self.set.item(v);
+            let p = Pending {
+                data: item.kind,
+                item: item.label.clone(),
+                source: Source::Profile,
+                reason: "",
+                encoding: join_encoding("", &v.encoding),
+                where_: "tcp.payload".into(),
+                time: ctx.meta.ts,
+                evidence: self.evidence(
+                    ctx,
+                    h.start,
+                    "tcp.payload",
+                    &String::from_utf8_lossy(&v.bytes),
+                ),
+                dns_domain: None,
+                len: v.bytes.len(),
+            };
+            self.stats.profile_hits += 1;
+            self.push(ctx.flow.id, p);
+        }
+    }
+
+    /// Ends the run: every finding, destination and upload, sorted, with the counters.
+    pub fn into_report(self) -> (Report, AnalyzerStats) {
+        let mut findings: Vec<Finding> = self.findings.into_values().collect();
+        findings.sort_by(|a, b| {
+            (a.first_seen, &a.host, a.data, &a.item, &a.encoding, &a.where_).cmp(&(
+                b.first_seen,
+                &b.host,
+                b.data,
+                &b.item,
+                &b.encoding,
+                &b.where_,
+            ))
+        });
+        let mut destinations: Vec<Destination> = self.destinations.into_values().collect();
+        destinations.sort_by(|a, b| (a.first_seen, &a.host).cmp(&(b.first_seen, &b.host)));
+        let mut uploads = self.uploads;
+        uploads.sort_by(|a, b| (a.time, &a.host).cmp(&(b.time, &b.host)));
+        (Report { findings, destinations, address_book_uploads: uploads }, self.stats)
+    }
+}
+
+/// `decoded` (the field's decodings) + the variant's encoding; `plain` only when nothing else.
+fn join_encoding(decoded: &str, variant: &str) -> String {
+    let v = if variant == "plain" { "" } else { variant };
+    match (decoded.is_empty(), v.is_empty()) {
+        (true, true) => "plain".into(),
+        (true, false) => v.into(),
+        (false, true) => decoded.into(),
+        (false, false) => format!("{decoded}+{v}"),
+    }
+}
+
+/// The registrable domain of a DNS name (public suffix list, ICANN and private sections), or the
+/// name itself when it has none.
+fn registrable_domain(name: &str) -> String {
+    let lower = name.trim_end_matches('.').to_ascii_lowercase();
+    psl::domain_str(&lower).map_or(lower.clone(), str::to_string)
+}
+
+impl Observer for Analyzer {
+    fn event(&mut self, ctx: &Context<'_>, event: &Event) {
+        let to_server = ctx.dir == Direction::ToServer;
+        match event {
+            Event::HttpRequest(r) if to_server => {
+                self.scan_message(ctx, r.offset, None, |f| fields::http_request(r, f));
+            }
+            Event::HttpResponse(r) if self.options.scan_responses => {
+                self.scan_message(ctx, r.offset, None, |f| fields::http_response(r, f));
+            }
+            Event::DnsQuery(q) if to_server => {
+                let domain = Some(registrable_domain(&q.name));
+                self.scan_message(ctx, 0, domain, |f| fields::dns_query(q, f));
+            }
+            Event::TlsClientHello(h) if to_server => {
+                self.scan_message(ctx, 0, None, |f| fields::client_hello(h, false, f));
+            }
+            Event::QuicInitial(q) => {
+                self.scan_message(ctx, 0, None, |f| fields::client_hello(&q.hello, true, f));
+            }
+            _ => {}
+        }
+    }
+
+    fn chunk(&mut self, ctx: &Context<'_>, chunk: &Chunk<'_>) {
+        if ctx.encrypted
+            || ctx.protocol != AppProto::Other
+            || (ctx.dir == Direction::ToClient && !self.options.scan_responses)
+        {
+            return;
+        }
+        self.scan_raw(ctx, chunk);
+    }
+
+    fn flow_end(&mut self, record: &FlowRecord) {
+        for dir in 0..2 {
+            self.streams.remove(&(record.info.id, dir));
+        }
+        let ip = record.info.server.ip().to_string();
+        let host = record.name.clone().unwrap_or_else(|| ip.clone());
+        let protocol = record.protocol.as_str();
+        let d = self.destinations.entry(host.clone()).or_insert_with(|| Destination {
+            host: host.clone(),
+            encrypted: true,
+            first_seen: record.info.first,
+            ..Destination::default()
+        });
+        d.ips.insert(ip.clone());
+        d.protocols.insert(protocol);
+        d.encrypted &= record.encrypted;
+        d.flows += 1;
+        d.bytes_sent += record.info.bytes[0];
+        d.bytes_received += record.info.bytes[1];
+        d.first_seen = d.first_seen.min(record.info.first);
+        let Some(hits) = self.flows.remove(&record.info.id) else { return };
+        for p in hits.hits {
+            let host = p.dns_domain.clone().unwrap_or_else(|| host.clone());
+            let profile = matches!(p.source, Source::Profile);
+            let key = (
+                p.data,
+                p.item.clone(),
+                profile,
+                host.clone(),
+                p.encoding.clone(),
+                p.where_.clone(),
+            );
+            let f = self.findings.entry(key).or_insert_with(|| Finding {
+                data: p.data,
+                item: p.item.clone(),
+                source: p.source,
+                host,
+                ip: ip.clone(),
+                port: record.info.server.port(),
+                protocol,
+                encrypted: record.encrypted,
+                encoding: p.encoding.clone(),
+                where_: p.where_.clone(),
+                count: 0,
+                first_seen: p.time,
+                last_seen: p.time,
+                evidence: Vec::new(),
+                reason: p.reason,
+            });
+            f.count += 1;
+            f.first_seen = f.first_seen.min(p.time);
+            f.last_seen = f.last_seen.max(p.time);
+            if let (Source::Heuristic { confidence: a }, Source::Heuristic { confidence: b }) =
+                (&mut f.source, p.source)
+            {
+                *a = a.max(b);
+            }
+            if f.evidence.len() < MAX_EVIDENCE {
+                f.evidence.push(p.evidence);
+            }
+        }
+        for u in hits.uploads {
+            self.uploads.push(AddressBookUpload {
+                host: host.clone(),
+                contacts: u.contacts,
+                evidence: u.evidence,
+                time: u.time,
+            });
+        }
+    }
+}
