@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: phonehome `flows` and `events` on a generated capture of mixed phone-like traffic,
 # side by side with tshark and ndpiReader when they are installed. Prints MB/s (capture bytes per
-# second of wall time, file in the page cache), peak RSS, and start-up time.
+# second of wall time, file in the page cache), peak RSS, and start-up time. Then bench/analyze.sh:
+# `phonehome analyze` with a 500-contact profile next to Suricata (ANALYZE=0 to skip).
 #
 # Usage: bench/run.sh [SIZE_MIB]        (default 1024; the capture is cached in bench/out/)
 # Env:   CORE=0  pin every tool to one core with taskset (default: core 0; CORE= to disable)
@@ -68,3 +69,8 @@ start=$(date +%s%N)
 for _ in $(seq 50); do "$bin" flows "$empty" >/dev/null; done
 echo
 echo "start-up (flows on an empty capture, mean of 50): $(( ($(date +%s%N) - start) / 50000 )) µs"
+
+# analyze with a 500-contact profile, side by side with Suricata (ANALYZE=0 to skip).
+if [ "${ANALYZE:-1}" = 1 ]; then
+  bench/analyze.sh "$size"
+fi

@@ -113,6 +113,9 @@ pub struct Matcher {
     members: Vec<(u32, Boundary)>,
     /// Length of the longest pattern (0 when there is none).
     max_len: usize,
+    /// Length of the shortest non-empty pattern (`usize::MAX` when there is none): shorter
+    /// haystacks are not searched at all (most fields are short).
+    min_len: usize,
     /// Number of patterns given (empty ones included).
     len: usize,
 }
@@ -142,12 +145,14 @@ impl Matcher {
         let mut distinct: Vec<&[u8]> = Vec::with_capacity(len);
         let mut by_group: Vec<Vec<(u32, Boundary)>> = Vec::with_capacity(len);
         let mut max_len = 0usize;
+        let mut min_len = usize::MAX;
         for (id, (p, b)) in (0u32..).zip(&all) {
             let p = p.as_ref();
             if p.is_empty() {
                 continue;
             }
             max_len = max_len.max(p.len());
+            min_len = min_len.min(p.len());
             let g = *index.entry(p).or_insert_with(|| {
                 distinct.push(p);
                 by_group.push(Vec::new());
@@ -171,7 +176,7 @@ impl Matcher {
             members.extend(g);
             groups.push((from, members.len() as u32));
         }
-        Ok(Self { pma, groups, members, max_len, len })
+        Ok(Self { pma, groups, members, max_len, min_len, len })
     }
 
     /// Builds the automaton over every variant of a set; pattern id = index in `set.variants`.
@@ -222,6 +227,9 @@ impl Matcher {
     #[inline]
     fn raw(&self, hay: &[u8], mut f: impl FnMut(u32, Boundary, usize, usize)) {
         let Some(pma) = &self.pma else { return };
+        if hay.len() < self.min_len {
+            return;
+        }
         for m in pma.find_overlapping_iter(hay) {
             let Some(&(from, to)) = self.groups.get(m.value() as usize) else { continue };
             for &(id, b) in self.members.get(from as usize..to as usize).unwrap_or_default() {

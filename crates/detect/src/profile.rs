@@ -691,3 +691,9 @@ fn is_region(code: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// Parses vCard bytes and returns the number of cards (for the `profile` fuzz target only).
+#[doc(hidden)]
+pub fn fuzz_vcard(data: &[u8]) -> usize {
+    vcard::parse(data).map_or(0, |cards| cards.len())
+}

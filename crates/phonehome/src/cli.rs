@@ -80,6 +80,11 @@ pub(crate) enum ProfileCommand {
     Check {
         /// The profile file.
         profile: PathBuf,
+        /// Print every search variant instead, one per line: bytes in hex, data kind, item,
+        /// encoding, tab-separated (for benchmarks: bench/analyze.sh turns them into Suricata
+        /// rules).
+        #[arg(long, hide = true)]
+        variants: bool,
     },
 }
 

@@ -21,6 +21,11 @@ use crate::{MAX_EVIDENCE, mask};
 /// ([`AnalyzerStats::pending_capped`]).
 pub const MAX_PENDING_PER_FLOW: usize = 10_000;
 
+/// Bytes of a raw TCP stream kept from one chunk to the next so the heuristics see a value (and
+/// the key before it) that straddles a segment boundary; hits lying wholly inside this carried
+/// tail were reported with the previous chunk and are not reported again.
+pub const RAW_HEURISTIC_TAIL: usize = 256;
+
 /// What to scan and how to show it.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -93,6 +98,8 @@ pub struct Analyzer {
     options: Options,
     flows: HashMap<FlowId, FlowHits>,
     streams: HashMap<(FlowId, usize), StreamMatcher>,
+    /// The last bytes of each raw TCP stream direction, for the heuristics ([`RAW_HEURISTIC_TAIL`]).
+    tails: HashMap<(FlowId, usize), (u64, Vec<u8>)>,
     findings: HashMap<Key, Finding>,
     destinations: HashMap<String, Destination>,
     uploads: Vec<AddressBookUpload>,
@@ -112,6 +119,13 @@ struct Message<'a> {
     contacts: BTreeSet<u32>,
     dns_domain: Option<String>,
     found: Vec<Pending>,
+    /// Heuristic hits ending before this byte of the field were already reported (the carried
+    /// tail of a raw stream).
+    seen_until: usize,
+    /// Raw stream chunks: hits ending exactly at the end of the data may be cut by the segment
+    /// boundary; they are held back and reported by the next scan (which sees the tail again) or
+    /// by the flush at a gap or the end of the stream.
+    defer_at_end: bool,
 }
 
 impl Message<'_> {
@@ -169,6 +183,7 @@ impl Analyzer {
             options,
             flows: HashMap::new(),
             streams: HashMap::new(),
+            tails: HashMap::new(),
             findings: HashMap::new(),
             destinations: HashMap::new(),
             uploads: Vec::new(),
@@ -209,7 +224,8 @@ impl Analyzer {
     fn scan_field(&mut self, msg: &mut Message<'_>, field: &Field<'_>, use_matcher: bool) {
         self.stats.fields += 1;
         self.stats.bytes_scanned += field.data.len() as u64;
-        let decoded = field.decoded.join("+");
+        // The decoding chain as text, built only for a hit (most fields have none).
+        let decoded = || field.decoded.join("+");
         let mut covered: Vec<(usize, usize)> = Vec::new();
         let mut found: Vec<Pending> = Vec::new();
         if let Some(m) = self.matcher.as_ref().filter(|_| use_matcher) {
@@ -220,7 +236,7 @@ impl Analyzer {
                 if let Some(c) = item.contact {
                     msg.contacts.insert(c);
                 }
-                let encoding = join_encoding(&decoded, &v.encoding);
+                let encoding = join_encoding(&decoded(), &v.encoding);
                 let text = String::from_utf8_lossy(&v.bytes);
                 found.push(Pending {
                     data: item.kind,
@@ -237,10 +253,14 @@ impl Analyzer {
             });
         }
         heuristic::scan_with(field, &self.options.heuristic, &mut |h| {
-            if covered.iter().any(|&(s, e)| h.start < e && s < h.end) {
+            let deferred = msg.defer_at_end && h.end == field.data.len();
+            if deferred
+                || h.end < msg.seen_until
+                || covered.iter().any(|&(s, e)| h.start < e && s < h.end)
+            {
                 return;
             }
-            let encoding = if decoded.is_empty() { "plain".to_string() } else { decoded.clone() };
+            let encoding = if field.decoded.is_empty() { "plain".to_string() } else { decoded() };
             let in_profile_area = h.kind == DataKind::Location
                 && self.location.as_ref().is_some_and(|l| {
                     let mut it = h.value.split(',').map(|x| x.trim().parse::<f64>());
@@ -287,8 +307,15 @@ impl Analyzer {
         dns_domain: Option<String>,
         walk: impl FnOnce(&mut dyn FnMut(&Field<'_>)) -> fields::FieldStats,
     ) {
-        let mut msg =
-            Message { ctx, offset, contacts: BTreeSet::new(), dns_domain, found: Vec::new() };
+        let mut msg = Message {
+            ctx,
+            offset,
+            contacts: BTreeSet::new(),
+            dns_domain,
+            found: Vec::new(),
+            seen_until: 0,
+            defer_at_end: false,
+        };
         let fs = walk(&mut |f: &Field<'_>| self.scan_field(&mut msg, f, true));
         self.stats.nested_capped += fs.nested_capped;
         self.store(&mut msg);
@@ -299,6 +326,24 @@ impl Analyzer {
         }
     }
 
+    /// At a gap or the end of a raw stream: reports the heuristic hits held back because they
+    /// touched the end of the last chunk (nothing can extend them now).
+    fn flush_tail(&mut self, ctx: &Context<'_>, key: (FlowId, usize)) {
+        let Some((offset, tail)) = self.tails.remove(&key) else { return };
+        let field = Field { location: "tcp.payload".into(), decoded: vec![], data: tail.into() };
+        let mut msg = Message {
+            ctx,
+            offset,
+            contacts: BTreeSet::new(),
+            dns_domain: None,
+            found: Vec::new(),
+            seen_until: field.data.len(),
+            defer_at_end: false,
+        };
+        self.scan_field(&mut msg, &field, false);
+        self.store(&mut msg);
+    }
+
     /// Raw payload of a cleartext stream of unknown protocol.
     fn scan_raw(&mut self, ctx: &Context<'_>, chunk: &Chunk<'_>) {
         let key = (ctx.flow.id, ctx.dir.index());
@@ -306,12 +351,14 @@ impl Analyzer {
             Chunk::Data { offset, bytes } => ("tcp.payload", offset, bytes),
             Chunk::Datagram(d) => ("udp.payload", 0, d),
             Chunk::Gap { .. } => {
+                self.flush_tail(ctx, key);
                 if let Some(s) = self.streams.get_mut(&key) {
                     s.gap();
                 }
                 return;
             }
             Chunk::End => {
+                self.flush_tail(ctx, key);
                 if let (Some(mut s), Some(m)) = (self.streams.remove(&key), self.matcher.as_ref()) {
                     let mut hits = Vec::new();
                     s.finish(m, |h| hits.push(h));
@@ -321,23 +368,37 @@ impl Analyzer {
             }
         };
         self.stats.bytes_scanned += bytes.len() as u64;
-        if location == "tcp.payload"
-            && let Some(m) = &self.matcher
-        {
-            let mut hits = Vec::new();
-            self.streams.entry(key).or_default().feed(m, offset, bytes, |h| hits.push(h));
-            self.stream_hits(ctx, hits);
-            // Heuristics look at each chunk on its own.
-            let field = Field { location: location.into(), decoded: vec![], data: bytes.into() };
+        if location == "tcp.payload" {
+            if let Some(m) = &self.matcher {
+                let mut hits = Vec::new();
+                self.streams.entry(key).or_default().feed(m, offset, bytes, |h| hits.push(h));
+                self.stream_hits(ctx, hits);
+            }
+            // Heuristics look at each chunk after the tail of the previous one.
+            let (_, tail) = self.tails.remove(&key).unwrap_or_default();
+            let seen_until = tail.len();
+            let data: std::borrow::Cow<'_, [u8]> = if tail.is_empty() {
+                bytes.into()
+            } else {
+                let mut v = tail;
+                v.extend_from_slice(bytes);
+                v.into()
+            };
+            let next_tail = data[data.len().saturating_sub(RAW_HEURISTIC_TAIL)..].to_vec();
+            let field = Field { location: location.into(), decoded: vec![], data };
             let mut msg = Message {
                 ctx,
-                offset,
+                offset: offset.saturating_sub(seen_until as u64),
                 contacts: BTreeSet::new(),
                 dns_domain: None,
                 found: Vec::new(),
+                seen_until,
+                defer_at_end: true,
             };
             self.scan_field(&mut msg, &field, false);
             self.store(&mut msg);
+            let tail_offset = (offset + bytes.len() as u64).saturating_sub(next_tail.len() as u64);
+            self.tails.insert(key, (tail_offset, next_tail));
             return;
         }
         let field = Field { location: location.into(), decoded: vec![], data: bytes.into() };
@@ -449,6 +510,7 @@ impl Observer for Analyzer {
     fn flow_end(&mut self, record: &FlowRecord) {
         for dir in 0..2 {
             self.streams.remove(&(record.info.id, dir));
+            self.tails.remove(&(record.info.id, dir));
         }
         let ip = record.info.server.ip().to_string();
         let host = record.name.clone().unwrap_or_else(|| ip.clone());
@@ -515,5 +577,75 @@ impl Observer for Analyzer {
                 time: u.time,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use detect::matcher::Matcher;
+    use detect::profile::Profile;
+
+    use super::*;
+
+    /// Runs `payloads` as the client's segments of one raw TCP stream (unknown protocol) through
+    /// an analyzer with `profile`.
+    fn run_raw(profile: &str, payload: &[u8], cuts: &[usize]) -> Report {
+        let p = Profile::from_str(profile, std::path::Path::new(".")).unwrap();
+        let set = detect::variants::build(&p);
+        let matcher = (!set.variants.is_empty()).then(|| Matcher::from_set(&set).unwrap());
+        let analyzer = Analyzer::new(set, matcher, p.location, Options::default());
+        let client: SocketAddr = "10.0.0.2:40000".parse().unwrap();
+        let server: SocketAddr = "192.0.2.9:7000".parse().unwrap();
+        let mut c = testkit::Conversation::tcp(client, server);
+        c.handshake();
+        c.client_sends_split(payload, cuts).fin();
+        let mut w = testkit::PcapWriter::new(Vec::new(), c.link_type()).unwrap();
+        w.write_frames(&c.frames()).unwrap();
+        let bytes = w.finish().unwrap();
+        let mut reader = capture::CaptureReader::from_read(std::io::Cursor::new(bytes)).unwrap();
+        let mut pipeline = pipeline::Pipeline::new(pipeline::Config::default(), analyzer);
+        pipeline.run(0, &mut reader).unwrap();
+        pipeline.finish().0.into_report().0
+    }
+
+    const PROFILE: &str =
+        "name = \"t\"\n[location]\nlat = 25.0339\nlon = 121.5645\nradius_m = 500\n";
+
+    #[test]
+    fn heuristics_see_values_straddling_raw_tcp_segments() {
+        let payload = b"#MTX location=25.0342,121.5649;\n";
+        let at = 14 + 8; // inside the coordinates
+        for cuts in [&[][..], &[at][..], &[at, at + 3][..]] {
+            let r = run_raw(PROFILE, payload, cuts);
+            let loc: Vec<&Finding> =
+                r.findings.iter().filter(|f| f.data == DataKind::Location).collect();
+            assert_eq!(loc.len(), 1, "cuts {cuts:?}: {:?}", r.findings);
+            assert_eq!((loc[0].item.as_str(), loc[0].where_.as_str()), ("location", "tcp.payload"));
+            assert!(matches!(loc[0].source, Source::Profile));
+            assert_eq!(loc[0].count, 1, "reported once");
+        }
+        // Without a profile too (heuristic e-mail across a cut), once.
+        let r = run_raw("name = \"t\"\n", b"#MTX mail=jane.doe@example.org;\n", &[20]);
+        let mail: Vec<&Finding> = r.findings.iter().filter(|f| f.data == DataKind::Email).collect();
+        assert_eq!(mail.len(), 1, "{:?}", r.findings);
+        assert_eq!(mail[0].count, 1);
+    }
+
+    #[test]
+    fn values_cut_by_a_segment_are_not_also_reported_in_part() {
+        // An IMSI cut after 6 and after 7 digits: only the whole value, never `466920` or
+        // `4669201` as a key-name hit of the first piece; and a value ending the stream is kept.
+        let payload = b"#MTX imsi=466920123456789;
+";
+        for cuts in [&[16][..], &[17][..], &[16, 17][..], &[payload.len() - 1][..]] {
+            let r = run_raw("name = \"t\"\n", payload, cuts);
+            let imsi: Vec<&Finding> =
+                r.findings.iter().filter(|f| f.data == DataKind::Imsi).collect();
+            assert_eq!(imsi.len(), 1, "cuts {cuts:?}: {:?}", r.findings);
+        }
+        let r = run_raw("name = \"t\"\n", b"#MTX imsi=466920123456789", &[16]);
+        assert_eq!(r.findings.iter().filter(|f| f.data == DataKind::Imsi).count(), 1);
     }
 }

@@ -20,7 +20,7 @@ mod analyze;
 mod finding;
 pub mod render;
 
-pub use analyze::{Analyzer, AnalyzerStats, MAX_PENDING_PER_FLOW, Options};
+pub use analyze::{Analyzer, AnalyzerStats, MAX_PENDING_PER_FLOW, Options, RAW_HEURISTIC_TAIL};
 pub use finding::{AddressBookUpload, Destination, Evidence, Finding, Report, Source};
 
 /// Evidence kept per finding (the first ones seen).

@@ -14,6 +14,8 @@
 //! - [`app`] encodes application payloads: DNS messages, TLS records (ClientHello with SNI / ALPN /
 //!   supported_versions, ServerHello, application data), HTTP/1.1 messages, and QUIC v1 / v2 client
 //!   Initials encrypted with the RFC 9001 / RFC 9369 initial keys.
+//! - [`matrix`] plants every identifier kind in every encoding and every place, with ground
+//!   truth (the accuracy test of `phonehome analyze`), and writes a decoy capture.
 //! - [`mix`] generates large amounts of mixed phone-like traffic quickly (benchmark captures).
 //! - [`scenario`] scripts story-like captures: the demo `examples/demo.pcapng`
 //!   ([`scenario::redmi_2014`]).
@@ -68,6 +70,7 @@ use flate2::write::GzEncoder;
 
 pub mod app;
 pub mod conversation;
+pub mod matrix;
 pub mod mix;
 pub mod packet;
 pub mod pcap;

@@ -26,6 +26,11 @@ use crate::packet::Link;
 use crate::rng::Rng;
 use crate::{DEFAULT_START_NS, Frame, MS, PacketSink, US};
 
+mod http_assets;
+mod profile;
+
+pub use profile::{BenchContact, BenchProfile};
+
 /// Domains phones talk to: trackers, ad networks, CDNs, app back-ends (all fictional or
 /// documentation-safe in spirit; only used as names).
 pub const DOMAINS: [&str; 24] = [
@@ -70,6 +75,23 @@ pub struct MixConfig {
     pub ipv6_percent: u8,
     /// Flows generated (and interleaved) per batch.
     pub concurrent_flows: usize,
+    /// What kind of traffic.
+    pub mode: MixMode,
+}
+
+/// What the generator writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MixMode {
+    /// DNS, TLS, QUIC and plain HTTP (the default).
+    #[default]
+    Mixed,
+    /// Only cleartext HTTP/1.1 over TCP 80, keep-alive connections of 1-4 exchanges: app and
+    /// tracker requests (analytics query strings, JSON event batches, some gzip-encoded, forms,
+    /// cookies, bearer tokens) and responses (JSON gzip or chunked, HTML, JavaScript, images).
+    /// About one connection in 300 also carries a request with values of
+    /// [`BenchProfile::new(1, 500)`](BenchProfile) (IMEI, IMSI, ICCID, phone, MAC, serial,
+    /// SHA-256 of the Android ID, advertising ID, e-mail, a gzip address-book upload).
+    Http,
 }
 
 impl Default for MixConfig {
@@ -81,6 +103,7 @@ impl Default for MixConfig {
             link: Link::ethernet(),
             ipv6_percent: 20,
             concurrent_flows: 32,
+            mode: MixMode::Mixed,
         }
     }
 }
@@ -121,6 +144,8 @@ struct Assets {
     app_records: Vec<u8>,
     /// Random bytes for opaque payloads.
     random: Vec<u8>,
+    /// Payloads of [`MixMode::Http`] (built only in that mode).
+    http: Option<http_assets::HttpAssets>,
 }
 
 const RECORD: usize = 16_384 + 5;
@@ -194,6 +219,7 @@ impl Assets {
             client_requests,
             app_records,
             random: rng.bytes(1 << 20),
+            http: None,
         }
     }
 }
@@ -227,7 +253,10 @@ impl MixGenerator {
     /// Precomputes the payloads (a few milliseconds).
     pub fn new(cfg: MixConfig) -> Self {
         let mut rng = Rng::new(cfg.seed);
-        let assets = Assets::new(&mut rng);
+        let mut assets = Assets::new(&mut rng);
+        if cfg.mode == MixMode::Http {
+            assets.http = Some(http_assets::HttpAssets::new(&mut rng, &DOMAINS[16..]));
+        }
         let now = cfg.start_ns;
         Self { cfg, rng, assets, now, next_port: 32_768, stats: MixStats::default() }
     }
@@ -298,6 +327,10 @@ impl MixGenerator {
             let step = self.rng.range(50, 3000) as i64 * US;
             let dom = self.rng.below(DOMAINS.len() as u64) as usize;
             self.stats.flows += 1;
+            if self.assets.http.is_some() {
+                self.http_only_flow(dom, start, step, out);
+                continue;
+            }
             match self.rng.below(100) {
                 0..35 => self.dns_flow(dom, start, step, out),
                 35..70 => self.tls_flow(dom, start, step, out),
@@ -382,6 +415,24 @@ impl MixGenerator {
         u.write_to(out).expect("Vec sink");
     }
 
+    /// A keep-alive HTTP connection of [`MixMode::Http`].
+    fn http_only_flow(&mut self, dom: usize, start: i64, step: i64, out: &mut Vec<Frame>) {
+        self.stats.http += 1;
+        let mut t = self.tcp_after_handshake(80, dom, start, step);
+        let Some(h) = &self.assets.http else { return };
+        for _ in 0..self.rng.range_usize(1, 5) {
+            let rq = if self.rng.chance(1, 1000) {
+                &h.planted[self.rng.below(h.planted.len() as u64) as usize]
+            } else {
+                &h.reqs[self.rng.below(h.reqs.len() as u64) as usize]
+            };
+            t.client_sends(rq);
+            t.server_sends(&h.resps[self.rng.below(h.resps.len() as u64) as usize]);
+        }
+        t.fin();
+        t.write_to(out).expect("Vec sink");
+    }
+
     fn http_flow(&mut self, dom: usize, start: i64, step: i64, out: &mut Vec<Frame>) {
         self.stats.http += 1;
         let mut t = self.tcp_after_handshake(80, dom, start, step);
@@ -426,5 +477,28 @@ mod tests {
             .collect();
         assert!(!initials.is_empty());
         assert!(initials.iter().all(|f| quic::open_initial(&f[42..], false).is_some()));
+    }
+
+    #[test]
+    fn http_mode_is_only_cleartext_http() {
+        let cfg = MixConfig {
+            target_bytes: 2_000_000,
+            seed: 3,
+            mode: MixMode::Http,
+            ..MixConfig::default()
+        };
+        let mut a: Vec<Frame> = Vec::new();
+        let sa = generate(&mut a, &cfg).unwrap();
+        let mut b: Vec<Frame> = Vec::new();
+        assert_eq!(generate(&mut b, &cfg).unwrap(), sa);
+        assert!(a == b, "deterministic");
+        assert!(sa.http > 0 && sa.http == sa.flows, "{sa:?}");
+        // IPv4 frames: every TCP segment is to or from port 80.
+        let v4: Vec<&[u8]> =
+            a.iter().map(|(_, f)| &f[..]).filter(|f| f[12..14] == [8, 0]).collect();
+        assert!(!v4.is_empty());
+        assert!(v4.iter().all(|f| f[23] == 6 && (f[34..36] == [0, 80] || f[36..38] == [0, 80])));
+        let text = a.iter().flat_map(|(_, f)| f.iter().copied()).collect::<Vec<u8>>();
+        assert!(text.windows(15).any(|w| w == b"Content-Encodin"), "gzip bodies");
     }
 }

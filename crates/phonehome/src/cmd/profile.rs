@@ -13,7 +13,7 @@ pub(crate) fn run(cmd: &ProfileCommand) -> anyhow::Result<ExitCode> {
             io::stdout().write_all(TEMPLATE.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
-        ProfileCommand::Check { profile } => {
+        ProfileCommand::Check { profile, variants } => {
             let p = match Profile::load(profile) {
                 Ok(p) => p,
                 Err(e) => {
@@ -25,6 +25,17 @@ pub(crate) fn run(cmd: &ProfileCommand) -> anyhow::Result<ExitCode> {
                 eprintln!("phonehome: warning: {w}");
             }
             let set = detect::variants::build(&p);
+            if *variants {
+                let mut out = io::BufWriter::new(io::stdout().lock());
+                for v in &set.variants {
+                    let item = set.item(v);
+                    let hex: String = v.bytes.iter().map(|b| format!("{b:02x}")).collect();
+                    let label = item.label.replace(['\t', '\n', '\r'], " ");
+                    writeln!(out, "{hex}\t{}\t{label}\t{}", item.kind.as_str(), v.encoding)?;
+                }
+                out.flush()?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut by_kind: std::collections::BTreeMap<&str, usize> = Default::default();
             for item in &set.items {
                 *by_kind.entry(item.kind.as_str()).or_default() += 1;
