@@ -149,7 +149,10 @@ impl Message<'_> {
                 }
                 let (a, b) = (&found[i], &found[j]);
                 let uri_shadowed = (a.where_ == "http.uri" && b.where_.starts_with("http.query:"))
-                    || (a.where_ == "http.header:cookie" && b.where_.starts_with("http.cookie:"));
+                    || (a.where_ == "http.header:cookie" && b.where_.starts_with("http.cookie:"))
+                    || (b.where_.len() > a.where_.len()
+                        && b.where_.starts_with(a.where_.as_str())
+                        && b.where_.as_bytes()[a.where_.len()] == b'>');
                 let less_specific = a.where_ == b.where_
                     && (a.len, a.encoding.len(), j) < (b.len, b.encoding.len(), i);
                 if uri_shadowed || less_specific {
