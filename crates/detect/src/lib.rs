@@ -57,6 +57,16 @@ pub enum DataKind {
     Custom,
 }
 
+/// The value of an ASCII hex digit (0 for anything else).
+pub(crate) fn hex_val(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0,
+    }
+}
+
 impl DataKind {
     /// Name used in output: `imei`, `imsi`, `iccid`, `phone`, `serial`, `android_id`,
     /// `advertising_id`, `mac`, `email`, `contact`, `sms`, `location`, `custom`.

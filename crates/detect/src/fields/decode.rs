@@ -1,6 +1,7 @@
 //! Decoders for nested values: percent-encoding, base64, gzip/zlib, and the form shape test.
 //! Every decoder is total (no panic on any input) and bounded by its caller's cap.
 
+use crate::hex_val;
 use std::io::Read;
 
 /// True when `s` holds a `%XX` escape (X a hex digit), or a `+` when `plus` is set.
@@ -12,15 +13,6 @@ pub(super) fn has_url_escape(s: &[u8], plus: bool) -> bool {
         s.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
             && s.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
     })
-}
-
-fn hex_val(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        b'A'..=b'F' => b - b'A' + 10,
-        _ => 0,
-    }
 }
 
 /// Percent-decodes `s` (`+` as space when `plus`); invalid escapes are kept as they are. The

@@ -10,6 +10,7 @@ use super::keys::{ADID, ANDROID_ID, DEVICE_ID, ICCID, IMEI, IMSI, MAC};
 use super::tables::{current_tac, network, plausible_tac};
 use super::{Ctx, Hit};
 use crate::DataKind;
+use crate::hex_val;
 
 /// Luhn check over ASCII digits.
 pub(super) fn luhn(digits: &[u8]) -> bool {
@@ -335,16 +336,6 @@ fn hex_token(ctx: &Ctx<'_>, start: usize, end: usize, out: &mut dyn FnMut(Hit)) 
             }
         }
         _ => {}
-    }
-}
-
-/// The value of an ASCII hex digit (0 for anything else).
-fn hex_val(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        b'A'..=b'F' => b - b'A' + 10,
-        _ => 0,
     }
 }
 

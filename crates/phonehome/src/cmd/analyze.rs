@@ -4,7 +4,6 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use detect::matcher::Matcher;
-use detect::profile::Profile;
 use detect::variants::VariantSet;
 use report::{Analyzer, Options};
 
@@ -15,16 +14,10 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let (set, location, region) = match &args.profile {
         None => (VariantSet::default(), None, None),
         Some(path) => {
-            let p = match Profile::load(path) {
+            let p = match super::load_profile(path) {
                 Ok(p) => p,
-                Err(e) => {
-                    eprintln!("phonehome: {e}");
-                    return Ok(ExitCode::from(2));
-                }
+                Err(code) => return Ok(code),
             };
-            for w in &p.warnings {
-                eprintln!("phonehome: warning: {w}");
-            }
             let region = p.country.as_deref().and_then(|c| c.parse().ok());
             (detect::variants::build(&p), p.location, region)
         }

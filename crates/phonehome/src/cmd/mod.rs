@@ -23,3 +23,19 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 pub(crate) fn exit(errored: bool) -> ExitCode {
     if errored { ExitCode::from(2) } else { ExitCode::SUCCESS }
 }
+
+/// Loads a profile, printing its warnings; on error prints it and gives exit code 2.
+pub(crate) fn load_profile(path: &std::path::Path) -> Result<detect::profile::Profile, ExitCode> {
+    match detect::profile::Profile::load(path) {
+        Ok(p) => {
+            for w in &p.warnings {
+                eprintln!("phonehome: warning: {w}");
+            }
+            Ok(p)
+        }
+        Err(e) => {
+            eprintln!("phonehome: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use detect::profile::{Profile, TEMPLATE};
+use detect::profile::TEMPLATE;
 
 use crate::cli::ProfileCommand;
 
@@ -14,16 +14,10 @@ pub(crate) fn run(cmd: &ProfileCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ProfileCommand::Check { profile, variants } => {
-            let p = match Profile::load(profile) {
+            let p = match super::load_profile(profile) {
                 Ok(p) => p,
-                Err(e) => {
-                    eprintln!("phonehome: {e}");
-                    return Ok(ExitCode::from(2));
-                }
+                Err(code) => return Ok(code),
             };
-            for w in &p.warnings {
-                eprintln!("phonehome: warning: {w}");
-            }
             let set = detect::variants::build(&p);
             if *variants {
                 let mut out = io::BufWriter::new(io::stdout().lock());
