@@ -17,7 +17,9 @@
 #![warn(missing_docs)]
 
 mod analyze;
+pub mod attribution;
 mod finding;
+pub mod geo;
 pub mod render;
 
 pub use analyze::{Analyzer, AnalyzerStats, MAX_PENDING_PER_FLOW, Options, RAW_HEURISTIC_TAIL};
