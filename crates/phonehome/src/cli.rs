@@ -62,6 +62,14 @@ pub(crate) struct AnalyzeArgs {
     /// Also look in what servers sent back (server-to-client streams).
     #[arg(long)]
     pub(crate) scan_responses: bool,
+    /// Your own entity file (same format as the built-in `crates/report/data/entities.toml`):
+    /// adds organisations or overrides built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) entities: Option<PathBuf>,
+    /// A country database in MaxMind format (e.g. GeoLite2-Country.mmdb) instead of the open data
+    /// that `scripts/geo-setup.sh` puts in `data/geo/`.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) geo_db: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

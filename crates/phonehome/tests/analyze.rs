@@ -125,3 +125,46 @@ fn bad_profile_is_an_error_naming_file_and_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:3") && err.contains("imeii"), "{err}");
 }
+
+#[test]
+fn destinations_carry_their_party_and_user_entities_override() {
+    let (_, doc) = analyze(&["examples/demo.pcapng", "--profile", "examples/profile.toml"]);
+    let dest = |doc: &Value, host: &str| {
+        doc["destinations"].as_array().unwrap().iter().find(|d| d["host"] == host).cloned().unwrap()
+    };
+    let act = dest(&doc, "api.account.xiaomi.com");
+    assert_eq!(
+        (act["party"].as_str(), act["category"].as_str()),
+        (Some("Xiaomi"), Some("manufacturer"))
+    );
+    assert_eq!(act["party_country"], "CN");
+    assert_eq!(dest(&doc, "www.googleapis.com")["party"], "Google");
+    assert!(dest(&doc, "api.ad-tracker.example")["party"].is_null());
+
+    let dir = std::env::temp_dir().join(format!("phonehome-entities-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let user = dir.join("mine.toml");
+    std::fs::write(
+        &user,
+        "[[entity]]\nname = \"Example Ad Tracker\"\ncategory = \"advertising\"\ncountry = \"US\"\ndomains = [\"ad-tracker.example\"]\n",
+    )
+    .unwrap();
+    let (out, doc) = analyze(&[
+        "examples/demo.pcapng",
+        "--profile",
+        "examples/profile.toml",
+        "--entities",
+        user.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let ad = dest(&doc, "api.ad-tracker.example");
+    assert_eq!(
+        (ad["party"].as_str(), ad["category"].as_str()),
+        (Some("Example Ad Tracker"), Some("advertising"))
+    );
+
+    std::fs::write(&user, "[[entity]]\nname = \"x\"\nbogus = 1\n").unwrap();
+    let (out, _) = analyze(&["examples/demo.pcapng", "--entities", user.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mine.toml"));
+}

@@ -454,7 +454,10 @@ impl Analyzer {
         destinations.sort_by(|a, b| (a.first_seen, &a.host).cmp(&(b.first_seen, &b.host)));
         let mut uploads = self.uploads;
         uploads.sort_by(|a, b| (a.time, &a.host).cmp(&(b.time, &b.host)));
-        (Report { findings, destinations, address_book_uploads: uploads }, self.stats)
+        (
+            Report { findings, destinations, address_book_uploads: uploads, geo_source: None },
+            self.stats,
+        )
     }
 }
 

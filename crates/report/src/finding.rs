@@ -104,6 +104,22 @@ pub struct Destination {
     pub bytes_received: u64,
     /// First contact.
     pub first_seen: Timestamp,
+    /// Who it belongs to (from the entity database), when known.
+    pub party: Option<Party>,
+    /// Country, network and why unknown, from the first server address (when geo data is
+    /// available).
+    pub geo: Option<crate::geo::GeoInfo>,
+}
+
+/// The organisation a destination belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    /// Organisation name.
+    pub name: String,
+    /// Category (`manufacturer`, `analytics`, ...).
+    pub category: &'static str,
+    /// Headquarters country (ISO 3166 alpha-2).
+    pub country: String,
 }
 
 /// The result of an analysis.
@@ -115,4 +131,22 @@ pub struct Report {
     pub destinations: Vec<Destination>,
     /// Messages carrying several contacts, in time order.
     pub address_book_uploads: Vec<AddressBookUpload>,
+    /// Where the country and network data came from (`None`: no geo data, countries unknown).
+    pub geo_source: Option<String>,
+}
+
+impl Report {
+    /// Attaches the party of each destination (entity database) and its country and network
+    /// (geo data, looked up for the destination's first server address).
+    pub fn attribute(&mut self, entities: &crate::attribution::Entities, geo: &crate::geo::Geo) {
+        for d in &mut self.destinations {
+            d.party = entities.attribute(&d.host).map(|e| Party {
+                name: e.name.clone(),
+                category: e.category.as_str(),
+                country: e.country.clone(),
+            });
+            d.geo = d.ips.iter().next().and_then(|ip| ip.parse().ok()).map(|ip| geo.lookup(ip));
+        }
+        self.geo_source = geo.source();
+    }
 }

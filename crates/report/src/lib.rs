@@ -23,7 +23,7 @@ pub mod geo;
 pub mod render;
 
 pub use analyze::{Analyzer, AnalyzerStats, MAX_PENDING_PER_FLOW, Options, RAW_HEURISTIC_TAIL};
-pub use finding::{AddressBookUpload, Destination, Evidence, Finding, Report, Source};
+pub use finding::{AddressBookUpload, Destination, Evidence, Finding, Party, Report, Source};
 
 /// Evidence kept per finding (the first ones seen).
 pub const MAX_EVIDENCE: usize = 5;

@@ -57,7 +57,14 @@ pub fn json(report: &Report) -> Value {
             "bytes_sent": d.bytes_sent,
             "bytes_received": d.bytes_received,
             "first_seen": rfc3339(d.first_seen),
+            "party": d.party.as_ref().map(|p| p.name.clone()),
+            "category": d.party.as_ref().map(|p| p.category),
+            "party_country": d.party.as_ref().map(|p| p.country.clone()),
+            "country": d.geo.as_ref().and_then(|g| g.country.clone()),
+            "asn": d.geo.as_ref().and_then(|g| g.asn),
+            "as_org": d.geo.as_ref().and_then(|g| g.as_org.clone()),
         })).collect::<Vec<_>>(),
+        "geo_source": report.geo_source,
         "address_book_uploads": report.address_book_uploads.iter().map(|u| json!({
             "host": u.host,
             "contacts": u.contacts,
@@ -97,11 +104,22 @@ pub fn text(report: &Report) -> String {
         }
         let protos: Vec<&str> = d.protocols.iter().copied().collect();
         let ips: Vec<&str> = d.ips.iter().map(String::as_str).collect();
+        let party = d
+            .party
+            .as_ref()
+            .map_or(String::new(), |p| format!("{} ({}, {}); ", p.name, p.category, p.country));
+        let country = d
+            .geo
+            .as_ref()
+            .and_then(|g| g.country.as_deref())
+            .map_or(String::new(), |c| format!(" in {c}"));
         let _ = writeln!(
             out,
-            "\n{}  [{}; {}; {}]",
+            "\n{}  [{}{}{}; {}; {}]",
             d.host,
+            party,
             ips.join(", "),
+            country,
             protos.join(", "),
             if d.encrypted { "encrypted" } else { "CLEARTEXT" }
         );

@@ -30,10 +30,33 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         heuristic: detect::heuristic::Options { region },
     };
     let run = run_captures(&args.input.captures, Analyzer::new(set, matcher, location, options));
-    let (report, astats) = run.observer.into_report();
+    let (mut report, astats) = run.observer.into_report();
+    let entities = match &args.entities {
+        None => report::attribution::Entities::builtin(),
+        Some(path) => match report::attribution::Entities::load_with(path) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("phonehome: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        },
+    };
+    let geo = match report::geo::Geo::open_default(args.geo_db.as_deref()) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("phonehome: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    report.attribute(&entities, &geo);
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format {
-        AnalyzeFormat::Text => out.write_all(report::render::text(&report).as_bytes())?,
+        AnalyzeFormat::Text => {
+            out.write_all(report::render::text(&report).as_bytes())?;
+            if !geo.has_country() {
+                writeln!(out, "\nNote: {}.", report::geo::SETUP_HINT)?;
+            }
+        }
         AnalyzeFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &report::render::json(&report))?;
             out.write_all(b"\n")?;
