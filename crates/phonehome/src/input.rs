@@ -44,10 +44,12 @@ pub(crate) fn run_captures<O: Observer>(paths: &[impl AsRef<Path>], observer: O)
     RunOutcome { observer, stats, errored }
 }
 
-/// Prints the run's counters on standard error, one `name value` per line; zero counters are left
-/// out, except the first of each stage so every stage shows it ran.
-pub(crate) fn print_stats(stats: &Stats) {
-    let counters = stats.counters();
+/// Prints the run's counters, then `extra` ones (a later stage's), on standard error, one
+/// `name value` per line; zero counters are left out, except the first of each stage so every
+/// stage shows it ran.
+pub(crate) fn print_stats(stats: &Stats, extra: Vec<(String, u64)>) {
+    let mut counters = stats.counters();
+    counters.extend(extra);
     let width = counters.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     eprintln!("phonehome: stats");
     let mut last_stage = "";

@@ -56,6 +56,32 @@ pub struct AnalyzerStats {
     pub nested_capped: u64,
 }
 
+impl AnalyzerStats {
+    /// Every counter as `(name, value)`, named `detect.counter`, in the form of
+    /// [`pipeline::Stats::counters`] so both print through one function.
+    pub fn counters(&self) -> Vec<(String, u64)> {
+        let Self {
+            fields,
+            bytes_scanned,
+            profile_hits,
+            heuristic_hits,
+            pending_capped,
+            nested_capped,
+        } = self;
+        [
+            ("detect.fields", fields),
+            ("detect.bytes_scanned", bytes_scanned),
+            ("detect.profile_hits", profile_hits),
+            ("detect.heuristic_hits", heuristic_hits),
+            ("detect.pending_capped", pending_capped),
+            ("detect.nested_capped", nested_capped),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), **v))
+        .collect()
+    }
+}
+
 /// One hit, waiting for its flow to end.
 #[derive(Debug, Clone)]
 struct Pending {

@@ -68,13 +68,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     if args.input.stats {
-        print_stats(&run.stats);
-        eprintln!("  detect.fields  {}", astats.fields);
-        eprintln!("  detect.bytes_scanned  {}", astats.bytes_scanned);
-        eprintln!("  detect.profile_hits  {}", astats.profile_hits);
-        eprintln!("  detect.heuristic_hits  {}", astats.heuristic_hits);
-        eprintln!("  detect.pending_capped  {}", astats.pending_capped);
-        eprintln!("  detect.nested_capped  {}", astats.nested_capped);
+        print_stats(&run.stats, astats.counters());
     }
     Ok(if run.errored {
         ExitCode::from(2)

@@ -44,7 +44,7 @@ pub(crate) fn run(args: &EventsArgs) -> anyhow::Result<ExitCode> {
     }
     printer.out.flush()?;
     if args.input.stats {
-        print_stats(&run.stats);
+        print_stats(&run.stats, Vec::new());
     }
     Ok(super::exit(run.errored))
 }

@@ -43,7 +43,7 @@ pub(crate) fn run(args: &FlowsArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     if args.input.stats {
-        print_stats(&run.stats);
+        print_stats(&run.stats, Vec::new());
     }
     Ok(super::exit(run.errored))
 }
