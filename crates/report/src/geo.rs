@@ -3,9 +3,11 @@
 //! Contract:
 //! - [`Geo::open`] reads a country mmdb (the ip-location-db `geo-whois-asn-country` file, whose
 //!   records hold `country_code`, or a MaxMind GeoLite2-Country/-City file, read at
-//!   `country.iso_code`, then `registered_country.iso_code`) with `maxminddb`, and an ASN CSV
-//!   (`start,end,asn,org`, the ip-location-db `asn` package) into sorted range tables. Either may
-//!   be absent. Errors name the file.
+//!   `country.iso_code`, then `registered_country.iso_code`) with `maxminddb`, and ASN data: the
+//!   binary range table that `scripts/geo-setup.sh` compiles once from the ip-location-db `asn`
+//!   CSV ([`asn::compile`], [`compile_asn_csv`]; loading it takes milliseconds), or such a CSV
+//!   (`start,end,asn,org`), compiled in memory at every start (about 0.3 s). The file's
+//!   first bytes decide which. Either file may be absent. Errors name the file.
 //! - [`Geo::none`] has no data: every lookup is unknown, with the reason `no-data`, and the report
 //!   can say how to add data ([`SETUP_HINT`]).
 //! - [`Geo::lookup`] never fails. Private, loopback, link-local, documentation, multicast and other
@@ -13,13 +15,14 @@
 //!   IPv4-mapped and NAT64 (`64:ff9b::/96`) addresses are looked up as the IPv4 address they carry.
 //! - [`Geo::source`] names the data and its date, for the report: the npm copies of ip-location-db
 //!   carry an upstream notice that they contain errors, so the date matters.
-//! - Bounded: files above [`MAX_MMDB_BYTES`] / [`MAX_ASN_CSV_BYTES`] are refused; malformed CSV
-//!   lines are counted ([`AsnStats`]).
+//! - Bounded and checked: files above [`MAX_MMDB_BYTES`] / [`MAX_ASN_BYTES`] are refused; a
+//!   compiled table is checked (sizes, order, indices, names) before use; malformed CSV lines are
+//!   counted ([`AsnStats`]).
 //!
 //! Data is installed by `scripts/geo-setup.sh` into `data/geo/` (never by the build or the tests);
 //! [`Geo::default_paths`] finds it there.
 
-mod asn;
+pub mod asn;
 mod special;
 
 use std::fmt;
@@ -31,8 +34,8 @@ pub use asn::{AsnStats, MAX_MALFORMED_KEPT, MAX_ORG_LEN};
 
 /// Largest country mmdb accepted (GeoLite2-City is about 60 MB).
 pub const MAX_MMDB_BYTES: u64 = 256 << 20;
-/// Largest ASN CSV accepted (the npm data is 33 MB).
-pub const MAX_ASN_CSV_BYTES: u64 = 256 << 20;
+/// Largest ASN file accepted, table or CSV (the npm data is a 33 MB CSV, a 12 MB table).
+pub const MAX_ASN_BYTES: u64 = 256 << 20;
 /// Largest `<data file>.source` side file read (the data's name and date).
 const MAX_SOURCE_NOTE_BYTES: u64 = 4096;
 
@@ -42,7 +45,10 @@ pub const DATA_DIR: &str = "data/geo";
 /// Country mmdb names looked for in [`DATA_DIR`], in order.
 pub const COUNTRY_MMDB_NAMES: &[&str] =
     &["geo-whois-asn-country.mmdb", "GeoLite2-Country.mmdb", "GeoLite2-City.mmdb"];
-/// ASN CSV name looked for in [`DATA_DIR`].
+/// Compiled ASN table name looked for in [`DATA_DIR`] (written by `scripts/geo-setup.sh`).
+pub const ASN_TABLE_NAME: &str = "asn.bin";
+/// ASN CSV name looked for in [`DATA_DIR`] when there is no table (data installed by an older
+/// `scripts/geo-setup.sh`; slow to load).
 pub const ASN_CSV_NAME: &str = "asn.csv";
 /// What to tell a user whose report has no countries.
 pub const SETUP_HINT: &str = "countries and networks are unknown: run scripts/geo-setup.sh \
@@ -79,7 +85,7 @@ pub enum GeoError {
         path: PathBuf,
         /// Its size in bytes.
         size: u64,
-        /// The limit ([`MAX_MMDB_BYTES`] or [`MAX_ASN_CSV_BYTES`]).
+        /// The limit ([`MAX_MMDB_BYTES`] or [`MAX_ASN_BYTES`]).
         limit: u64,
     },
     /// The file is not a MaxMind DB.
@@ -97,6 +103,20 @@ pub enum GeoError {
         line: u64,
         /// What was wrong with it.
         reason: &'static str,
+    },
+    /// The compiled ASN table is damaged or of another format version.
+    AsnTable {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong with it.
+        reason: &'static str,
+    },
+    /// The compiled table could not be written.
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
     },
 }
 
@@ -117,6 +137,12 @@ impl fmt::Display for GeoError {
                 "{}: line {line}: {reason} (expected start,end,asn,org rows)",
                 path.display()
             ),
+            Self::AsnTable { path, reason } => write!(
+                f,
+                "{}: not a usable ASN table: {reason} (scripts/geo-setup.sh --force makes a new one)",
+                path.display()
+            ),
+            Self::Write { path, source } => write!(f, "{}: cannot write: {source}", path.display()),
         }
     }
 }
@@ -124,7 +150,7 @@ impl fmt::Display for GeoError {
 impl std::error::Error for GeoError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Io { source, .. } => Some(source),
+            Self::Io { source, .. } | Self::Write { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -135,8 +161,8 @@ impl std::error::Error for GeoError {
 pub struct GeoPaths {
     /// Country mmdb.
     pub country_mmdb: Option<PathBuf>,
-    /// ASN CSV.
-    pub asn_csv: Option<PathBuf>,
+    /// ASN data: the compiled table ([`ASN_TABLE_NAME`]), else a CSV ([`ASN_CSV_NAME`]).
+    pub asn: Option<PathBuf>,
 }
 
 /// IP -> country and network lookups. Cheap to query, `Send + Sync`.
@@ -171,17 +197,17 @@ impl Geo {
         Self { country: None, asn: None }
     }
 
-    /// Loads the given files (either may be `None`).
-    pub fn open(country_mmdb: Option<&Path>, asn_csv: Option<&Path>) -> Result<Self, GeoError> {
+    /// Loads the given files (either may be `None`). `asn` is a compiled table or a CSV.
+    pub fn open(country_mmdb: Option<&Path>, asn: Option<&Path>) -> Result<Self, GeoError> {
         let country = country_mmdb.map(open_country).transpose()?;
-        let asn = asn_csv.map(open_asn).transpose()?;
+        let asn = asn.map(open_asn).transpose()?;
         Ok(Self { country, asn })
     }
 
     /// Loads what [`Geo::default_paths`] finds.
     pub fn open_default(geo_db: Option<&Path>) -> Result<Self, GeoError> {
         let p = Self::default_paths(geo_db);
-        Self::open(p.country_mmdb.as_deref(), p.asn_csv.as_deref())
+        Self::open(p.country_mmdb.as_deref(), p.asn.as_deref())
     }
 
     /// Finds the data files. `geo_db` is the `--geo-db PATH` option: when given it is the country
@@ -205,7 +231,7 @@ impl Geo {
         };
         GeoPaths {
             country_mmdb: geo_db.map(Path::to_path_buf).or_else(|| first(COUNTRY_MMDB_NAMES)),
-            asn_csv: first(&[ASN_CSV_NAME]),
+            asn: first(&[ASN_TABLE_NAME, ASN_CSV_NAME]),
         }
     }
 
@@ -219,12 +245,12 @@ impl Geo {
         self.asn.is_some()
     }
 
-    /// What loading the ASN CSV found (`None` without ASN data).
+    /// What loading (or, for a CSV, compiling) the ASN data found (`None` without ASN data).
     pub fn asn_stats(&self) -> Option<&AsnStats> {
         self.asn.as_ref().map(|a| &a.table.stats)
     }
 
-    /// Approximate heap bytes held (the mmdb file plus the range tables).
+    /// Approximate heap bytes held (the mmdb file plus the ASN table).
     pub fn heap_bytes(&self) -> usize {
         self.country.as_ref().map_or(0, |c| c.bytes)
             + self.asn.as_ref().map_or(0, |a| a.table.heap_bytes())
@@ -310,14 +336,38 @@ fn open_country(path: &Path) -> Result<Country, GeoError> {
 }
 
 fn open_asn(path: &Path) -> Result<AsnData, GeoError> {
-    let buf = read_bounded(path, MAX_ASN_CSV_BYTES)?;
-    let table = asn::AsnTable::parse(&buf).map_err(|b| GeoError::AsnCsv {
+    let buf = read_bounded(path, MAX_ASN_BYTES)?;
+    let table_err = |reason| GeoError::AsnTable { path: path.to_path_buf(), reason };
+    // A table starts with a byte no CSV line starts with; a damaged magic is reported as such.
+    let table = if buf.first() == asn::TABLE_MAGIC.first() {
+        asn::AsnTable::load(buf).map_err(table_err)?
+    } else {
+        let compiled = compile_csv(path, &buf)?;
+        let mut table = asn::AsnTable::load(compiled.bytes).map_err(table_err)?;
+        table.stats = compiled.stats;
+        table
+    };
+    let name = source_note(path).unwrap_or_else(|| path.display().to_string());
+    Ok(AsnData { table, name })
+}
+
+fn compile_csv(path: &Path, csv: &[u8]) -> Result<asn::Compiled, GeoError> {
+    asn::compile(csv).map_err(|b| GeoError::AsnCsv {
         path: path.to_path_buf(),
         line: b.line,
         reason: b.reason,
-    })?;
-    let name = source_note(path).unwrap_or_else(|| path.display().to_string());
-    Ok(AsnData { table, name })
+    })
+}
+
+/// Compiles the ASN CSV `csv` (`start,end,asn,org`, the ip-location-db `asn` package) into the
+/// table [`Geo::open`] loads in milliseconds, written to `out`. `scripts/geo-setup.sh` runs this
+/// once through `cargo run --release -p report --example geo-compile`.
+pub fn compile_asn_csv(csv: &Path, out: &Path) -> Result<AsnStats, GeoError> {
+    let buf = read_bounded(csv, MAX_ASN_BYTES)?;
+    let compiled = compile_csv(csv, &buf)?;
+    std::fs::write(out, &compiled.bytes)
+        .map_err(|source| GeoError::Write { path: out.to_path_buf(), source })?;
+    Ok(compiled.stats)
 }
 
 /// The first line of `<path>.source`, which `scripts/geo-setup.sh` writes next to each data file:

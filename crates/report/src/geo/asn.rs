@@ -1,145 +1,200 @@
-//! IP range -> ASN and organisation, from the ip-location-db CSV (`start,end,asn,org`, IPv4 and
-//! IPv6 rows in one file or two), held as two sorted range tables and binary-searched.
+//! IP range -> ASN and organisation.
 //!
-//! The org column may be quoted (`"Cloudflare, Inc."`, `""` for a quote). Blank lines are skipped;
-//! malformed lines are counted and the first [`MAX_MALFORMED_KEPT`] kept with their line numbers;
-//! a file with no valid row at all is an error naming its first bad line. Organisation names are
-//! interned (the ~520k rows of the npm data name ~80k organisations).
+//! The ip-location-db data is a CSV (`start,end,asn,org`, IPv4 and IPv6 rows in one file or two).
+//! Parsing its ~515k rows takes about 0.3 s, so it is done once: [`compile`] turns the
+//! CSV into a compact binary range table (format in `table.rs`), which `scripts/geo-setup.sh`
+//! writes to `data/geo/asn.bin` (through `cargo run --release -p report --example geo-compile`).
+//! Loading that table is reading the file and one linear validation pass (a few milliseconds);
+//! lookups binary-search it in place. A CSV given at run time is compiled in memory first.
+//!
+//! CSV rules: the org column may be quoted (`"Cloudflare, Inc."`, `""` for a quote). Blank lines
+//! are skipped; malformed lines are counted and the first [`MAX_MALFORMED_KEPT`] kept with their
+//! line numbers; a file with no valid row at all is an error naming its first bad line.
+//! Organisation names are cut to [`MAX_ORG_LEN`] bytes, control characters become spaces, and each
+//! distinct name is stored once (the ~515k rows of the npm data name ~81k organisations).
+//! Overlapping ranges (one in the npm data) are resolved at compile time: the range that starts
+//! first wins, a later one is clipped to begin after it, or dropped when it lies inside it
+//! ([`AsnStats::overlapping`]); adjacent ranges of the same network are merged.
+
+mod table;
+#[cfg(test)]
+mod tests;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+pub(super) use table::AsnTable;
+pub use table::{TABLE_MAGIC, TABLE_VERSION};
 
 /// Longest organisation name kept (bytes; longer names are cut at a character boundary).
 pub const MAX_ORG_LEN: usize = 200;
 /// Malformed lines kept, with their line numbers, in [`AsnStats::first_malformed`].
 pub const MAX_MALFORMED_KEPT: usize = 8;
 
-/// What loading the ASN CSV found.
+/// What compiling (or loading) the ASN data found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AsnStats {
-    /// IPv4 ranges loaded.
+    /// IPv4 ranges in the table.
     pub v4_ranges: usize,
-    /// IPv6 ranges loaded.
+    /// IPv6 ranges in the table.
     pub v6_ranges: usize,
     /// Distinct organisation names.
     pub orgs: usize,
-    /// Lines that could not be read.
+    /// Distinct (AS number, organisation) pairs.
+    pub networks: usize,
+    /// CSV lines that could not be read (for a compiled table: when it was compiled).
     pub malformed: u64,
-    /// The first malformed lines: (1-based line number, what was wrong).
+    /// Ranges that overlapped one starting before them, clipped or dropped.
+    pub overlapping: u64,
+    /// The first malformed lines: (1-based line number, what was wrong). Empty for a table loaded
+    /// from a file (the compiler reported them).
     pub first_malformed: Vec<(u64, &'static str)>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Range<T> {
-    start: T,
-    end: T,
-    asn: u32,
-    org: u32,
-}
-
-/// The loaded table.
-#[derive(Debug, Default)]
-pub(super) struct AsnTable {
-    v4: Vec<Range<u32>>,
-    v6: Vec<Range<u128>>,
-    orgs: Vec<Box<str>>,
-    pub(super) stats: AsnStats,
-}
-
-/// A line that could not be read: line number and reason.
+/// A CSV line that stopped compilation: line number and reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct BadLine {
-    pub(super) line: u64,
-    pub(super) reason: &'static str,
+pub struct BadLine {
+    /// 1-based line number.
+    pub line: u64,
+    /// What was wrong with it.
+    pub reason: &'static str,
 }
 
-impl AsnTable {
-    /// Parses a whole CSV. Errors only when there are lines but none of them is valid.
-    pub(super) fn parse(data: &[u8]) -> Result<Self, BadLine> {
-        let mut t = Self::default();
-        let mut interned: HashMap<Box<str>, u32> = HashMap::new();
-        let mut line_no = 0u64;
-        for raw in data.split(|&b| b == b'\n') {
-            line_no += 1;
-            let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-            if line.iter().all(u8::is_ascii_whitespace) {
+/// A compiled table ([`compile`]) and what compiling found.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The table, as written to `data/geo/asn.bin`.
+    pub bytes: Vec<u8>,
+    /// Counts, and the first malformed lines.
+    pub stats: AsnStats,
+}
+
+/// One range while compiling: inclusive bounds (IPv4 in the low 32 bits) and network index.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    start: u128,
+    end: u128,
+    net: u32,
+}
+
+const TOO_BIG: &str = "more data than the table format holds (4 GiB)";
+
+/// Compiles a whole CSV into the binary table. Errors only when there are lines but none of them
+/// is valid, or (not for any real file) when counts overflow the format's 32-bit fields.
+pub fn compile(csv: &[u8]) -> Result<Compiled, BadLine> {
+    let mut stats = AsnStats::default();
+    let (mut v4, mut v6) = (Vec::new(), Vec::new());
+    let mut names: Vec<u8> = Vec::new();
+    let mut org_ids: HashMap<Box<str>, u32> = HashMap::new();
+    let mut orgs: Vec<(u32, u32)> = Vec::new(); // org id -> (offset, length) in `names`
+    let mut net_ids: HashMap<(u32, u32), u32> = HashMap::new(); // (asn, org id) -> network
+    let mut nets: Vec<(u32, u32)> = Vec::new(); // network -> (asn, org id)
+    let mut line_no = 0u64;
+    for raw in csv.split(|&b| b == b'\n') {
+        line_no += 1;
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let (start, end, asn, org) = match parse_line(line) {
+            Ok(row) => row,
+            Err(reason) => {
+                stats.malformed += 1;
+                if stats.first_malformed.len() < MAX_MALFORMED_KEPT {
+                    stats.first_malformed.push((line_no, reason));
+                }
                 continue;
             }
-            match parse_line(line) {
-                Ok((start, end, asn, org)) => {
-                    let org = match interned.get(&*org) {
-                        Some(&i) => i,
-                        None => {
-                            let i = u32::try_from(t.orgs.len()).unwrap_or(u32::MAX);
-                            let org: Box<str> = org.as_ref().into();
-                            t.orgs.push(org.clone());
-                            interned.insert(org, i);
-                            i
-                        }
-                    };
-                    match (start, end) {
-                        (IpAddr::V4(s), IpAddr::V4(e)) => {
-                            t.v4.push(Range { start: s.to_bits(), end: e.to_bits(), asn, org })
-                        }
-                        (IpAddr::V6(s), IpAddr::V6(e)) => {
-                            t.v6.push(Range { start: s.to_bits(), end: e.to_bits(), asn, org })
-                        }
-                        _ => unreachable!("parse_line checks the families agree"),
-                    }
+        };
+        let too_big = BadLine { line: line_no, reason: TOO_BIG };
+        let org_id = match org_ids.get(&*org) {
+            Some(&id) => id,
+            None => {
+                let id = u32::try_from(orgs.len()).map_err(|_| too_big)?;
+                let offset = u32::try_from(names.len()).map_err(|_| too_big)?;
+                let len = u32::try_from(org.len()).map_err(|_| too_big)?;
+                offset.checked_add(len).ok_or(too_big)?;
+                names.extend_from_slice(org.as_bytes());
+                orgs.push((offset, len));
+                org_ids.insert(org.as_ref().into(), id);
+                id
+            }
+        };
+        let net = match net_ids.get(&(asn, org_id)) {
+            Some(&n) => n,
+            None => {
+                let n = u32::try_from(nets.len()).map_err(|_| too_big)?;
+                nets.push((asn, org_id));
+                net_ids.insert((asn, org_id), n);
+                n
+            }
+        };
+        match (start, end) {
+            (IpAddr::V4(s), IpAddr::V4(e)) => {
+                v4.push(Row { start: s.to_bits().into(), end: e.to_bits().into(), net });
+            }
+            (IpAddr::V6(s), IpAddr::V6(e)) => {
+                v6.push(Row { start: s.to_bits(), end: e.to_bits(), net });
+            }
+            _ => unreachable!("parse_line checks the families agree"),
+        }
+        if v4.len().max(v6.len()) > u32::MAX as usize {
+            return Err(too_big);
+        }
+    }
+    if v4.is_empty()
+        && v6.is_empty()
+        && let Some(&(line, reason)) = stats.first_malformed.first()
+    {
+        return Err(BadLine { line, reason });
+    }
+    let v4 = flatten(v4, &mut stats.overlapping);
+    let v6 = flatten(v6, &mut stats.overlapping);
+    stats.v4_ranges = v4.len();
+    stats.v6_ranges = v6.len();
+    stats.orgs = orgs.len();
+    stats.networks = nets.len();
+    let nets: Vec<(u32, u32, u32)> = nets
+        .iter()
+        .map(|&(asn, org)| {
+            let (offset, len) = orgs[org as usize];
+            (asn, offset, len)
+        })
+        .collect();
+    let bytes = table::write(&v4, &v6, &nets, &names, &stats);
+    Ok(Compiled { bytes, stats })
+}
+
+/// Sorts by start (stably: file order among equal starts), resolves overlaps (the earlier range
+/// wins) and merges adjacent ranges of the same network.
+fn flatten(mut rows: Vec<Row>, overlapping: &mut u64) -> Vec<Row> {
+    // The npm files are sorted already; sorting a sorted Vec is one linear pass.
+    rows.sort_by_key(|r| r.start);
+    let mut out: Vec<Row> = Vec::with_capacity(rows.len());
+    for mut r in rows {
+        if let Some(last) = out.last_mut() {
+            if r.start <= last.end {
+                *overlapping += 1;
+                if r.end <= last.end {
+                    continue;
                 }
-                Err(reason) => {
-                    t.stats.malformed += 1;
-                    if t.stats.first_malformed.len() < MAX_MALFORMED_KEPT {
-                        t.stats.first_malformed.push((line_no, reason));
-                    }
-                }
+                r.start = last.end + 1; // last.end < r.end, so no overflow
+            }
+            if r.net == last.net && last.end.checked_add(1) == Some(r.start) {
+                last.end = r.end;
+                continue;
             }
         }
-        if t.v4.is_empty()
-            && t.v6.is_empty()
-            && let Some(&(line, reason)) = t.stats.first_malformed.first()
-        {
-            return Err(BadLine { line, reason });
-        }
-        // The npm files are sorted already; sorting a sorted Vec is one linear pass.
-        t.v4.sort_by_key(|r| r.start);
-        t.v6.sort_by_key(|r| r.start);
-        t.v4.shrink_to_fit();
-        t.v6.shrink_to_fit();
-        t.orgs.shrink_to_fit();
-        t.stats.v4_ranges = t.v4.len();
-        t.stats.v6_ranges = t.v6.len();
-        t.stats.orgs = t.orgs.len();
-        Ok(t)
+        out.push(r);
     }
-
-    /// ASN and organisation of the range holding `ip` (the last range starting at or before it).
-    pub(super) fn lookup(&self, ip: IpAddr) -> Option<(u32, &str)> {
-        let (asn, org) = match ip {
-            IpAddr::V4(v4) => find(&self.v4, v4.to_bits())?,
-            IpAddr::V6(v6) => find(&self.v6, v6.to_bits())?,
-        };
-        Some((asn, self.orgs.get(org as usize).map_or("", |s| s)))
-    }
-
-    /// Approximate heap bytes held.
-    pub(super) fn heap_bytes(&self) -> usize {
-        self.v4.capacity() * size_of::<Range<u32>>()
-            + self.v6.capacity() * size_of::<Range<u128>>()
-            + self.orgs.iter().map(|s| s.len() + size_of::<Box<str>>()).sum::<usize>()
-    }
+    out.shrink_to_fit();
+    out
 }
 
-fn find<T: Ord + Copy>(table: &[Range<T>], ip: T) -> Option<(u32, u32)> {
-    let i = table.partition_point(|r| r.start <= ip).checked_sub(1)?;
-    let r = &table[i];
-    (ip <= r.end).then_some((r.asn, r.org))
-}
+type CsvRow<'a> = (IpAddr, IpAddr, u32, Cow<'a, str>);
 
-type Row<'a> = (IpAddr, IpAddr, u32, Cow<'a, str>);
-
-fn parse_line(line: &[u8]) -> Result<Row<'_>, &'static str> {
+fn parse_line(line: &[u8]) -> Result<CsvRow<'_>, &'static str> {
     let mut rest = line;
     let mut field = || -> Result<&[u8], &'static str> {
         let i = memchr::memchr(b',', rest).ok_or("fewer than 4 fields")?;
@@ -176,7 +231,7 @@ fn parse_ip(f: &[u8]) -> Option<IpAddr> {
 
 /// The organisation column: as is, or a quoted CSV field (`""` is a quote). Cut to
 /// [`MAX_ORG_LEN`]; control characters become spaces. Borrowed in the common case (no quotes, clean
-/// UTF-8), so loading allocates only for new names.
+/// UTF-8), so compiling allocates only for new names.
 fn unquote(f: &[u8]) -> Option<Cow<'_, str>> {
     if !f.starts_with(b"\"")
         && let Ok(s) = std::str::from_utf8(f)
@@ -211,107 +266,4 @@ fn unquote(f: &[u8]) -> Option<Cow<'_, str>> {
         s.truncate(cut);
     }
     Some(Cow::Owned(s))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const CSV: &[u8] = b"1.0.0.0,1.0.0.255,13335,\"Cloudflare, Inc.\"\n\
-1.1.1.0,1.1.1.255,13335,\"Cloudflare, Inc.\"\r\n\
-8.8.8.0,8.8.8.255,15169,Google LLC\n\
-\n\
-223.5.5.0,223.5.5.255,37963,\"Hangzhou Alibaba Advertising Co.,Ltd.\"\n\
-2001:4860::,2001:4860:ffff:ffff:ffff:ffff:ffff:ffff,15169,Google LLC\n\
-2400:cb00::,2400:cb00:ffff:ffff:ffff:ffff:ffff:ffff,13335,\"Cloudflare, Inc.\"\n\
-10.0.0.0,10.0.0.255,64512,\"Say \"\"hi\"\"\"\n";
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn v4_and_v6_ranges() {
-        let t = AsnTable::parse(CSV).unwrap();
-        assert_eq!(t.lookup(ip("1.1.1.1")), Some((13335, "Cloudflare, Inc.")));
-        assert_eq!(t.lookup(ip("1.0.0.0")), Some((13335, "Cloudflare, Inc.")));
-        assert_eq!(t.lookup(ip("1.0.0.255")), Some((13335, "Cloudflare, Inc.")));
-        assert_eq!(t.lookup(ip("1.0.1.0")), None);
-        assert_eq!(t.lookup(ip("0.255.255.255")), None);
-        assert_eq!(t.lookup(ip("8.8.8.8")), Some((15169, "Google LLC")));
-        assert_eq!(
-            t.lookup(ip("223.5.5.5")),
-            Some((37963, "Hangzhou Alibaba Advertising Co.,Ltd."))
-        );
-        assert_eq!(t.lookup(ip("255.255.255.255")), None);
-        assert_eq!(t.lookup(ip("2001:4860:4860::8888")), Some((15169, "Google LLC")));
-        assert_eq!(t.lookup(ip("2400:cb00::1")), Some((13335, "Cloudflare, Inc.")));
-        assert_eq!(t.lookup(ip("2400:cb01::1")), None);
-        assert_eq!(t.lookup(ip("::1")), None);
-        assert_eq!(t.lookup(ip("10.0.0.1")), Some((64512, "Say \"hi\"")));
-        assert_eq!(
-            t.stats,
-            AsnStats { v4_ranges: 5, v6_ranges: 2, orgs: 4, malformed: 0, first_malformed: vec![] }
-        );
-    }
-
-    #[test]
-    fn unsorted_input_is_sorted() {
-        let t = AsnTable::parse(
-            b"9.0.0.0,9.0.0.255,3,c\n2.0.0.0,2.0.0.255,2,b\n1.0.0.0,1.0.0.255,1,a\n",
-        )
-        .unwrap();
-        assert_eq!(t.lookup(ip("1.0.0.7")), Some((1, "a")));
-        assert_eq!(t.lookup(ip("2.0.0.7")), Some((2, "b")));
-        assert_eq!(t.lookup(ip("9.0.0.7")), Some((3, "c")));
-    }
-
-    #[test]
-    fn malformed_lines_are_counted_with_line_numbers() {
-        let csv = b"1.0.0.0,1.0.0.255,13335,Cloudflare\n\
-not,an,ip,row\n\
-1.0.0.0,1.0.0.255\n\
-1.0.2.0,1.0.1.0,1,backwards\n\
-1.0.3.0,::1,1,mixed\n\
-1.0.4.0,1.0.4.255,AS1,bad asn\n\
-1.0.5.0,1.0.5.255,1,\"unclosed\n\
-1.0.6.0,1.0.6.255,4294967296,too big\n\
-2.0.0.0,2.0.0.255,2,ok\n";
-        let t = AsnTable::parse(csv).unwrap();
-        assert_eq!(t.stats.v4_ranges, 2);
-        assert_eq!(t.stats.malformed, 7);
-        assert_eq!(
-            t.stats.first_malformed,
-            vec![
-                (2, "bad start address"),
-                (3, "fewer than 4 fields"),
-                (4, "start after end"),
-                (5, "start and end of different address families"),
-                (6, "bad AS number"),
-                (7, "bad quoting in organisation"),
-                (8, "bad AS number"),
-            ]
-        );
-        assert_eq!(t.lookup(ip("2.0.0.1")), Some((2, "ok")));
-        assert_eq!(t.lookup(ip("1.0.2.5")), None);
-    }
-
-    #[test]
-    fn a_file_with_no_valid_row_is_rejected() {
-        let err = AsnTable::parse(b"\nstart,end,asn,org\n").unwrap_err();
-        assert_eq!(err, BadLine { line: 2, reason: "bad start address" });
-        // Empty is not an error: nothing to look up.
-        assert_eq!(AsnTable::parse(b"").unwrap().stats.v4_ranges, 0);
-    }
-
-    #[test]
-    fn long_and_odd_org_names_are_bounded() {
-        let mut csv = b"1.0.0.0,1.0.0.255,1,".to_vec();
-        csv.extend("é".repeat(300).as_bytes());
-        csv.extend(b"\n2.0.0.0,2.0.0.255,2,a\tb\xff\n");
-        let t = AsnTable::parse(&csv).unwrap();
-        let (_, org) = t.lookup(ip("1.0.0.1")).unwrap();
-        assert_eq!(org.len(), MAX_ORG_LEN);
-        assert_eq!(t.lookup(ip("2.0.0.1")), Some((2, "a b\u{fffd}")));
-    }
 }

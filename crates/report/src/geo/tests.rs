@@ -1,6 +1,6 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::*;
 
@@ -82,6 +82,35 @@ fn asn_only() {
 }
 
 #[test]
+fn compiled_asn_table_answers_like_the_csv() {
+    let d = TempDir::new("asn-table");
+    let csv = d.write("asn.csv", &[CSV, b"oops\n"].concat());
+    let table = d.0.join("asn.bin");
+    let stats = compile_asn_csv(&csv, &table).unwrap();
+    assert_eq!((stats.v4_ranges, stats.v6_ranges, stats.malformed), (3, 1, 1));
+    assert_eq!(stats.first_malformed, vec![(5, "fewer than 4 fields")]);
+    assert!(std::fs::read(&table).unwrap().starts_with(&asn::TABLE_MAGIC));
+    d.write("asn.bin.source", b"@ip-location-db/asn 2.3.2026061719 (data 2026-06-17)\n");
+
+    let from_csv = Geo::open(None, Some(&csv)).unwrap();
+    let g = Geo::open(None, Some(&table)).unwrap();
+    for a in ["8.8.8.8", "1.1.1.1", "::ffff:1.1.1.1", "2001:4860:4860::8888", "9.9.9.9", "10.1.2.3"]
+    {
+        assert_eq!(g.lookup(ip(a)), from_csv.lookup(ip(a)), "{a}");
+    }
+    assert_eq!(g.lookup(ip("1.1.1.1")).as_org.as_deref(), Some("Cloudflare, Inc."));
+    assert_eq!(
+        g.source().as_deref(),
+        Some("network: @ip-location-db/asn 2.3.2026061719 (data 2026-06-17)")
+    );
+    // Counts come from the table's header; the malformed lines were reported when compiling.
+    let s = g.asn_stats().unwrap();
+    assert_eq!((s.v4_ranges, s.v6_ranges, s.networks, s.malformed), (3, 1, 3, 1));
+    assert!(s.first_malformed.is_empty());
+    assert!(g.heap_bytes() > 48 && g.heap_bytes() < 1024, "{}", g.heap_bytes());
+}
+
+#[test]
 fn asn_source_defaults_to_the_path() {
     let d = TempDir::new("asn-path");
     let csv = d.write("mine.csv", CSV);
@@ -111,6 +140,32 @@ fn errors_name_the_file() {
             bad_csv.display()
         )
     );
+
+    let good = asn::compile(CSV).unwrap().bytes;
+    let cut = d.write("cut.bin", &good[..good.len() - 3]);
+    let e = Geo::open(None, Some(&cut)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: not a usable ASN table: its counts do not match its size (truncated or \
+             corrupted) (scripts/geo-setup.sh --force makes a new one)",
+            cut.display()
+        )
+    );
+    let newer = d.write("newer.bin", &[&good[..8], &9u32.to_le_bytes(), &good[12..]].concat());
+    let e = Geo::open(None, Some(&newer)).unwrap_err();
+    assert!(matches!(e, GeoError::AsnTable { .. }), "{e:?}");
+    assert!(e.to_string().contains("newer.bin: not a usable ASN table: table format of another"));
+    let e = Geo::open(None, Some(&d.write("magic.bin", b"\x89PNG\r\n\x1a\n"))).unwrap_err();
+    assert!(e.to_string().contains("magic.bin: not a usable ASN table: not a phonehome"), "{e}");
+
+    let nowhere = d.0.join("no/such/dir/asn.bin");
+    let e = compile_asn_csv(&d.write("ok.csv", CSV), &nowhere).unwrap_err();
+    assert!(matches!(e, GeoError::Write { .. }), "{e:?}");
+    assert!(e.to_string().starts_with(&format!("{}: cannot write: ", nowhere.display())), "{e}");
+    let e = compile_asn_csv(&bad_csv, &d.0.join("x.bin")).unwrap_err();
+    assert!(matches!(e, GeoError::AsnCsv { line: 3, .. }), "{e:?}");
+    assert!(!d.0.join("x.bin").exists());
 }
 
 #[test]
@@ -137,17 +192,17 @@ fn default_paths_look_in_data_dirs_and_honour_geo_db() {
     std::fs::write(b.join("asn.csv"), b"").unwrap();
     assert_eq!(
         Geo::paths_in(&dirs, None),
-        GeoPaths {
-            country_mmdb: Some(b.join("GeoLite2-City.mmdb")),
-            asn_csv: Some(b.join("asn.csv"))
-        }
+        GeoPaths { country_mmdb: Some(b.join("GeoLite2-City.mmdb")), asn: Some(b.join("asn.csv")) }
     );
+    // The compiled table is preferred to the CSV.
+    std::fs::write(b.join("asn.bin"), b"").unwrap();
+    assert_eq!(Geo::paths_in(&dirs, None).asn, Some(b.join("asn.bin")));
     std::fs::write(a.join("geo-whois-asn-country.mmdb"), b"").unwrap();
     assert_eq!(Geo::paths_in(&dirs, None).country_mmdb, Some(a.join("geo-whois-asn-country.mmdb")));
     let mine = Path::new("/somewhere/GeoLite2-Country.mmdb");
     assert_eq!(
         Geo::paths_in(&dirs, Some(mine)),
-        GeoPaths { country_mmdb: Some(mine.to_path_buf()), asn_csv: Some(b.join("asn.csv")) }
+        GeoPaths { country_mmdb: Some(mine.to_path_buf()), asn: Some(b.join("asn.bin")) }
     );
 }
 
@@ -166,7 +221,7 @@ fn installed_data() -> Option<GeoPaths> {
 #[test]
 fn installed_data_answers_known_addresses() {
     let Some(p) = installed_data() else { return };
-    let g = Geo::open(p.country_mmdb.as_deref(), p.asn_csv.as_deref()).unwrap();
+    let g = Geo::open(p.country_mmdb.as_deref(), p.asn.as_deref()).unwrap();
     for (addr, cc) in [
         ("1.1.1.1", "AU"),
         ("8.8.8.8", "US"),
@@ -201,8 +256,22 @@ fn load_time() {
     let c = Geo::open(p.country_mmdb.as_deref(), None).unwrap();
     let tc = t.elapsed();
     let t = Instant::now();
-    let a = Geo::open(None, p.asn_csv.as_deref()).unwrap();
+    let Some(asn) = p.asn else {
+        eprintln!("skipped: no ASN data (run scripts/geo-setup.sh)");
+        return;
+    };
+    let a = Geo::open(None, Some(&asn)).unwrap();
     let ta = t.elapsed();
+    let (mut tr, mut tk) = (Duration::MAX, Duration::MAX);
+    for _ in 0..20 {
+        let t = Instant::now();
+        let bytes = read_bounded(&asn, MAX_ASN_BYTES).unwrap();
+        tr = tr.min(t.elapsed());
+        let t = Instant::now();
+        asn::AsnTable::load(bytes).unwrap();
+        tk = tk.min(t.elapsed());
+    }
+    eprintln!("asn table, best of 20: reading {tr:?}, checking {tk:?}");
     let t = Instant::now();
     let mut found = 0u32;
     for i in 0..1_000_000u32 {
@@ -216,8 +285,9 @@ fn load_time() {
     }
     let tl = t.elapsed();
     eprintln!(
-        "country mmdb: {tc:?}, {} MB; asn csv: {ta:?}, {} MB heap, {:?}; 1M+1M lookups: {tl:?} ({found} found)",
+        "country mmdb: {tc:?}, {} MB; asn {}: {ta:?}, {} MB heap, {:?}; 1M+1M lookups: {tl:?} ({found} found)",
         c.heap_bytes() >> 20,
+        asn.display(),
         a.heap_bytes() >> 20,
         a.asn_stats().unwrap(),
     );
