@@ -46,6 +46,18 @@ pub enum Format {
     Pcapng,
 }
 
+impl Format {
+    /// `pcap`, `pcap-nsec`, `pcap-modified`, `pcapng`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pcap => "pcap",
+            Self::PcapNsec => "pcap-nsec",
+            Self::PcapModified => "pcap-modified",
+            Self::Pcapng => "pcapng",
+        }
+    }
+}
+
 /// What the format parsers hand back for one frame: indices into the input buffer.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FrameMeta {

@@ -5,6 +5,7 @@
 //! ```toml
 //! name = "Redmi 1S test unit"
 //! country = "TW"                 # ISO 3166 alpha-2, the region used to read national numbers
+//! manufacturer = "Xiaomi"        # its maker: who counts as first party in the report
 //! [identifiers]                  # every field optional, each a list
 //! imei = ["865123045678905"]     # also: imsi, iccid, phone, serial, android_id,
 //! phone = ["+886 912 345 678"]   # advertising_id, mac, email
@@ -70,7 +71,9 @@ pub const TEMPLATE: &str = r#"# phonehome device profile: what you know about th
 # Unknown keys are errors. Delete what you do not know; every section is optional.
 
 name = "my test phone"          # free text, shown in reports
-country = "TW"                  # ISO 3166 alpha-2: the region national phone numbers are read in
+country = "TW"                  # ISO 3166 alpha-2: the region national phone numbers are read in,
+                                # and the country the report flags data leaving
+manufacturer = "Xiaomi"         # the maker: its servers are first party in the report's severity
 
 [identifiers]                   # each key takes a list
 imei = ["865123045678905"]      # 14-16 digits; separators allowed; `*#06#` on the phone
@@ -175,6 +178,9 @@ pub struct Profile {
     pub name: Option<String>,
     /// ISO 3166 alpha-2 region (upper case), used to read national phone numbers.
     pub country: Option<String>,
+    /// The device's maker, as the tester names it (`Xiaomi`); the report counts its servers as
+    /// first party.
+    pub manufacturer: Option<String>,
     /// The device's identifiers.
     pub identifiers: Identifiers,
     /// Where the device was.
@@ -274,6 +280,7 @@ pub struct Custom {
 struct RawProfile {
     name: Option<String>,
     country: Option<Spanned<String>>,
+    manufacturer: Option<String>,
     #[serde(default)]
     identifiers: RawIdentifiers,
     location: Option<RawLocation>,
@@ -418,7 +425,11 @@ impl Profile {
             }
         })?;
         let mut v = Validator { text, path, warnings: Vec::new() };
-        let mut p = Self { name: raw.name.map(|n| n.trim().to_owned()), ..Self::default() };
+        let mut p = Self {
+            name: raw.name.map(|n| n.trim().to_owned()),
+            manufacturer: raw.manufacturer.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+            ..Self::default()
+        };
 
         if let Some(c) = raw.country {
             let code = c.get_ref().trim().to_ascii_uppercase();

@@ -53,9 +53,21 @@ pub(crate) struct AnalyzeArgs {
     /// Without it only the profile-less detectors run.
     #[arg(long, value_name = "PROFILE")]
     pub(crate) profile: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
-    pub(crate) format: AnalyzeFormat,
+    /// Output format. Default: from the extension of `--output` (`.json`, `.md`, `.html`), else
+    /// text.
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<AnalyzeFormat>,
+    /// Write the report to this file instead of standard output; a one-line verdict still goes to
+    /// standard error.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Exit with code 1 only when a finding at or above this severity exists (default: any
+    /// finding). For CI: `--fail-on high`.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub(crate) fail_on: Option<FailOn>,
+    /// Colour in the text report: `auto` colours a terminal (and honours NO_COLOR).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
     /// Show identifiers as they are (they are masked by default: the report is personal data too).
     #[arg(long)]
     pub(crate) reveal: bool,
@@ -68,16 +80,48 @@ pub(crate) struct AnalyzeArgs {
     pub(crate) entities: Option<PathBuf>,
     /// A country database in MaxMind format (e.g. GeoLite2-Country.mmdb) instead of the open data
     /// that `scripts/geo-setup.sh` puts in `data/geo/`.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "no_geo")]
     pub(crate) geo_db: Option<PathBuf>,
+    /// Do not look up countries and networks (the same report on every machine, whatever geo data
+    /// it has).
+    #[arg(long)]
+    pub(crate) no_geo: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum AnalyzeFormat {
-    /// A summary for reading.
+    /// For a terminal: verdict, then parties, destinations and data.
     Text,
-    /// One JSON document (`findings`, `destinations`, `address_book_uploads`).
+    /// One JSON document (schema `phonehome.report/1`, described by schema/report.schema.json).
     Json,
+    /// Markdown, for a bug report or an article.
+    Md,
+    /// One self-contained HTML page (no external resources).
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FailOn {
+    /// Any finding.
+    Info,
+    /// Low and above.
+    Low,
+    /// Medium and above.
+    Medium,
+    /// High and above.
+    High,
+    /// Critical only.
+    Critical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// Colour when standard output is a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
 }
 
 #[derive(Debug, Subcommand)]

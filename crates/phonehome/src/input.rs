@@ -1,9 +1,28 @@
-//! Reading the captures of one run: open each, feed the pipeline, report per-file problems.
+//! Reading the captures of one run: open each, feed the pipeline, report per-file problems, and
+//! describe each file for the report (SHA-256, packets, time span, warnings).
+//!
+//! The SHA-256 is computed from the same bytes the reader consumes, on a second thread (the bytes
+//! are copied to it through a bounded channel), so hashing costs no second read of the capture and
+//! little of the analysis core. If reading stops early (a corrupt record), the rest of the file is
+//! hashed afterwards so the hash is always that of the whole file (`sha256sum` agrees).
+//! A progress bar is drawn on standard error when it is a terminal and the captures are large.
 
+use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use capture::CaptureReader;
 use pipeline::{Config, Observer, Pipeline, Stats};
+use report::CaptureInfo;
+use sha2::{Digest, Sha256};
+
+/// Captures at least this large (in all) get a progress bar (when standard error is a terminal).
+const PROGRESS_MIN_BYTES: u64 = 64 << 20;
+/// Read buffers queued for the hashing thread at most.
+const HASH_QUEUE: usize = 16;
 
 /// Outcome of reading every capture of a run.
 pub(crate) struct RunOutcome<O> {
@@ -13,35 +32,223 @@ pub(crate) struct RunOutcome<O> {
     pub(crate) stats: Stats,
     /// True if any capture could not be read completely (exit code 2).
     pub(crate) errored: bool,
+    /// One entry per capture, in order.
+    pub(crate) captures: Vec<CaptureInfo>,
+}
+
+/// What to do beside analysing.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunOptions {
+    /// Compute each file's SHA-256.
+    pub(crate) hash: bool,
+}
+
+/// A reader that counts what passes (for the progress bar) and hands a copy to the hasher.
+struct Tap<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+    hash: Option<SyncSender<Vec<u8>>>,
+}
+
+impl<R: Read> Read for Tap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(tx) = &self.hash
+            && n > 0
+            && tx.send(buf[..n].to_vec()).is_err()
+        {
+            self.hash = None;
+        }
+        Ok(n)
+    }
+}
+
+fn hasher_thread(rx: Receiver<Vec<u8>>) -> JoinHandle<(Sha256, u64)> {
+    std::thread::spawn(move || {
+        let mut h = Sha256::new();
+        let mut n = 0u64;
+        for buf in rx {
+            h.update(&buf);
+            n += buf.len() as u64;
+        }
+        (h, n)
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Hashes what of `path` lies past `from` (after reading stopped early), into `h`.
+fn hash_rest(path: &Path, from: u64, h: &mut Sha256) -> std::io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::Start(from))?;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            return Ok(n);
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+}
+
+fn progress_bar(paths: &[impl AsRef<Path>]) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 =
+        paths.iter().filter_map(|p| std::fs::metadata(p.as_ref()).ok()).map(|m| m.len()).sum();
+    if total < PROGRESS_MIN_BYTES {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr_with_hz(8),
+    );
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+    )
+    .map(|s| s.progress_chars("=> "));
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    bar.set_prefix("reading");
+    Some(bar)
 }
 
 /// Runs the pipeline over `paths` in order. Errors name the file and the byte offset; what could be
 /// read before an error is still processed and reported.
-pub(crate) fn run_captures<O: Observer>(paths: &[impl AsRef<Path>], observer: O) -> RunOutcome<O> {
+pub(crate) fn run_captures<O: Observer>(
+    paths: &[impl AsRef<Path>],
+    observer: O,
+    options: RunOptions,
+) -> RunOutcome<O> {
     let mut pipeline = Pipeline::new(Config::default(), observer);
     let mut errored = false;
+    let mut captures = Vec::with_capacity(paths.len());
+    let bar = progress_bar(paths);
+    let mut done_before = 0u64;
     for (index, path) in paths.iter().enumerate() {
         let path = path.as_ref();
         let shown = path.display();
-        let mut reader = match CaptureReader::open(path) {
-            Ok(r) => r,
+        let mut info = CaptureInfo { path: shown.to_string(), ..CaptureInfo::default() };
+        let read = Arc::new(AtomicU64::new(0));
+        let (tx, hasher) = if options.hash {
+            let (tx, rx) = sync_channel(HASH_QUEUE);
+            (Some(tx), Some(hasher_thread(rx)))
+        } else {
+            (None, None)
+        };
+        let opened: Result<Box<dyn Read + Send>, std::io::Error> = if path.as_os_str() == "-" {
+            Ok(Box::new(std::io::stdin()))
+        } else {
+            std::fs::File::open(path).map(|f| {
+                info.size = f.metadata().map_or(0, |m| m.len());
+                Box::new(f) as Box<dyn Read + Send>
+            })
+        };
+        let result = opened.map_err(capture::CaptureError::from).and_then(|inner| {
+            CaptureReader::from_read(Tap { inner, read: read.clone(), hash: tx })
+        });
+        match result {
             Err(e) => {
                 eprintln!("phonehome: {shown}: {e}");
+                info.error = Some(e.to_string());
                 errored = true;
-                continue;
             }
-        };
-        let result = pipeline.run(index, &mut reader);
-        for w in reader.warnings() {
-            eprintln!("phonehome: warning: {shown}: at byte offset {}: {}", w.offset, w.message);
+            Ok(mut reader) => {
+                info.format = Some(reader.format().as_str());
+                info.compression = Some(reader.compression().as_str());
+                let result = match &bar {
+                    None => pipeline.run(index, &mut reader),
+                    Some(bar) => {
+                        let (bar, read) = (bar.clone(), read.clone());
+                        let ticker = Ticker::start(move || {
+                            bar.set_position(done_before + read.load(Ordering::Relaxed));
+                        });
+                        let r = pipeline.run(index, &mut reader);
+                        ticker.stop();
+                        r
+                    }
+                };
+                info.packets = reader.stats().frames;
+                if let Some((first, last)) = pipeline.last_run_span() {
+                    info.first_packet = Some(first);
+                    info.last_packet = Some(last);
+                }
+                for w in reader.warnings() {
+                    eprintln!(
+                        "phonehome: warning: {shown}: at byte offset {}: {}",
+                        w.offset, w.message
+                    );
+                    info.warnings.push(format!("at byte offset {}: {}", w.offset, w.message));
+                }
+                if let Err(e) = result {
+                    eprintln!("phonehome: {shown}: {e}");
+                    info.error = Some(e.to_string());
+                    errored = true;
+                }
+                // Dropping the reader closes the hashing channel.
+            }
         }
-        if let Err(e) = result {
-            eprintln!("phonehome: {shown}: {e}");
-            errored = true;
+        if let Some(hasher) = hasher
+            && let Ok((mut h, n)) = hasher.join()
+        {
+            let complete = path.as_os_str() == "-"
+                || n >= info.size
+                || hash_rest(path, n, &mut h).is_ok_and(|k| n + k == info.size);
+            if complete && info.size.max(n) > 0 {
+                info.sha256 = Some(hex(&h.finalize()));
+            }
+            if path.as_os_str() == "-" {
+                info.size = n;
+            }
         }
+        done_before += read.load(Ordering::Relaxed);
+        captures.push(info);
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     let (observer, stats) = pipeline.finish();
-    RunOutcome { observer, stats, errored }
+    RunOutcome { observer, stats, errored, captures }
+}
+
+/// Calls a function every 100 ms on a thread until stopped.
+struct Ticker {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    handle: JoinHandle<()>,
+}
+
+impl Ticker {
+    fn start(tick: impl Fn() + Send + 'static) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                tick();
+                std::thread::park_timeout(std::time::Duration::from_millis(100));
+            }
+            tick();
+        });
+        Self { stop, handle }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.thread().unpark();
+        let _ = self.handle.join();
+    }
 }
 
 /// Prints the run's counters, then `extra` ones (a later stage's), on standard error, one

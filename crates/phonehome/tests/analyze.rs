@@ -168,3 +168,145 @@ fn destinations_carry_their_party_and_user_entities_override() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("mine.toml"));
 }
+
+/// Runs `phonehome analyze ARGS` in the repository root, without the `--format json` default of
+/// [`analyze`].
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_phonehome"))
+        .current_dir(root())
+        .arg("analyze")
+        .args(args)
+        .output()
+        .expect("run phonehome")
+}
+
+#[test]
+fn severity_protection_and_the_verdict() {
+    let (_, doc) = analyze(&["examples/demo.pcapng", "--profile", "examples/profile.toml"]);
+    // Identifiers in cleartext HTTP: critical, whoever receives them.
+    for f in findings(&doc) {
+        assert_eq!(f["exposure"], "cleartext", "{f}");
+        let hashed = f["encoding"].as_str().unwrap().contains("md5")
+            || f["encoding"].as_str().unwrap().contains("sha");
+        let expected = if hashed { "high" } else { "critical" };
+        assert_eq!(f["severity"], expected, "{f}");
+        assert!(f["severity_reason"].as_str().unwrap().contains("readable on the network"));
+    }
+    assert_eq!(doc["summary"]["verdict"], "critical");
+    let dests = doc["destinations"].as_array().unwrap();
+    let get = |host: &str| dests.iter().find(|d| d["host"] == host).unwrap();
+    assert_eq!(get("api.account.xiaomi.com")["protection"], "cleartext-http");
+    assert_eq!(get("api.account.xiaomi.com")["severity"], "critical");
+    assert_eq!(get("www.googleapis.com")["protection"], "tls");
+    assert_eq!(get("www.googleapis.com")["tls_version"], "TLS 1.2");
+    assert_eq!(get("www.googleapis.com")["severity"], "info");
+    assert_eq!(get("www.google.com")["protection"], "quic");
+    // The first party of a Xiaomi phone is Xiaomi; the tracker is unknown.
+    let act = get("api.account.xiaomi.com");
+    assert_eq!(act["party_detail"]["first_party"], true);
+    assert!(get("api.ad-tracker.example")["party_detail"].is_null());
+    assert!(
+        get("api.account.xiaomi.com")["cnames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "api-account.xiaomi.com.w.bj-cdn.example")
+    );
+}
+
+#[test]
+fn fail_on_sets_the_exit_code_by_severity() {
+    let base = ["examples/demo.pcapng", "--profile", "examples/profile.toml", "--format", "json"];
+    let code = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        run(&args).status.code()
+    };
+    assert_eq!(code(&[]), Some(1));
+    assert_eq!(code(&["--fail-on", "critical"]), Some(1), "the demo has critical findings");
+    // Without a profile on a capture with only hashed or heuristic data, a high bar passes: the
+    // demo without a profile still has a cleartext IMEI, so use a capture with none at all.
+    let dir = std::env::temp_dir().join(format!("phonehome-failon-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.pcap");
+    let mut w = testkit::PcapWriter::new(Vec::new(), 1).unwrap();
+    w.write_frames(&[]).unwrap();
+    std::fs::write(&empty, w.finish().unwrap()).unwrap();
+    let out = run(&[empty.to_str().unwrap(), "--fail-on", "low"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(&["examples/demo.pcapng", "--fail-on", "severe"]);
+    assert_eq!(out.status.code(), Some(2), "an unknown severity is a usage error");
+}
+
+#[test]
+fn output_file_format_follows_its_extension() {
+    let dir = std::env::temp_dir().join(format!("phonehome-output-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, starts) in [
+        ("r.json", "{"),
+        ("r.md", "# phonehome report"),
+        ("r.html", "<!DOCTYPE html>"),
+        ("r.txt", ""),
+    ] {
+        let path = dir.join(name);
+        let out = run(&[
+            "examples/demo.pcapng",
+            "--profile",
+            "examples/profile.toml",
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty(), "{name}: the report goes to the file only");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("CRITICAL") && err.contains(name), "{name}: {err}");
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(written.starts_with(starts), "{name}: {}", &written[..written.len().min(80)]);
+        assert!(!written.contains("865123045678905"), "{name}: masked");
+    }
+    // The text report leads with the verdict.
+    let text = std::fs::read_to_string(dir.join("r.txt")).unwrap();
+    assert!(text.lines().next().unwrap_or("").contains("CRITICAL"), "{text}");
+}
+
+#[test]
+fn captures_are_described_with_their_hash_and_span() {
+    use sha2::Digest;
+    let (_, doc) = analyze(&["examples/demo.pcapng", "--profile", "examples/profile.toml"]);
+    let bytes = std::fs::read(root().join("examples/demo.pcapng")).unwrap();
+    let expected: String =
+        sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let c = &doc["captures"][0];
+    assert_eq!(c["sha256"], expected.as_str());
+    assert_eq!(c["size"], bytes.len());
+    assert_eq!(c["packets"], 168);
+    assert_eq!(c["format"], "pcapng");
+    assert_eq!(c["first_packet"], "2014-08-10T09:00:00.412069715Z");
+    assert!(c["duration_s"].as_f64().unwrap() > 30.0);
+    assert_eq!(doc["device"]["country"], "TW");
+    assert_eq!(doc["device"]["manufacturer"], "Xiaomi");
+    // A gzip-compressed capture on standard input: hashed as it came.
+    let gz = {
+        use std::io::Write;
+        let mut e = testkit::gzip(Vec::new());
+        e.write_all(&bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_phonehome"))
+        .current_dir(root())
+        .args(["analyze", "-", "--format", "json", "--no-geo"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&gz).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected: String = sha2::Sha256::digest(&gz).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(doc["captures"][0]["sha256"], expected.as_str());
+    assert_eq!(doc["captures"][0]["compression"], "gzip");
+    assert_eq!(doc["captures"][0]["packets"], 168);
+}

@@ -143,7 +143,7 @@ struct FlowState {
     session: Session,
     sni: Option<String>,
     http_host: Option<String>,
-    dns_name_at_start: Option<String>,
+    dns_chain_at_start: Option<Vec<String>>,
     tls_version: Option<u16>,
     alpn: Vec<String>,
     events: u64,
@@ -166,7 +166,7 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             session: Session::new(flow),
             sni: None,
             http_host: None,
-            dns_name_at_start: self.names.lookup(flow.server.ip()),
+            dns_chain_at_start: self.names.lookup_chain(flow.server.ip()),
             tls_version: None,
             alpn: Vec::new(),
             events: 0,
@@ -223,14 +223,16 @@ impl<O: Observer> FlowSink for Dispatch<O> {
     fn flow_end(&mut self, flow: &FlowInfo, _meta: Meta) {
         let Some(state) = self.flows.remove(&flow.id) else { return };
         let proto = state.session.protocol();
+        let dns_chain = state
+            .dns_chain_at_start
+            .or_else(|| self.names.lookup_chain(flow.server.ip()))
+            .unwrap_or_default();
         let (name, source) = if let Some(sni) = state.sni.filter(|s| !s.is_empty()) {
             (Some(sni), NameSource::Sni)
         } else if let Some(host) = state.http_host.filter(|s| !s.is_empty()) {
             (Some(host), NameSource::HttpHost)
-        } else if let Some(n) =
-            state.dns_name_at_start.or_else(|| self.names.lookup(flow.server.ip()))
-        {
-            (Some(n), NameSource::Dns)
+        } else if let Some(n) = dns_chain.first() {
+            (Some(n.clone()), NameSource::Dns)
         } else {
             (None, NameSource::None)
         };
@@ -243,6 +245,7 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             encrypted: state.session.encrypted(),
             tls_version: state.tls_version,
             alpn: state.alpn,
+            dns_chain,
             events: state.events,
         };
         self.observer.flow_end(&record);
@@ -256,6 +259,7 @@ pub struct Pipeline<O> {
     dispatch: Dispatch<O>,
     stats: Stats,
     last_ts: Timestamp,
+    span: Option<(Timestamp, Timestamp)>,
 }
 
 impl<O: Observer> Pipeline<O> {
@@ -275,7 +279,14 @@ impl<O: Observer> Pipeline<O> {
             },
             stats: Stats::default(),
             last_ts: Timestamp::default(),
+            span: None,
         }
+    }
+
+    /// Timestamps of the first and last frame of the latest [`Pipeline::run`] (in file order:
+    /// the smallest and largest seen), `None` when it had no frame.
+    pub fn last_run_span(&self) -> Option<(Timestamp, Timestamp)> {
+        self.span
     }
 
     /// Reads `reader` to its end, as capture number `file` of the run. On a fatal read error the
@@ -283,7 +294,12 @@ impl<O: Observer> Pipeline<O> {
     /// next capture.
     pub fn run(&mut self, file: usize, reader: &mut CaptureReader) -> Result<(), CaptureError> {
         self.dispatch.file = file;
+        self.span = None;
         while let Some(frame) = reader.next_frame()? {
+            self.span = Some(match self.span {
+                None => (frame.ts, frame.ts),
+                Some((a, b)) => (a.min(frame.ts), b.max(frame.ts)),
+            });
             self.stats.frames += 1;
             self.stats.frame_bytes += frame.data.len() as u64;
             self.last_ts = self.last_ts.max(frame.ts);

@@ -96,14 +96,25 @@ impl DnsNames {
 
     /// The name asked for that led to `ip`, following CNAMEs back.
     pub fn lookup(&self, ip: IpAddr) -> Option<String> {
+        self.lookup_chain(ip).and_then(|mut chain| chain.drain(..).next())
+    }
+
+    /// The DNS chain that led to `ip`: the name asked for first, then each CNAME target in order,
+    /// ending with the name the address record was for (at most [`MAX_CNAME_HOPS`] + 1 names).
+    pub fn lookup_chain(&self, ip: IpAddr) -> Option<Vec<String>> {
         let mut name = self.by_ip.get(&ip)?;
+        let mut chain = vec![name.to_string()];
         for _ in 0..MAX_CNAME_HOPS {
             match self.alias_of.get(name) {
-                Some(parent) => name = parent,
-                None => break,
+                Some(parent) if !chain.iter().any(|n| n == parent.as_ref()) => {
+                    name = parent;
+                    chain.push(name.to_string());
+                }
+                _ => break,
             }
         }
-        Some(name.to_string())
+        chain.reverse();
+        Some(chain)
     }
 
     /// Mappings dropped because of [`MAX_DNS_MAPPINGS`].
@@ -129,6 +140,10 @@ mod tests {
         n.learn(&answer("e1.cdn.net", RData::A(Ipv4Addr::new(192, 0, 2, 1))));
         assert_eq!(n.lookup("192.0.2.1".parse().unwrap()).as_deref(), Some("api.example.com"));
         assert_eq!(n.lookup("192.0.2.2".parse().unwrap()), None);
+        assert_eq!(
+            n.lookup_chain("192.0.2.1".parse().unwrap()).unwrap(),
+            ["api.example.com", "edge.cdn.net", "e1.cdn.net"]
+        );
     }
 
     #[test]

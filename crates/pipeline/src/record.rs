@@ -24,6 +24,10 @@ pub struct FlowRecord {
     pub tls_version: Option<u16>,
     /// ALPN protocols offered by the client.
     pub alpn: Vec<String>,
+    /// What DNS answers said of the server's address: the name asked for, then each CNAME target
+    /// in order (empty when no answer named it). Attribution follows it to see through CNAME
+    /// cloaking.
+    pub dns_chain: Vec<String>,
     /// Protocol events produced by this flow.
     pub events: u64,
 }

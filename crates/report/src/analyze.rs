@@ -15,6 +15,8 @@ use pipeline::{Context, FlowRecord, Observer};
 use proto::{AppProto, Event};
 
 use crate::finding::{AddressBookUpload, Destination, Evidence, Finding, Report, Source};
+use crate::protection::{EntropyMeter, Protection};
+use crate::severity::{Exposure, Severity};
 use crate::{MAX_EVIDENCE, mask};
 
 /// Hits held per flow until it ends; beyond this they are dropped and counted
@@ -25,6 +27,9 @@ pub const MAX_PENDING_PER_FLOW: usize = 10_000;
 /// the key before it) that straddles a segment boundary; hits lying wholly inside this carried
 /// tail were reported with the previous chunk and are not reported again.
 pub const RAW_HEURISTIC_TAIL: usize = 256;
+
+/// CNAME targets kept per destination.
+pub const MAX_CNAMES: usize = 8;
 
 /// What to scan and how to show it.
 #[derive(Debug, Clone, Default)]
@@ -129,6 +134,8 @@ pub struct Analyzer {
     findings: HashMap<Key, Finding>,
     destinations: HashMap<String, Destination>,
     uploads: Vec<AddressBookUpload>,
+    /// Byte histograms of unknown-protocol flows, for [`Protection::EncryptedUnknown`].
+    entropy: HashMap<FlowId, EntropyMeter>,
     stats: AnalyzerStats,
 }
 
@@ -216,6 +223,7 @@ impl Analyzer {
             findings: HashMap::new(),
             destinations: HashMap::new(),
             uploads: Vec::new(),
+            entropy: HashMap::new(),
             stats: AnalyzerStats::default(),
         }
     }
@@ -481,13 +489,29 @@ impl Analyzer {
         let mut uploads = self.uploads;
         uploads.sort_by(|a, b| (a.time, &a.host).cmp(&(b.time, &b.host)));
         (
-            Report { findings, destinations, address_book_uploads: uploads, geo_source: None },
+            Report { findings, destinations, address_book_uploads: uploads, ..Report::default() },
             self.stats,
         )
     }
 }
 
 /// `decoded` (the field's decodings) + the variant's encoding; `plain` only when nothing else.
+/// How visible data in `where_` of a flow with `protection` was: DNS names and SNIs travel in the
+/// clear whatever protects the rest.
+fn exposure(protection: Protection, where_: &str) -> Exposure {
+    if !protection.is_encrypted()
+        || where_.starts_with("dns.")
+        || where_ == "tls.sni"
+        || where_ == "quic.sni"
+    {
+        Exposure::Cleartext
+    } else if protection.is_weak() {
+        Exposure::WeakTls
+    } else {
+        Exposure::Encrypted
+    }
+}
+
 fn join_encoding(decoded: &str, variant: &str) -> String {
     let v = if variant == "plain" { "" } else { variant };
     match (decoded.is_empty(), v.is_empty()) {
@@ -530,6 +554,14 @@ impl Observer for Analyzer {
     }
 
     fn chunk(&mut self, ctx: &Context<'_>, chunk: &Chunk<'_>) {
+        if matches!(ctx.protocol, AppProto::Other)
+            && let Chunk::Data { bytes, .. } | Chunk::Datagram(bytes) = *chunk
+        {
+            let meter = self.entropy.entry(ctx.flow.id).or_default();
+            if !meter.is_full() {
+                meter.feed(bytes);
+            }
+        }
         if ctx.encrypted
             || ctx.protocol != AppProto::Other
             || (ctx.dir == Direction::ToClient && !self.options.scan_responses)
@@ -547,15 +579,34 @@ impl Observer for Analyzer {
         let ip = record.info.server.ip().to_string();
         let host = record.name.clone().unwrap_or_else(|| ip.clone());
         let protocol = record.protocol.as_str();
+        let entropy_encrypted =
+            self.entropy.remove(&record.info.id).is_some_and(|m| m.looks_encrypted());
+        let protection = Protection::of_flow(
+            record.protocol,
+            record.encrypted,
+            record.tls_version,
+            entropy_encrypted,
+        );
         let d = self.destinations.entry(host.clone()).or_insert_with(|| Destination {
             host: host.clone(),
-            encrypted: true,
+            protection,
             first_seen: record.info.first,
             ..Destination::default()
         });
         d.ips.insert(ip.clone());
         d.protocols.insert(protocol);
-        d.encrypted &= record.encrypted;
+        d.protection = d.protection.weakest(protection);
+        // The chain is about this destination only when it starts at its name (an SNI can name
+        // another host on a shared address).
+        let chain = match record.dns_chain.first() {
+            Some(first) if first.eq_ignore_ascii_case(&host) => &record.dns_chain[1..],
+            _ => &[],
+        };
+        for name in chain {
+            if name != &host && !d.cnames.contains(name) && d.cnames.len() < MAX_CNAMES {
+                d.cnames.push(name.clone());
+            }
+        }
         d.flows += 1;
         d.bytes_sent += record.info.bytes[0];
         d.bytes_received += record.info.bytes[1];
@@ -580,7 +631,7 @@ impl Observer for Analyzer {
                 ip: ip.clone(),
                 port: record.info.server.port(),
                 protocol,
-                encrypted: record.encrypted,
+                encrypted: protection.is_encrypted(),
                 encoding: p.encoding.clone(),
                 where_: p.where_.clone(),
                 count: 0,
@@ -588,8 +639,18 @@ impl Observer for Analyzer {
                 last_seen: p.time,
                 evidence: Vec::new(),
                 reason: p.reason,
+                protection,
+                exposure: exposure(protection, &p.where_),
+                party: None,
+                country: None,
+                leaves_country: false,
+                severity: Severity::Info,
+                severity_reason: String::new(),
             });
             f.count += 1;
+            f.protection = f.protection.weakest(protection);
+            f.encrypted = f.protection.is_encrypted();
+            f.exposure = f.exposure.min(exposure(protection, &p.where_));
             f.first_seen = f.first_seen.min(p.time);
             f.last_seen = f.last_seen.max(p.time);
             if let (Source::Heuristic { confidence: a }, Source::Heuristic { confidence: b }) =

@@ -5,6 +5,12 @@ use std::collections::BTreeSet;
 use capture::Timestamp;
 use detect::DataKind;
 
+use crate::attribution::{Entities, registrable_domain};
+use crate::geo::Geo;
+use crate::protection::Protection;
+use crate::severity::{self, FindingFacts};
+use crate::severity::{Exposure, PartyClass, Severity};
+
 /// Who found it.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub enum Source {
@@ -70,6 +76,20 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// Heuristic rule that fired (empty for profile findings).
     pub reason: &'static str,
+    /// Protection of the flow that carried it (the weakest, when several flows did).
+    pub protection: Protection,
+    /// How visible the data itself was: cleartext also for data in DNS names and SNIs.
+    pub exposure: Exposure,
+    /// Who received it (from the entity database, by [`Report::attribute`]).
+    pub party: Option<Party>,
+    /// Country of the destination address (geo data), when known.
+    pub country: Option<String>,
+    /// True when [`Finding::country`] and the device's country are both known and differ.
+    pub leaves_country: bool,
+    /// How bad, by the rubric of [`crate::severity`].
+    pub severity: Severity,
+    /// Which row of the rubric applied.
+    pub severity_reason: String,
 }
 
 /// One message that carried several contacts of the profile's address book.
@@ -94,8 +114,6 @@ pub struct Destination {
     pub ips: BTreeSet<String>,
     /// Application protocols seen.
     pub protocols: BTreeSet<&'static str>,
-    /// True only if every flow to it was encrypted.
-    pub encrypted: bool,
     /// Flows.
     pub flows: u64,
     /// IP bytes sent to it.
@@ -109,6 +127,20 @@ pub struct Destination {
     /// Country, network and why unknown, from the first server address (when geo data is
     /// available).
     pub geo: Option<crate::geo::GeoInfo>,
+    /// The weakest protection of its flows.
+    pub protection: Protection,
+    /// CNAME targets the device's DNS answers led through to reach it, in the order first seen.
+    pub cnames: Vec<String>,
+    /// The registrable domain of the name (`xiaomi.com`), or the IP when unnamed.
+    pub domain: String,
+    /// True when the destination's country and the device's country are both known and differ.
+    pub leaves_country: bool,
+    /// Findings sent to it.
+    pub findings: usize,
+    /// The highest severity of its findings (or of its traffic, with none).
+    pub severity: Severity,
+    /// Why.
+    pub severity_reason: String,
 }
 
 /// The organisation a destination belongs to.
@@ -120,6 +152,50 @@ pub struct Party {
     pub category: &'static str,
     /// Headquarters country (ISO 3166 alpha-2).
     pub country: String,
+    /// The name that matched the database: the host itself or a parent domain, or a CNAME target
+    /// when a first-party name cloaks a tracker.
+    pub matched: String,
+    /// First party, third party (for the rubric).
+    pub class: PartyClass,
+}
+
+/// One capture file of the run, as read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CaptureInfo {
+    /// As given on the command line (`-` for standard input).
+    pub path: String,
+    /// SHA-256 of the file's bytes as stored (compressed files: of the compressed bytes), hex.
+    /// `None` when it could not be computed (the file could not be opened).
+    pub sha256: Option<String>,
+    /// Bytes of the file.
+    pub size: u64,
+    /// `pcap` or `pcapng` (`None` when unreadable).
+    pub format: Option<&'static str>,
+    /// `none`, `gzip` or `zstd`.
+    pub compression: Option<&'static str>,
+    /// Packets (frames) read.
+    pub packets: u64,
+    /// Time of the first and last packet.
+    pub first_packet: Option<Timestamp>,
+    /// See [`CaptureInfo::first_packet`].
+    pub last_packet: Option<Timestamp>,
+    /// Reader warnings (`at byte offset N: message`).
+    pub warnings: Vec<String>,
+    /// The error that stopped reading, if any (what came before it is in the report).
+    pub error: Option<String>,
+}
+
+/// The device the report is about, from the profile.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Device {
+    /// Free-text name.
+    pub name: Option<String>,
+    /// ISO 3166 alpha-2 country the device is used in.
+    pub country: Option<String>,
+    /// Its maker, as the profile names it.
+    pub manufacturer: Option<String>,
+    /// The profile file.
+    pub profile: Option<String>,
 }
 
 /// The result of an analysis.
@@ -133,19 +209,76 @@ pub struct Report {
     pub address_book_uploads: Vec<AddressBookUpload>,
     /// Where the country and network data came from (`None`: no geo data, countries unknown).
     pub geo_source: Option<String>,
+    /// The captures read, in order.
+    pub captures: Vec<CaptureInfo>,
+    /// The device, when a profile was given.
+    pub device: Option<Device>,
 }
 
 impl Report {
-    /// Attaches the party of each destination (entity database) and its country and network
-    /// (geo data, looked up for the destination's first server address).
-    pub fn attribute(&mut self, entities: &crate::attribution::Entities, geo: &crate::geo::Geo) {
-        for d in &mut self.destinations {
-            d.party = entities.attribute(&d.host).map(|e| Party {
+    /// Attaches each destination's and finding's party (entity database; a destination reached
+    /// through CNAMEs is attributed by [`Entities::attribute_chain`], so a first-party name that
+    /// cloaks a tracker counts as the tracker), country and network (geo data, for the first
+    /// server address), then rates every finding and destination by [`crate::severity`]. Call it
+    /// after setting [`Report::device`].
+    pub fn attribute(&mut self, entities: &Entities, geo: &Geo) {
+        let device = self.device.clone().unwrap_or_default();
+        let maker = device.manufacturer.as_deref();
+        let home = device.country.as_deref();
+        let party_of = |names: &[&str]| {
+            entities.attribute_chain(names).map(|(e, matched)| Party {
                 name: e.name.clone(),
                 category: e.category.as_str(),
                 country: e.country.clone(),
-            });
+                matched: matched.to_string(),
+                class: PartyClass::of(e.category, &e.name, maker),
+            })
+        };
+        let leaves = |country: Option<&str>| matches!((home, country), (Some(h), Some(c)) if !h.eq_ignore_ascii_case(c));
+        for d in &mut self.destinations {
+            let mut names = vec![d.host.as_str()];
+            names.extend(d.cnames.iter().map(String::as_str));
+            d.party = party_of(&names);
+            d.domain = registrable_domain(&d.host);
             d.geo = d.ips.iter().next().and_then(|ip| ip.parse().ok()).map(|ip| geo.lookup(ip));
+            d.leaves_country = leaves(d.geo.as_ref().and_then(|g| g.country.as_deref()));
+        }
+        let by_host: std::collections::HashMap<&str, &Destination> =
+            self.destinations.iter().map(|d| (d.host.as_str(), d)).collect();
+        for f in &mut self.findings {
+            // Data in a DNS name is keyed by the queried domain, which has no destination entry:
+            // its party is the domain's; its country is unknown (the resolver is not the receiver).
+            match by_host.get(f.host.as_str()) {
+                Some(d) => {
+                    f.party = d.party.clone();
+                    f.country = d.geo.as_ref().and_then(|g| g.country.clone());
+                }
+                None => {
+                    f.party = party_of(&[f.host.as_str()]);
+                    f.country = None;
+                }
+            }
+            f.leaves_country = leaves(f.country.as_deref());
+            let (severity, reason) = severity::rate(&FindingFacts {
+                data: f.data,
+                encoding: &f.encoding,
+                exposure: f.exposure,
+                party: f.party.as_ref().map_or(PartyClass::Unknown, |p| p.class),
+                confidence: match f.source {
+                    Source::Profile => None,
+                    Source::Heuristic { confidence } => Some(confidence),
+                },
+            });
+            f.severity = severity;
+            f.severity_reason = reason;
+        }
+        for d in &mut self.destinations {
+            let mine = self.findings.iter().filter(|f| f.host == d.host);
+            d.findings = mine.clone().count();
+            (d.severity, d.severity_reason) = match mine.max_by_key(|f| f.severity) {
+                Some(worst) => (worst.severity, worst.severity_reason.clone()),
+                None => severity::rate_quiet_destination(d.protection),
+            };
         }
         self.geo_source = geo.source();
     }

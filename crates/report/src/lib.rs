@@ -18,12 +18,26 @@
 
 mod analyze;
 pub mod attribution;
+pub mod country;
 mod finding;
 pub mod geo;
+pub mod protection;
 pub mod render;
+pub mod severity;
+pub mod summary;
 
-pub use analyze::{Analyzer, AnalyzerStats, MAX_PENDING_PER_FLOW, Options, RAW_HEURISTIC_TAIL};
-pub use finding::{AddressBookUpload, Destination, Evidence, Finding, Party, Report, Source};
+#[cfg(test)]
+mod model_tests;
+
+pub use analyze::{
+    Analyzer, AnalyzerStats, MAX_CNAMES, MAX_PENDING_PER_FLOW, Options, RAW_HEURISTIC_TAIL,
+};
+pub use finding::{
+    AddressBookUpload, CaptureInfo, Destination, Device, Evidence, Finding, Party, Report, Source,
+};
+pub use protection::Protection;
+pub use severity::Severity;
+pub use summary::Summary;
 
 /// Evidence kept per finding (the first ones seen).
 pub const MAX_EVIDENCE: usize = 5;

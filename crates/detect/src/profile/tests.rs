@@ -12,6 +12,7 @@ fn err(text: &str) -> String {
 fn template_loads() {
     let p = parse(TEMPLATE).unwrap();
     assert_eq!(p.country.as_deref(), Some("TW"));
+    assert_eq!(p.manufacturer.as_deref(), Some("Xiaomi"));
     assert_eq!(p.identifiers.imei, ["865123045678905"]);
     assert!(p.warnings.is_empty());
 }

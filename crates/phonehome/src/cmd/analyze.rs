@@ -1,27 +1,47 @@
-//! `phonehome analyze`: the personal data a device sent, per destination.
+//! `phonehome analyze`: the personal data a device sent, per destination, as a report.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use detect::matcher::Matcher;
 use detect::variants::VariantSet;
-use report::{Analyzer, Options};
+use report::render::text::Style;
+use report::{Analyzer, Device, Options, Report, Severity, Summary};
 
-use crate::cli::{AnalyzeArgs, AnalyzeFormat};
-use crate::input::{print_stats, run_captures};
+use crate::cli::{AnalyzeArgs, AnalyzeFormat, ColorChoice, FailOn};
+use crate::input::{RunOptions, print_stats, run_captures};
 
 pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let (set, location, region) = match &args.profile {
-        None => (VariantSet::default(), None, None),
+    let (set, location, region, device) = match &args.profile {
+        None => (VariantSet::default(), None, None, None),
         Some(path) => {
             let p = match super::load_profile(path) {
                 Ok(p) => p,
                 Err(code) => return Ok(code),
             };
             let region = p.country.as_deref().and_then(|c| c.parse().ok());
-            (detect::variants::build(&p), p.location, region)
+            let device = Device {
+                name: p.name.clone(),
+                country: p.country.clone(),
+                manufacturer: p.manufacturer.clone(),
+                profile: Some(path.display().to_string()),
+            };
+            (detect::variants::build(&p), p.location, region, Some(device))
         }
     };
+    // A bad entity file is reported before the captures are read.
+    let entities = match &args.entities {
+        None => report::attribution::Entities::builtin(),
+        Some(path) => match report::attribution::Entities::load_with(path) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("phonehome: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        },
+    };
+    let format = format_of(args);
     let matcher = if set.variants.is_empty() { None } else { Some(Matcher::from_set(&set)?) };
     let options = Options {
         reveal: args.reveal,
@@ -29,52 +49,118 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         files: args.input.captures.iter().map(|p| p.display().to_string()).collect(),
         heuristic: detect::heuristic::Options { region },
     };
-    // The entity database and the geo data (up to ~0.25 s for the ASN table) load on a thread
-    // while the captures are read: they are only needed for the report.
-    let (entities_path, geo_db) = (args.entities.clone(), args.geo_db.clone());
-    let attribution = std::thread::spawn(move || -> Result<_, String> {
-        let entities = match &entities_path {
-            None => report::attribution::Entities::builtin(),
-            Some(path) => {
-                report::attribution::Entities::load_with(path).map_err(|e| e.to_string())?
-            }
-        };
-        let geo = report::geo::Geo::open_default(geo_db.as_deref()).map_err(|e| e.to_string())?;
-        Ok((entities, geo))
+    // The geo data loads on a thread while the captures are read: it is only needed for the report.
+    let (geo_db, no_geo) = (args.geo_db.clone(), args.no_geo);
+    let geo = std::thread::spawn(move || {
+        if no_geo {
+            Ok(report::geo::Geo::none())
+        } else {
+            report::geo::Geo::open_default(geo_db.as_deref())
+        }
     });
-    let run = run_captures(&args.input.captures, Analyzer::new(set, matcher, location, options));
+    let analyzer = Analyzer::new(set, matcher, location, options);
+    let run = run_captures(&args.input.captures, analyzer, RunOptions { hash: true });
     let (mut report, astats) = run.observer.into_report();
-    let (entities, geo) = match attribution.join() {
-        Ok(Ok(loaded)) => loaded,
-        Ok(Err(message)) => {
-            eprintln!("phonehome: {message}");
+    let geo = match geo.join() {
+        Ok(Ok(geo)) => geo,
+        Ok(Err(e)) => {
+            eprintln!("phonehome: {e}");
             return Ok(ExitCode::from(2));
         }
-        Err(_) => anyhow::bail!("loading the entity and geo data failed"),
+        Err(_) => anyhow::bail!("loading the geo data failed"),
     };
+    report.captures = run.captures;
+    report.device = device;
     report.attribute(&entities, &geo);
-    let mut out = BufWriter::new(io::stdout().lock());
-    match args.format {
-        AnalyzeFormat::Text => {
-            out.write_all(report::render::text(&report).as_bytes())?;
-            if !geo.has_country() {
-                writeln!(out, "\nNote: {}.", report::geo::SETUP_HINT)?;
-            }
+    let rendered = render(&report, format, args, geo.has_country());
+    match &args.output {
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(rendered.as_bytes())?;
+            out.flush()?;
         }
-        AnalyzeFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report::render::json(&report))?;
-            out.write_all(b"\n")?;
+        Some(path) => {
+            write_file(path, &rendered)?;
+            let summary = Summary::of(&report);
+            eprintln!("{}", summary.headline);
+            eprintln!("phonehome: report written to {}", path.display());
         }
     }
-    out.flush()?;
     if args.input.stats {
         print_stats(&run.stats, astats.counters());
     }
-    Ok(if run.errored {
-        ExitCode::from(2)
-    } else if report.findings.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    Ok(exit_code(&report, run.errored, args.fail_on))
+}
+
+/// The format asked for, else the one the output file's extension names, else text.
+fn format_of(args: &AnalyzeArgs) -> AnalyzeFormat {
+    if let Some(f) = args.format {
+        return f;
+    }
+    let ext = args.output.as_deref().and_then(Path::extension).and_then(|e| e.to_str());
+    match ext.map(str::to_ascii_lowercase).as_deref() {
+        Some("json") => AnalyzeFormat::Json,
+        Some("md" | "markdown") => AnalyzeFormat::Md,
+        Some("html" | "htm") => AnalyzeFormat::Html,
+        _ => AnalyzeFormat::Text,
+    }
+}
+
+fn render(report: &Report, format: AnalyzeFormat, args: &AnalyzeArgs, has_country: bool) -> String {
+    match format {
+        AnalyzeFormat::Text => {
+            let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+            let color = match args.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+            };
+            let width = if to_terminal { terminal_width() } else { Style::default().width };
+            let mut out = report::render::text::text(report, &Style { color, width });
+            if !has_country {
+                out.push_str(&format!("\nNote: {}.\n", report::geo::SETUP_HINT));
+            }
+            out
+        }
+        AnalyzeFormat::Json => {
+            let mut s =
+                serde_json::to_string_pretty(&report::render::json(report)).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        AnalyzeFormat::Md => report::render::markdown::markdown(report),
+        AnalyzeFormat::Html => report::render::html::html(report),
+    }
+}
+
+/// Columns of the terminal on standard output (`COLUMNS` first, as shells set it), 100 when
+/// unknown, never under 60.
+fn terminal_width() -> usize {
+    let from_env = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<usize>().ok());
+    let from_tty = terminal_size::terminal_size().map(|(w, _)| usize::from(w.0));
+    from_env.or(from_tty).unwrap_or(100).max(60)
+}
+
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
+}
+
+/// 2 when a capture could not be read completely; 1 when a finding at or above `fail_on` (any
+/// finding without it) exists; 0 otherwise.
+fn exit_code(report: &Report, errored: bool, fail_on: Option<FailOn>) -> ExitCode {
+    if errored {
+        return ExitCode::from(2);
+    }
+    let threshold = match fail_on {
+        None | Some(FailOn::Info) => Severity::Info,
+        Some(FailOn::Low) => Severity::Low,
+        Some(FailOn::Medium) => Severity::Medium,
+        Some(FailOn::High) => Severity::High,
+        Some(FailOn::Critical) => Severity::Critical,
+    };
+    if report.findings.iter().any(|f| f.severity >= threshold) {
         ExitCode::from(1)
-    })
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -8,7 +8,7 @@ use pipeline::{Context, Observer};
 use proto::Event;
 
 use crate::cli::{EventsArgs, EventsFormat};
-use crate::input::{print_stats, run_captures};
+use crate::input::{RunOptions, print_stats, run_captures};
 
 struct Printer<W> {
     out: W,
@@ -37,7 +37,7 @@ impl<W: Write> Observer for Printer<W> {
 pub(crate) fn run(args: &EventsArgs) -> anyhow::Result<ExitCode> {
     let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let printer = Printer { out, format: args.format, error: None };
-    let run = run_captures(&args.input.captures, printer);
+    let run = run_captures(&args.input.captures, printer, RunOptions::default());
     let mut printer = run.observer;
     if let Some(e) = printer.error.take() {
         return Err(e.into());

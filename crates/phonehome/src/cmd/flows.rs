@@ -7,7 +7,7 @@ use pipeline::output::{FLOW_CSV_COLUMNS, flow_csv, flow_json, flows_table};
 use pipeline::{FlowRecord, Observer};
 
 use crate::cli::{FlowsArgs, FlowsFormat};
-use crate::input::{print_stats, run_captures};
+use crate::input::{RunOptions, print_stats, run_captures};
 
 /// Collects flow records; they are sorted by flow id (order of first packet) before printing, so
 /// the output does not depend on when each flow happened to end. Cost: one record (~200 bytes)
@@ -22,7 +22,7 @@ impl Observer for Collect {
 }
 
 pub(crate) fn run(args: &FlowsArgs) -> anyhow::Result<ExitCode> {
-    let run = run_captures(&args.input.captures, Collect::default());
+    let run = run_captures(&args.input.captures, Collect::default(), RunOptions::default());
     let mut records = run.observer.0;
     records.sort_by_key(|r| r.info.id);
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());

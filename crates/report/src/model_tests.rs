@@ -1,0 +1,133 @@
+//! Tests of the report model through the real pipeline: protection per destination (TLS version,
+//! weak TLS, entropy), CNAME-cloaking attribution, severity and the country flag.
+
+use std::net::{IpAddr, SocketAddr};
+
+use testkit::app::{dns, tls};
+use testkit::{Conversation, Frame, PcapWriter, Rng};
+
+use crate::attribution::Entities;
+use crate::geo::Geo;
+use crate::severity::{Exposure, Severity};
+use crate::{Analyzer, Device, Options, Protection, Report, Summary};
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+/// Runs `frames` through the pipeline with the analyzer (no profile) and attributes the report.
+fn run(frames: Vec<Frame>, device: Option<Device>) -> Report {
+    let mut w = PcapWriter::new(Vec::new(), testkit::linktype::ETHERNET).unwrap();
+    let mut frames = frames;
+    frames.sort_by_key(|f| f.0);
+    w.write_frames(&frames).unwrap();
+    let bytes = w.finish().unwrap();
+    let mut reader = capture::CaptureReader::from_read(std::io::Cursor::new(bytes)).unwrap();
+    let analyzer = Analyzer::new(Default::default(), None, None, Options::default());
+    let mut pipeline = pipeline::Pipeline::new(pipeline::Config::default(), analyzer);
+    pipeline.run(0, &mut reader).unwrap();
+    let mut report = pipeline.finish().0.into_report().0;
+    report.device = device;
+    report.attribute(&Entities::builtin(), &Geo::none());
+    report
+}
+
+fn tls_flow(client: &str, server: &str, sni: &str, version: u16, at: i64) -> Vec<Frame> {
+    let mut c = Conversation::tcp(sa(client), sa(server)).start_ns(T0 + at);
+    c.handshake();
+    c.client_sends(&tls::record(22, 0x0301, &tls::ClientHello::tls12(sni).handshake_bytes()));
+    let hello = tls::ServerHello { version, ..tls::ServerHello::tls12(None) };
+    c.server_sends(&tls::record(22, version, &hello.handshake_bytes()));
+    let mut rng = Rng::new(7);
+    c.client_sends(&tls::application_data(300, &mut rng));
+    c.fin();
+    c.frames()
+}
+
+fn dest<'a>(r: &'a Report, host: &str) -> &'a crate::Destination {
+    r.destinations.iter().find(|d| d.host == host).unwrap_or_else(|| panic!("{host}: {r:?}"))
+}
+
+#[test]
+fn tls_versions_weak_tls_and_entropy() {
+    let mut frames = tls_flow("10.0.0.2:40001", "192.0.2.10:443", "old.example", 0x0301, 0);
+    frames.extend(tls_flow("10.0.0.2:40002", "192.0.2.11:443", "new.example", 0x0303, 1_000));
+    // An unknown protocol: random bytes, and text.
+    let mut rng = Rng::new(99);
+    let mut c = Conversation::tcp(sa("10.0.0.2:40003"), sa("192.0.2.12:9000")).start_ns(T0 + 2_000);
+    c.handshake();
+    c.client_sends(&rng.bytes(2000)).fin();
+    frames.extend(c.frames());
+    let mut c = Conversation::tcp(sa("10.0.0.2:40004"), sa("192.0.2.13:9000")).start_ns(T0 + 3_000);
+    c.handshake();
+    c.client_sends(&b"HELLO device=redmi status=ok battery=88 wifi=on\n".repeat(20)).fin();
+    frames.extend(c.frames());
+    let r = run(frames, None);
+
+    let old = dest(&r, "old.example");
+    assert_eq!(old.protection, Protection::Tls { version: Some(0x0301) });
+    assert!(old.protection.is_weak());
+    assert_eq!(old.severity, Severity::Low, "weak TLS without findings is low");
+    let new = dest(&r, "new.example");
+    assert_eq!(new.protection, Protection::Tls { version: Some(0x0303) });
+    assert_eq!(new.severity, Severity::Info);
+    assert_eq!(dest(&r, "192.0.2.12").protection, Protection::EncryptedUnknown);
+    assert_eq!(dest(&r, "192.0.2.13").protection, Protection::Cleartext);
+    // The JSON `encrypted` agrees with the protection.
+    let doc = crate::render::json(&r);
+    for d in doc["destinations"].as_array().unwrap() {
+        let encrypted = d["protection"] == "tls"
+            || d["protection"] == "quic"
+            || d["protection"] == "encrypted-unknown";
+        assert_eq!(d["encrypted"], encrypted, "{d}");
+    }
+}
+
+/// A first-party-looking name (`metrics.shop-demo.com`) whose DNS answer is a CNAME into Adobe's
+/// tracking domain is attributed to Adobe; the CNAME chain is kept on the destination.
+#[test]
+fn cname_cloaking_is_attributed_to_the_tracker() {
+    let (client, resolver) = (sa("10.0.0.2:5353"), sa("10.0.0.1:53"));
+    let server: IpAddr = "192.0.2.50".parse().unwrap();
+    let q = dns::DnsMessage::query(7, "metrics.shop-demo.com", 1);
+    let a = q.clone().into_response().answers(dns::DnsRecord::chain(
+        "metrics.shop-demo.com",
+        &["shop.sc.omtrdc.net"],
+        &[server],
+        60,
+    ));
+    let mut c = Conversation::udp(client, resolver);
+    c.client_datagram(&q.encode()).server_datagram(&a.encode());
+    let mut frames = c.frames();
+    // Plain HTTP to it, carrying an e-mail address the heuristics find.
+    let mut h =
+        Conversation::tcp(sa("10.0.0.2:40100"), SocketAddr::new(server, 80)).start_ns(T0 + SEC);
+    h.handshake();
+    h.client_sends(
+        b"GET /b/ss?email=jane.doe%40example.org HTTP/1.1\r\nHost: metrics.shop-demo.com\r\n\r\n",
+    )
+    .fin();
+    frames.extend(h.frames());
+    let r = run(frames, Some(Device { country: Some("TW".into()), ..Device::default() }));
+    let d = dest(&r, "metrics.shop-demo.com");
+    assert_eq!(d.cnames, ["shop.sc.omtrdc.net"]);
+    let party = d.party.as_ref().expect("attributed");
+    assert!(party.name.starts_with("Adobe"), "{party:?}");
+    assert_eq!(party.matched, "shop.sc.omtrdc.net");
+    assert_eq!(party.category, "analytics");
+    assert_eq!(d.domain, "shop-demo.com");
+    let f = r.findings.iter().find(|f| f.host == d.host).expect("the e-mail");
+    assert_eq!(f.exposure, Exposure::Cleartext);
+    assert_eq!(f.party.as_ref().map(|p| p.name.as_str()), Some(party.name.as_str()));
+    assert_eq!(f.severity, Severity::Critical, "{}", f.severity_reason);
+    assert!(f.severity_reason.contains("third party"), "{}", f.severity_reason);
+    // No geo data: the country is unknown, nothing is flagged as leaving it.
+    assert!(!f.leaves_country && !d.leaves_country);
+    let s = Summary::of(&r);
+    assert_eq!(s.verdict, Severity::Critical);
+    assert_eq!(s.findings_by_severity[Severity::Critical as usize], 1);
+    assert!(s.stories[0].contains("Adobe"), "{:?}", s.stories);
+}
+
+const SEC: i64 = testkit::SEC;
+const T0: i64 = testkit::DEFAULT_START_NS;

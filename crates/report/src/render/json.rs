@@ -1,0 +1,181 @@
+//! The JSON document: a versioned contract (`schema/report.schema.json` at the repository root
+//! describes it; a test validates every golden output against it).
+//!
+//! Compatibility: fields are only added within one [`SCHEMA`] version; a removal, rename or change
+//! of meaning bumps it. Times are RFC 3339 UTC from capture timestamps; absent values are `null`.
+
+use pipeline::time::rfc3339;
+use serde_json::{Value, json};
+
+use crate::finding::{CaptureInfo, Destination, Evidence, Finding, Party, Report, Source};
+use crate::severity::Severity;
+use crate::summary::Summary;
+
+/// The schema identifier written as the document's `schema` field.
+pub const SCHEMA: &str = "phonehome.report/1";
+
+fn evidence_json(e: &Evidence) -> Value {
+    json!({
+        "file": e.file, "frame": e.frame, "flow": e.flow, "offset": e.offset,
+        "field": e.field, "value": e.value,
+    })
+}
+
+fn party_json(p: Option<&Party>) -> Value {
+    p.map_or(Value::Null, |p| {
+        json!({
+            "name": p.name, "category": p.category, "country": p.country, "matched": p.matched,
+            "first_party": p.class == crate::severity::PartyClass::First,
+        })
+    })
+}
+
+fn finding_json(f: &Finding) -> Value {
+    let (source, confidence) = match f.source {
+        Source::Profile => ("profile", None),
+        Source::Heuristic { confidence } => {
+            ("heuristic", Some((f64::from(confidence) * 100.0).round() / 100.0))
+        }
+    };
+    json!({
+        "data": f.data.as_str(),
+        "item": f.item,
+        "source": source,
+        "confidence": confidence,
+        "reason": (!f.reason.is_empty()).then_some(f.reason),
+        "host": f.host,
+        "ip": f.ip,
+        "port": f.port,
+        "protocol": f.protocol,
+        "encrypted": f.encrypted,
+        "protection": f.protection.kind(),
+        "tls_version": f.protection.version(),
+        "exposure": f.exposure.as_str(),
+        "encoding": f.encoding,
+        "where": f.where_,
+        "party": f.party.as_ref().map(|p| p.name.clone()),
+        "category": f.party.as_ref().map(|p| p.category),
+        "country": f.country,
+        "leaves_country": f.leaves_country,
+        "severity": f.severity.as_str(),
+        "severity_reason": f.severity_reason,
+        "count": f.count,
+        "first_seen": rfc3339(f.first_seen),
+        "last_seen": rfc3339(f.last_seen),
+        "evidence": f.evidence.iter().map(evidence_json).collect::<Vec<_>>(),
+    })
+}
+
+fn destination_json(d: &Destination) -> Value {
+    json!({
+        "host": d.host,
+        "domain": d.domain,
+        "ips": d.ips,
+        "cnames": d.cnames,
+        "protocols": d.protocols,
+        "encrypted": d.protection.is_encrypted(),
+        "protection": d.protection.kind(),
+        "tls_version": d.protection.version(),
+        "weak_tls": d.protection.is_weak(),
+        "flows": d.flows,
+        "bytes_sent": d.bytes_sent,
+        "bytes_received": d.bytes_received,
+        "first_seen": rfc3339(d.first_seen),
+        "party": d.party.as_ref().map(|p| p.name.clone()),
+        "category": d.party.as_ref().map(|p| p.category),
+        "party_country": d.party.as_ref().map(|p| p.country.clone()),
+        "party_detail": party_json(d.party.as_ref()),
+        "country": d.geo.as_ref().and_then(|g| g.country.clone()),
+        "country_unknown_reason": d.geo.as_ref().and_then(|g| g.reason),
+        "asn": d.geo.as_ref().and_then(|g| g.asn),
+        "as_org": d.geo.as_ref().and_then(|g| g.as_org.clone()),
+        "leaves_country": d.leaves_country,
+        "findings": d.findings,
+        "severity": d.severity.as_str(),
+        "severity_reason": d.severity_reason,
+    })
+}
+
+fn capture_json(c: &CaptureInfo) -> Value {
+    let duration = match (c.first_packet, c.last_packet) {
+        (Some(a), Some(b)) => Some(((b.0 - a.0).max(0) as f64 / 1e6).round() / 1e3),
+        _ => None,
+    };
+    json!({
+        "path": c.path,
+        "sha256": c.sha256,
+        "size": c.size,
+        "format": c.format,
+        "compression": c.compression,
+        "packets": c.packets,
+        "first_packet": c.first_packet.map(rfc3339),
+        "last_packet": c.last_packet.map(rfc3339),
+        "duration_s": duration,
+        "warnings": c.warnings,
+        "error": c.error,
+    })
+}
+
+fn summary_json(s: &Summary) -> Value {
+    let by_severity: serde_json::Map<String, Value> = Severity::ALL
+        .iter()
+        .map(|&v| (v.as_str().to_string(), json!(s.findings_by_severity[v as usize])))
+        .collect();
+    json!({
+        "verdict": s.verdict.as_str(),
+        "headline": s.headline,
+        "stories": s.stories,
+        "findings": s.findings,
+        "findings_by_severity": by_severity,
+        "cleartext_findings": s.cleartext_findings,
+        "data": s.data.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+        "destinations": s.destinations,
+        "destinations_with_data": s.destinations_with_data,
+        "unprotected_destinations": s.unprotected_destinations,
+        "contacts_uploaded": s.contacts_uploaded,
+        "findings_leaving_country": s.findings_leaving_country,
+        "bytes_sent": s.bytes_sent,
+        "bytes_received": s.bytes_received,
+        "parties": s.parties.iter().map(|p| json!({
+            "name": p.name,
+            "category": p.category,
+            "country": p.country,
+            "destinations": p.destinations,
+            "findings": p.findings,
+            "data": p.data.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+            "severity": p.severity.as_str(),
+            "bytes_sent": p.bytes_sent,
+            "first_seen": rfc3339(p.first_seen),
+        })).collect::<Vec<_>>(),
+        "countries": s.countries.iter().map(|c| json!({
+            "country": c.country,
+            "destinations": c.destinations,
+            "findings": c.findings,
+            "bytes_sent": c.bytes_sent,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The JSON document: `schema`, `tool`, `captures`, `device`, `summary`, `findings`,
+/// `destinations`, `address_book_uploads`, `geo_source`.
+pub fn json(report: &Report) -> Value {
+    json!({
+        "schema": SCHEMA,
+        "tool": { "name": "phonehome", "version": env!("CARGO_PKG_VERSION") },
+        "captures": report.captures.iter().map(capture_json).collect::<Vec<_>>(),
+        "device": report.device.as_ref().map(|d| json!({
+            "name": d.name, "country": d.country, "manufacturer": d.manufacturer,
+            "profile": d.profile,
+        })),
+        "summary": summary_json(&Summary::of(report)),
+        "findings": report.findings.iter().map(finding_json).collect::<Vec<_>>(),
+        "destinations": report.destinations.iter().map(destination_json).collect::<Vec<_>>(),
+        "address_book_uploads": report.address_book_uploads.iter().map(|u| json!({
+            "host": u.host,
+            "contacts": u.contacts,
+            "time": rfc3339(u.time),
+            "evidence": evidence_json(&u.evidence),
+        })).collect::<Vec<_>>(),
+        "geo_source": report.geo_source,
+    })
+}

@@ -1,0 +1,340 @@
+//! The report's summary: the verdict and the figures every rendering shows, computed once from
+//! the [`Report`] so that text, JSON, Markdown and HTML cannot disagree.
+//!
+//! Contract:
+//! - [`Summary::of`] is a pure function of the report (no clock, no environment).
+//! - `verdict` is the highest severity among findings, else among destinations.
+//! - `stories` are one sentence per destination that received personal data, worst first, in
+//!   the shape "sent its IMEI, IMSI and 12 contacts to Xiaomi (manufacturer, CN) at
+//!   api.account.xiaomi.com in cleartext HTTP, 3 s after the capture started".
+//! - `parties` and `countries` aggregate destinations; a destination without a known party is
+//!   grouped under its registrable domain, one without a known country under `??`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use capture::Timestamp;
+use detect::DataKind;
+
+use crate::finding::{Destination, Report};
+use crate::severity::Severity;
+
+/// Country code used when a destination's country is unknown.
+pub const UNKNOWN_COUNTRY: &str = "??";
+
+/// One organisation (or unknown registrable domain) the device talked to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartySummary {
+    /// Organisation name, or the registrable domain when not in the database.
+    pub name: String,
+    /// Category, `unknown` when not in the database.
+    pub category: String,
+    /// Headquarters country, when known.
+    pub country: Option<String>,
+    /// Its destinations (host names), in first-contact order.
+    pub destinations: Vec<String>,
+    /// Findings sent to it.
+    pub findings: usize,
+    /// Kinds of data it received.
+    pub data: BTreeSet<DataKind>,
+    /// Highest severity among its destinations.
+    pub severity: Severity,
+    /// Bytes sent to it.
+    pub bytes_sent: u64,
+    /// First contact.
+    pub first_seen: Timestamp,
+}
+
+/// Destinations and findings per country of the server address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountrySummary {
+    /// ISO 3166 alpha-2, or [`UNKNOWN_COUNTRY`].
+    pub country: String,
+    /// Destinations there.
+    pub destinations: usize,
+    /// Findings sent there.
+    pub findings: usize,
+    /// Bytes sent there.
+    pub bytes_sent: u64,
+}
+
+/// Everything a reader sees first.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// The highest severity found.
+    pub verdict: Severity,
+    /// One line: what, to how many parties, how protected.
+    pub headline: String,
+    /// One sentence per destination with findings, worst first.
+    pub stories: Vec<String>,
+    /// Findings.
+    pub findings: usize,
+    /// Findings per severity, indexed like [`Severity::ALL`].
+    pub findings_by_severity: [usize; 5],
+    /// Findings readable on the network.
+    pub cleartext_findings: usize,
+    /// Kinds of personal data sent.
+    pub data: BTreeSet<DataKind>,
+    /// Destinations contacted.
+    pub destinations: usize,
+    /// Destinations that received personal data.
+    pub destinations_with_data: usize,
+    /// Destinations whose traffic was cleartext (or weak TLS).
+    pub unprotected_destinations: usize,
+    /// Distinct contacts of the profile's address book sent in one message, at most.
+    pub contacts_uploaded: usize,
+    /// Findings whose destination is outside the device's country.
+    pub findings_leaving_country: usize,
+    /// Bytes sent and received, over all destinations.
+    pub bytes_sent: u64,
+    /// See [`Summary::bytes_sent`].
+    pub bytes_received: u64,
+    /// Parties, worst first, then by first contact.
+    pub parties: Vec<PartySummary>,
+    /// Countries, by bytes sent (descending).
+    pub countries: Vec<CountrySummary>,
+    /// Time of the first packet of the run (the reference of "N s after the capture started").
+    pub start: Option<Timestamp>,
+}
+
+/// The name a destination is grouped under: its party, else its registrable domain.
+pub fn party_name(d: &Destination) -> String {
+    d.party.as_ref().map_or_else(|| d.domain.clone(), |p| p.name.clone())
+}
+
+/// A list for prose: `a`, `a and b`, `a, b and c`.
+pub fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// How a data kind is named in prose (`IMEI`, `phone number`).
+pub fn data_words(kind: DataKind) -> &'static str {
+    match kind {
+        DataKind::Imei => "IMEI",
+        DataKind::Imsi => "IMSI",
+        DataKind::Iccid => "ICCID",
+        DataKind::Phone => "phone number",
+        DataKind::Serial => "serial number",
+        DataKind::AndroidId => "Android ID",
+        DataKind::AdvertisingId => "advertising ID",
+        DataKind::Mac => "MAC address",
+        DataKind::Email => "e-mail address",
+        DataKind::Contact => "contacts",
+        DataKind::Sms => "SMS text",
+        DataKind::Location => "location",
+        DataKind::Custom => "planted values",
+    }
+}
+
+fn seconds_after(start: Option<Timestamp>, t: Timestamp) -> String {
+    let Some(s) = start else { return String::new() };
+    let ns = t.0.saturating_sub(s.0).max(0);
+    let secs = ns as f64 / 1e9;
+    if secs < 10.0 {
+        format!(", {secs:.1} s after the capture started")
+    } else {
+        format!(", {:.0} s after the capture started", secs.round())
+    }
+}
+
+impl Summary {
+    /// Computes the summary of `report`.
+    pub fn of(report: &Report) -> Self {
+        let mut s = Self {
+            findings: report.findings.len(),
+            destinations: report.destinations.len(),
+            start: report.captures.iter().filter_map(|c| c.first_packet).min(),
+            ..Self::default()
+        };
+        for f in &report.findings {
+            s.findings_by_severity[f.severity as usize] += 1;
+            s.verdict = s.verdict.max(f.severity);
+            s.data.insert(f.data);
+            if f.exposure == crate::severity::Exposure::Cleartext {
+                s.cleartext_findings += 1;
+            }
+            if f.leaves_country {
+                s.findings_leaving_country += 1;
+            }
+        }
+        s.contacts_uploaded =
+            report.address_book_uploads.iter().map(|u| u.contacts).max().unwrap_or(0);
+        let mut parties: BTreeMap<String, PartySummary> = BTreeMap::new();
+        let mut countries: BTreeMap<String, CountrySummary> = BTreeMap::new();
+        for d in &report.destinations {
+            if report.findings.is_empty() {
+                s.verdict = s.verdict.max(d.severity);
+            }
+            s.bytes_sent += d.bytes_sent;
+            s.bytes_received += d.bytes_received;
+            s.destinations_with_data += usize::from(d.findings > 0);
+            s.unprotected_destinations +=
+                usize::from(!d.protection.is_encrypted() || d.protection.is_weak());
+            let data: BTreeSet<DataKind> =
+                report.findings.iter().filter(|f| f.host == d.host).map(|f| f.data).collect();
+            let name = party_name(d);
+            let p = parties.entry(name.clone()).or_insert_with(|| PartySummary {
+                name,
+                category: d.party.as_ref().map_or("unknown", |p| p.category).to_string(),
+                country: d.party.as_ref().map(|p| p.country.clone()),
+                destinations: Vec::new(),
+                findings: 0,
+                data: BTreeSet::new(),
+                severity: Severity::Info,
+                bytes_sent: 0,
+                first_seen: d.first_seen,
+            });
+            p.destinations.push(d.host.clone());
+            p.findings += d.findings;
+            p.data.extend(data);
+            p.severity = p.severity.max(d.severity);
+            p.bytes_sent += d.bytes_sent;
+            p.first_seen = p.first_seen.min(d.first_seen);
+            let cc = d
+                .geo
+                .as_ref()
+                .and_then(|g| g.country.clone())
+                .unwrap_or_else(|| UNKNOWN_COUNTRY.to_string());
+            let c = countries.entry(cc.clone()).or_insert_with(|| CountrySummary {
+                country: cc,
+                destinations: 0,
+                findings: 0,
+                bytes_sent: 0,
+            });
+            c.destinations += 1;
+            c.findings += d.findings;
+            c.bytes_sent += d.bytes_sent;
+        }
+        s.parties = parties.into_values().collect();
+        s.parties.sort_by(|a, b| {
+            (b.severity, b.findings, a.first_seen, &a.name).cmp(&(
+                a.severity,
+                a.findings,
+                b.first_seen,
+                &b.name,
+            ))
+        });
+        s.countries = countries.into_values().collect();
+        s.countries.sort_by(|a, b| (b.bytes_sent, &a.country).cmp(&(a.bytes_sent, &b.country)));
+        s.stories = stories(report, s.start);
+        s.headline = headline(&s);
+        s
+    }
+
+    /// Non-zero finding counts, worst first: `["31 critical", "3 high"]`.
+    pub fn severity_breakdown(&self) -> Vec<String> {
+        Severity::ALL
+            .iter()
+            .rev()
+            .filter(|&&v| self.findings_by_severity[v as usize] > 0)
+            .map(|&v| format!("{} {}", self.findings_by_severity[v as usize], v.as_str()))
+            .collect()
+    }
+
+    /// How many findings have `severity` or higher.
+    pub fn at_or_above(&self, severity: Severity) -> usize {
+        self.findings_by_severity[severity as usize..].iter().sum()
+    }
+}
+
+fn headline(s: &Summary) -> String {
+    if s.findings == 0 {
+        return format!(
+            "No personal data found in what could be read ({} destinations contacted, {} of them unprotected).",
+            s.destinations, s.unprotected_destinations
+        );
+    }
+    let data: Vec<String> = s.data.iter().map(|&k| data_words(k).to_string()).collect();
+    let parties = s.parties.iter().filter(|p| p.findings > 0).count();
+    format!(
+        "{}: personal data ({}) sent to {} destination{} of {} part{}; {} of {} finding{} readable on the network.",
+        s.verdict.as_str().to_uppercase(),
+        and_list(&data),
+        s.destinations_with_data,
+        if s.destinations_with_data == 1 { "" } else { "s" },
+        parties,
+        if parties == 1 { "y" } else { "ies" },
+        s.cleartext_findings,
+        s.findings,
+        if s.findings == 1 { "" } else { "s" },
+    )
+}
+
+fn stories(report: &Report, start: Option<Timestamp>) -> Vec<String> {
+    let mut with_data: Vec<&Destination> =
+        report.destinations.iter().filter(|d| d.findings > 0).collect();
+    with_data.sort_by(|a, b| (b.severity, a.first_seen).cmp(&(a.severity, b.first_seen)));
+    let mut lines: Vec<String> = with_data
+        .iter()
+        .map(|d| {
+            let mine: Vec<_> = report.findings.iter().filter(|f| f.host == d.host).collect();
+            let kinds: BTreeSet<DataKind> = mine.iter().map(|f| f.data).collect();
+            let contacts = report
+                .address_book_uploads
+                .iter()
+                .filter(|u| u.host == d.host)
+                .map(|u| u.contacts)
+                .max();
+            let words: Vec<String> = kinds
+                .iter()
+                .map(|&k| match (k, contacts) {
+                    (DataKind::Contact, Some(n)) => format!("{n} contacts"),
+                    (DataKind::Contact, None) => {
+                        let n: BTreeSet<&str> = mine
+                            .iter()
+                            .filter(|f| f.data == DataKind::Contact)
+                            .map(|f| f.item.as_str())
+                            .collect();
+                        format!("{} contact{}", n.len(), if n.len() == 1 { "" } else { "s" })
+                    }
+                    _ => data_words(k).to_string(),
+                })
+                .collect();
+            let to = match &d.party {
+                Some(p) => format!("{} ({}, {})", p.name, p.category, p.country),
+                None if d.domain == d.host => "an unknown party".to_string(),
+                None => format!("an unknown party ({})", d.domain),
+            };
+            let country = d
+                .geo
+                .as_ref()
+                .and_then(|g| g.country.as_deref())
+                .map_or(String::new(), |c| format!(", server in {c}"));
+            let first = mine.iter().map(|f| f.first_seen).min().unwrap_or(d.first_seen);
+            format!(
+                "{}: sent {} to {to} at {}{country}, in {}{}.",
+                d.severity.as_str().to_uppercase(),
+                and_list(&words),
+                d.host,
+                d.protection.label(),
+                seconds_after(start, first)
+            )
+        })
+        .collect();
+    // Data carried in DNS names is keyed by the queried domain, which is no destination.
+    let hosts: BTreeSet<&str> = report.destinations.iter().map(|d| d.host.as_str()).collect();
+    let mut by_domain: BTreeMap<&str, Vec<&crate::finding::Finding>> = BTreeMap::new();
+    for f in report.findings.iter().filter(|f| !hosts.contains(f.host.as_str())) {
+        by_domain.entry(f.host.as_str()).or_default().push(f);
+    }
+    for (domain, mine) in by_domain {
+        let kinds: BTreeSet<DataKind> = mine.iter().map(|f| f.data).collect();
+        let words: Vec<String> = kinds.iter().map(|&k| data_words(k).to_string()).collect();
+        let worst = mine.iter().map(|f| f.severity).max().unwrap_or_default();
+        let to = mine[0].party.as_ref().map_or_else(
+            || "an unknown party".to_string(),
+            |p| format!("{} ({}, {})", p.name, p.category, p.country),
+        );
+        let first = mine.iter().map(|f| f.first_seen).min().unwrap_or_default();
+        lines.push(format!(
+            "{}: sent {} to {to} inside DNS queries for {domain}, readable by any resolver on the way{}.",
+            worst.as_str().to_uppercase(),
+            and_list(&words),
+            seconds_after(start, first)
+        ));
+    }
+    lines
+}
