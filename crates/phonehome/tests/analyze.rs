@@ -96,10 +96,14 @@ fn demo_with_profile_finds_every_planted_identifier() {
 fn values_are_masked_unless_revealed() {
     let imei = "865123045678905";
     let (out, _) = analyze(&["examples/demo.pcapng", "--profile", "examples/profile.toml"]);
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(imei));
+    // Neither the identifiers nor the address book (contacts are `contact[N]`).
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(!shown.contains(imei) && !shown.contains("Kevin Lee") && !shown.contains("媽媽"));
+    assert!(shown.contains("contact[11]"));
     let (out, _) =
         analyze(&["examples/demo.pcapng", "--profile", "examples/profile.toml", "--reveal"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains(imei));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains(imei) && shown.contains("Kevin Lee"));
 }
 
 #[test]

@@ -232,6 +232,16 @@ impl Analyzer {
         if self.options.reveal { v.to_string() } else { mask(v) }
     }
 
+    /// How a profile item is named in the report: its label (`imei[0]`, a custom label), except
+    /// that a contact, labelled by its name in the profile, is `contact[N]` unless revealed: the
+    /// report must not leak the address book it is about.
+    fn item_label(&self, item: &detect::variants::Item) -> String {
+        match item.contact {
+            Some(n) if !self.options.reveal => format!("contact[{n}]"),
+            _ => item.label.clone(),
+        }
+    }
+
     fn file_name(&self, file: usize) -> String {
         self.options.files.get(file).cloned().unwrap_or_else(|| file.to_string())
     }
@@ -277,7 +287,7 @@ impl Analyzer {
                 let text = String::from_utf8_lossy(&v.bytes);
                 found.push(Pending {
                     data: item.kind,
-                    item: item.label.clone(),
+                    item: self.item_label(item),
                     source: Source::Profile,
                     reason: "",
                     encoding,
@@ -451,7 +461,7 @@ impl Analyzer {
             let item = self.set.item(v);
             let p = Pending {
                 data: item.kind,
-                item: item.label.clone(),
+                item: self.item_label(item),
                 source: Source::Profile,
                 reason: "",
                 encoding: join_encoding("", &v.encoding),
@@ -475,11 +485,11 @@ impl Analyzer {
     pub fn into_report(self) -> (Report, AnalyzerStats) {
         let mut findings: Vec<Finding> = self.findings.into_values().collect();
         findings.sort_by(|a, b| {
-            (a.first_seen, &a.host, a.data, &a.item, &a.encoding, &a.where_).cmp(&(
+            (a.first_seen, &a.host, a.data, natural(&a.item), &a.encoding, &a.where_).cmp(&(
                 b.first_seen,
                 &b.host,
                 b.data,
-                &b.item,
+                natural(&b.item),
                 &b.encoding,
                 &b.where_,
             ))
@@ -496,6 +506,28 @@ impl Analyzer {
 }
 
 /// `decoded` (the field's decodings) + the variant's encoding; `plain` only when nothing else.
+/// A sort key that orders numbers inside text by value (`contact[2]` before `contact[10]`).
+fn natural(s: &str) -> Vec<(bool, u64, &str)> {
+    let mut key = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n = if digits > 0 {
+            digits
+        } else {
+            rest.bytes().take_while(|b| !b.is_ascii_digit()).count()
+        };
+        let (part, tail) = rest.split_at(n);
+        // Runs of more than 19 digits compare as text (after every shorter number).
+        match part.parse::<u64>() {
+            Ok(v) if digits > 0 => key.push((false, v, "")),
+            _ => key.push((true, 0, part)),
+        }
+        rest = tail;
+    }
+    key
+}
+
 /// How visible data in `where_` of a flow with `protection` was: DNS names and SNIs travel in the
 /// clear whatever protects the rest.
 fn exposure(protection: Protection, where_: &str) -> Exposure {

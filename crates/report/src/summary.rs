@@ -94,6 +94,8 @@ pub struct Summary {
     pub countries: Vec<CountrySummary>,
     /// Time of the first packet of the run (the reference of "N s after the capture started").
     pub start: Option<Timestamp>,
+    /// The device's country (from the profile), when known.
+    pub home_country: Option<String>,
 }
 
 /// The name a destination is grouped under: its party, else its registrable domain.
@@ -147,6 +149,7 @@ impl Summary {
             findings: report.findings.len(),
             destinations: report.destinations.len(),
             start: report.captures.iter().filter_map(|c| c.first_packet).min(),
+            home_country: report.device.as_ref().and_then(|d| d.country.clone()),
             ..Self::default()
         };
         for f in &report.findings {
@@ -249,8 +252,14 @@ fn headline(s: &Summary) -> String {
     }
     let data: Vec<String> = s.data.iter().map(|&k| data_words(k).to_string()).collect();
     let parties = s.parties.iter().filter(|p| p.findings > 0).count();
+    let abroad = match &s.home_country {
+        Some(home) if s.findings_leaving_country > 0 => {
+            format!("; {} sent to servers outside {home}", s.findings_leaving_country)
+        }
+        _ => String::new(),
+    };
     format!(
-        "{}: personal data ({}) sent to {} destination{} of {} part{}; {} of {} finding{} readable on the network.",
+        "{}: personal data ({}) sent to {} destination{} of {} part{}; {} of {} finding{} readable on the network{abroad}.",
         s.verdict.as_str().to_uppercase(),
         and_list(&data),
         s.destinations_with_data,

@@ -5,9 +5,12 @@
 //! number in plaintext HTTP to Xiaomi's activation server and uploads the address book to the
 //! cloud, next to the usual TLS and QUIC traffic to Xiaomi and Google.
 //!
-//! Every identifier is fake (the constants of this module); server addresses come from the
-//! documentation ranges 203.0.113.0/24 (Xiaomi-like hosts) and 198.51.100.0/24 (Google and the
-//! tracker), and CDN names use the reserved `.example` top-level domain. The capture is
+//! Every identifier is fake (the constants of this module), and CDN names use the reserved
+//! `.example` top-level domain. Server addresses are real-world ones of the right kind, so that
+//! with geo data (`scripts/geo-setup.sh`) the report tells the story's geography: Xiaomi's hosts in
+//! 120.92.96.0/24 (Beijing Kingsoft Cloud, AS59019, CN, where Xiaomi's servers ran), Google's in
+//! 142.250.196.0/24 (AS15169, US), the tracker at 104.21.55.150 (Cloudflare, US). No packet of
+//! this capture was ever sent to them. The capture is
 //! deterministic byte for byte: same code, same file (a test compares it with the committed
 //! copy).
 //!
@@ -116,8 +119,9 @@ pub fn redmi_2014_frames() -> Vec<Frame> {
         lists: Vec::new(),
     };
     let at = |ms: i64| START_NS + ms * MS;
-    let ip = |d: u8| Ipv4Addr::new(203, 0, 113, d);
-    let gip = |d: u8| Ipv4Addr::new(198, 51, 100, d);
+    let ip = |d: u8| Ipv4Addr::new(120, 92, 96, d);
+    let gip = |d: u8| Ipv4Addr::new(142, 250, 196, d);
+    let tracker_ip = Ipv4Addr::new(104, 21, 55, 150);
 
     // Google check-in.
     let t =
@@ -170,8 +174,8 @@ pub fn redmi_2014_frames() -> Vec<Frame> {
     b.quic(t, gip(100));
 
     // Tracker SDK: hashed identifiers in plaintext.
-    let t = b.lookup(at(26_777), TRACKER_HOST, &["e7.tracker-edge.example"], &[gip(150)], 120);
-    b.tracker(t, gip(150));
+    let t = b.lookup(at(26_777), TRACKER_HOST, &["e7.tracker-edge.example"], &[tracker_ip], 120);
+    b.tracker(t, tracker_ip);
 
     // Usage statistics.
     let t = b.lookup(
