@@ -11,3 +11,12 @@ cargo run --release -q -p pipeline --example fuzz_seeds -- fuzz/corpus "${caps[@
 mkdir -p fuzz/corpus/profile
 { printf '\x00'; cat examples/profile.toml; } > fuzz/corpus/profile/example-profile
 { printf '\x01'; cat examples/contacts.vcf; } > fuzz/corpus/profile/example-vcard
+# The report target reads whole captures, like the pipeline target; the demo capture is one more.
+mkdir -p fuzz/corpus/report
+cp fuzz/corpus/pipeline/* fuzz/corpus/report/ 2>/dev/null || true
+cp examples/demo.pcapng fuzz/corpus/report/demo.pcapng
+# Report data files (first byte: 0x00 entity TOML, 0x01 ASN table or CSV).
+mkdir -p fuzz/corpus/report_data
+{ printf '\x00'; cat crates/report/data/entities.toml; } > fuzz/corpus/report_data/entities
+{ printf '\x01'; printf '1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."\n2001:db8::,2001:db8::ffff,64496,Doc\n'; } > fuzz/corpus/report_data/asn-csv
+if [ -s data/geo/asn.bin ]; then { printf '\x01'; head -c 60000 data/geo/asn.bin; } > fuzz/corpus/report_data/asn-table-head; fi

@@ -3,7 +3,10 @@
 //!
 //! The SHA-256 is computed from the same bytes the reader consumes, on a second thread (the bytes
 //! are copied to it through a bounded channel), so hashing costs no second read of the capture and
-//! little of the analysis core. If reading stops early (a corrupt record), the rest of the file is
+//! little of the analysis core. SHA-256 (about 1.2 GB/s here, with SHA-NI) is slower than the
+//! analysis of a phone-like capture, so on large captures the hash sets the pace; `analyze
+//! --no-hash` skips it. (Hashing the file from a second handle instead measured slower: 1.00 s
+//! against 0.88 s per GiB.) If reading stops early (a corrupt record), the rest of the file is
 //! hashed afterwards so the hash is always that of the whole file (`sha256sum` agrees).
 //! A progress bar is drawn on standard error when it is a terminal and the captures are large.
 
@@ -116,7 +119,7 @@ fn progress_bar(paths: &[impl AsRef<Path>]) -> Option<indicatif::ProgressBar> {
         indicatif::ProgressDrawTarget::stderr_with_hz(8),
     );
     let style = indicatif::ProgressStyle::with_template(
-        "{prefix} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+        "{prefix} [{wide_bar}] {bytes}/{total_bytes} {eta}",
     )
     .map(|s| s.progress_chars("=> "));
     if let Ok(style) = style {

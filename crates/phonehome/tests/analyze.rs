@@ -287,6 +287,9 @@ fn captures_are_described_with_their_hash_and_span() {
     assert_eq!(c["format"], "pcapng");
     assert_eq!(c["first_packet"], "2014-08-10T09:00:00.412069715Z");
     assert!(c["duration_s"].as_f64().unwrap() > 30.0);
+    let (_, fast) = analyze(&["examples/demo.pcapng", "--no-hash"]);
+    assert!(fast["captures"][0]["sha256"].is_null());
+    assert_eq!(fast["captures"][0]["packets"], 168);
     assert_eq!(doc["device"]["country"], "TW");
     assert_eq!(doc["device"]["manufacturer"], "Xiaomi");
     // A gzip-compressed capture on standard input: hashed as it came.
@@ -313,4 +316,16 @@ fn captures_are_described_with_their_hash_and_span() {
     assert_eq!(doc["captures"][0]["sha256"], expected.as_str());
     assert_eq!(doc["captures"][0]["compression"], "gzip");
     assert_eq!(doc["captures"][0]["packets"], 168);
+}
+
+#[test]
+fn without_arguments_a_short_usage_points_at_the_demo() {
+    let out = Command::new(env!("CARGO_BIN_EXE_phonehome")).output().expect("run phonehome");
+    let usage = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        usage.contains(
+            "phonehome analyze examples/demo.pcapng --profile examples/profile.toml -o report.html"
+        ),
+        "{usage}"
+    );
 }

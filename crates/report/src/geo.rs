@@ -351,6 +351,24 @@ fn open_asn(path: &Path) -> Result<AsnData, GeoError> {
     Ok(AsnData { table, name })
 }
 
+/// For the fuzz target: `data` read as an ASN table (and, when it compiles as a CSV, compiled and
+/// read back), then a few lookups. Never panics on any input.
+#[doc(hidden)]
+pub fn fuzz_asn(data: &[u8]) {
+    let probe = |t: &asn::AsnTable| {
+        for ip in ["0.0.0.0", "8.8.8.8", "255.255.255.255", "::", "2001:db8::1", "ffff::1"] {
+            let _ = t.lookup(ip.parse().expect("address literal"));
+        }
+    };
+    if let Ok(t) = asn::AsnTable::load(data.to_vec()) {
+        probe(&t);
+    }
+    if let Ok(c) = asn::compile(data) {
+        let t = asn::AsnTable::load(c.bytes).expect("a compiled table loads");
+        probe(&t);
+    }
+}
+
 fn compile_csv(path: &Path, csv: &[u8]) -> Result<asn::Compiled, GeoError> {
     asn::compile(csv).map_err(|b| GeoError::AsnCsv {
         path: path.to_path_buf(),

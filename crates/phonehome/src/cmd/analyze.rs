@@ -59,7 +59,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
     });
     let analyzer = Analyzer::new(set, matcher, location, options);
-    let run = run_captures(&args.input.captures, analyzer, RunOptions { hash: true });
+    let run = run_captures(&args.input.captures, analyzer, RunOptions { hash: !args.no_hash });
     let (mut report, astats) = run.observer.into_report();
     let geo = match geo.join() {
         Ok(Ok(geo)) => geo,
