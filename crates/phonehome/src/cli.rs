@@ -19,6 +19,10 @@ Commands:
                        the personal data the device sent, to whom, where, how protected
     flows   CAPTURE...   one row per connection, each destination named
     events  CAPTURE...   DNS, TLS, QUIC and HTTP events, one per line
+    block   REPORT.json|CAPTURE... --format hosts|adblock|dnsmasq|unbound|rpz|nftables|suricata
+                       a blocklist of what the report found, for the filter you run
+    guard   --listen ADDR --upstream ADDR --block LIST [--db guard.sqlite]
+                       a DNS sinkhole for your network; `guard stats` reads its query log
     profile init | check P             write or check a device profile
 
 Run `phonehome help` or `phonehome COMMAND --help` for more.
@@ -42,6 +46,11 @@ pub(crate) enum Command {
     /// Find the personal data the device sent: from a device profile, and profile-less detectors.
     /// Exit code 0: nothing found; 1: findings; 2: error.
     Analyze(AnalyzeArgs),
+    /// Write a blocklist of the destinations a report (or captures) shows, for Pi-hole, AdGuard,
+    /// dnsmasq, Unbound, RPZ, hosts files, nftables or Suricata.
+    Block(crate::cmd::block::BlockArgs),
+    /// Run the DNS guard (a sinkhole resolver for a network), or show its statistics.
+    Guard(crate::cmd::guard::GuardArgs),
     /// Write or check a device profile.
     #[command(subcommand)]
     Profile(ProfileCommand),

@@ -44,6 +44,8 @@ pub(crate) struct RunOutcome<O> {
 pub(crate) struct RunOptions {
     /// Compute each file's SHA-256.
     pub(crate) hash: bool,
+    /// Leave HTTP response bodies as sent (no inflation) when nothing reads them.
+    pub(crate) keep_responses_coded: bool,
 }
 
 /// A reader that counts what passes (for the progress bar) and hands a copy to the hasher.
@@ -136,7 +138,11 @@ pub(crate) fn run_captures<O: Observer>(
     observer: O,
     options: RunOptions,
 ) -> RunOutcome<O> {
-    let mut pipeline = Pipeline::new(Config::default(), observer);
+    let config = Config {
+        session: proto::SessionOptions { decode_responses: !options.keep_responses_coded },
+        ..Config::default()
+    };
+    let mut pipeline = Pipeline::new(config, observer);
     let mut errored = false;
     let mut captures = Vec::with_capacity(paths.len());
     let bar = progress_bar(paths);

@@ -38,6 +38,8 @@ pub struct Config {
     pub defrag: wire::DefragLimits,
     /// Flow table and TCP reassembly limits.
     pub flow: flow::FlowLimits,
+    /// Parser choices for every flow (e.g. leave HTTP response bodies coded).
+    pub session: proto::SessionOptions,
 }
 
 /// Where an event or chunk came from.
@@ -152,6 +154,7 @@ struct FlowState {
 /// The flow sink: parses, names, and forwards to the observer.
 struct Dispatch<O> {
     observer: O,
+    session: proto::SessionOptions,
     file: usize,
     flows: FastMap<FlowId, FlowState>,
     names: DnsNames,
@@ -163,7 +166,7 @@ struct Dispatch<O> {
 impl<O: Observer> FlowSink for Dispatch<O> {
     fn flow_start(&mut self, flow: &FlowInfo, _meta: Meta) {
         let state = FlowState {
-            session: Session::new(flow),
+            session: Session::with_options(flow, self.session),
             sni: None,
             http_host: None,
             dns_chain_at_start: self.names.lookup_chain(flow.server.ip()),
@@ -270,6 +273,7 @@ impl<O: Observer> Pipeline<O> {
             table: FlowTable::new(config.flow),
             dispatch: Dispatch {
                 observer,
+                session: config.session,
                 file: 0,
                 flows: FastMap::default(),
                 names: DnsNames::default(),

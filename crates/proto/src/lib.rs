@@ -26,7 +26,7 @@ mod socks;
 /// Per-flow protocol dispatcher. API: `Session::new(flow: &flow::FlowInfo)`,
 /// `data(&mut self, flow, dir, chunk, out: &mut Vec<Event>, an: &mut Anomalies)`,
 /// `protocol(&self) -> AppProto`, `encrypted(&self) -> bool`.
-pub use session::Session;
+pub use session::{Session, SessionOptions};
 
 /// Where a tunnel starts (an HTTP `CONNECT` answered with a 2xx, a SOCKS success), as the parser
 /// of the outer protocol found it: [`Session`] detects the protocol of the rest of both directions

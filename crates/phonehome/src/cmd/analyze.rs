@@ -1,7 +1,7 @@
 //! `phonehome analyze`: the personal data a device sent, per destination, as a report.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use detect::matcher::Matcher;
@@ -12,13 +12,49 @@ use report::{Analyzer, Device, Options, Report, Severity, Summary};
 use crate::cli::{AnalyzeArgs, AnalyzeFormat, ColorChoice, FailOn};
 use crate::input::{RunOptions, print_stats, run_captures};
 
-pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
-    let (set, location, region, device) = match &args.profile {
+/// What [`build_report`] needs: the analysis options `analyze` and `block` share.
+pub(crate) struct ReportInputs<'a> {
+    /// The captures, in order.
+    pub(crate) captures: &'a [PathBuf],
+    /// Device profile.
+    pub(crate) profile: Option<&'a Path>,
+    /// Entity file added to the built-in one.
+    pub(crate) entities: Option<&'a Path>,
+    /// Country database instead of the default.
+    pub(crate) geo_db: Option<PathBuf>,
+    /// No country lookups.
+    pub(crate) no_geo: bool,
+    /// Identifiers unmasked.
+    pub(crate) reveal: bool,
+    /// Also scan server-to-client streams.
+    pub(crate) scan_responses: bool,
+    /// Compute the captures' SHA-256.
+    pub(crate) hash: bool,
+}
+
+/// A finished report and what reading the captures gave.
+pub(crate) struct Built {
+    /// The attributed report.
+    pub(crate) report: Report,
+    /// Pipeline counters.
+    pub(crate) stats: pipeline::Stats,
+    /// Analyzer counters.
+    pub(crate) astats: report::AnalyzerStats,
+    /// True if a capture could not be read completely.
+    pub(crate) errored: bool,
+    /// True when the geo data has countries.
+    pub(crate) has_country: bool,
+}
+
+/// Runs the analysis exactly as `phonehome analyze` does; `Err(code)` after printing why (a bad
+/// profile, entity file or geo database).
+pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built, ExitCode>> {
+    let (set, location, region, device) = match i.profile {
         None => (VariantSet::default(), None, None, None),
         Some(path) => {
             let p = match super::load_profile(path) {
                 Ok(p) => p,
-                Err(code) => return Ok(code),
+                Err(code) => return Ok(Err(code)),
             };
             let region = p.country.as_deref().and_then(|c| c.parse().ok());
             let device = Device {
@@ -31,26 +67,25 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     // A bad entity file is reported before the captures are read.
-    let entities = match &args.entities {
+    let entities = match i.entities {
         None => report::attribution::Entities::builtin(),
         Some(path) => match report::attribution::Entities::load_with(path) {
             Ok(e) => e,
             Err(e) => {
                 eprintln!("phonehome: {e}");
-                return Ok(ExitCode::from(2));
+                return Ok(Err(ExitCode::from(2)));
             }
         },
     };
-    let format = format_of(args);
     let matcher = if set.variants.is_empty() { None } else { Some(Matcher::from_set(&set)?) };
     let options = Options {
-        reveal: args.reveal,
-        scan_responses: args.scan_responses,
-        files: args.input.captures.iter().map(|p| p.display().to_string()).collect(),
+        reveal: i.reveal,
+        scan_responses: i.scan_responses,
+        files: i.captures.iter().map(|p| p.display().to_string()).collect(),
         heuristic: detect::heuristic::Options { region },
     };
     // The geo data loads on a thread while the captures are read: it is only needed for the report.
-    let (geo_db, no_geo) = (args.geo_db.clone(), args.no_geo);
+    let (geo_db, no_geo) = (i.geo_db.clone(), i.no_geo);
     let geo = std::thread::spawn(move || {
         if no_geo {
             Ok(report::geo::Geo::none())
@@ -59,20 +94,49 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
     });
     let analyzer = Analyzer::new(set, matcher, location, options);
-    let run = run_captures(&args.input.captures, analyzer, RunOptions { hash: !args.no_hash });
+    let run = run_captures(
+        i.captures,
+        analyzer,
+        RunOptions { hash: i.hash, keep_responses_coded: !i.scan_responses },
+    );
     let (mut report, astats) = run.observer.into_report();
     let geo = match geo.join() {
         Ok(Ok(geo)) => geo,
         Ok(Err(e)) => {
             eprintln!("phonehome: {e}");
-            return Ok(ExitCode::from(2));
+            return Ok(Err(ExitCode::from(2)));
         }
         Err(_) => anyhow::bail!("loading the geo data failed"),
     };
     report.captures = run.captures;
     report.device = device;
     report.attribute(&entities, &geo);
-    let rendered = render(&report, format, args, geo.has_country());
+    Ok(Ok(Built {
+        report,
+        stats: run.stats,
+        astats,
+        errored: run.errored,
+        has_country: geo.has_country(),
+    }))
+}
+
+pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let format = format_of(args);
+    let inputs = ReportInputs {
+        captures: &args.input.captures,
+        profile: args.profile.as_deref(),
+        entities: args.entities.as_deref(),
+        geo_db: args.geo_db.clone(),
+        no_geo: args.no_geo,
+        reveal: args.reveal,
+        scan_responses: args.scan_responses,
+        hash: !args.no_hash,
+    };
+    let Built { report, stats, astats, errored, has_country } = match build_report(&inputs)? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    let rendered = render(&report, format, args, has_country);
     match &args.output {
         None => {
             let mut out = io::stdout().lock();
@@ -87,9 +151,9 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if args.input.stats {
-        print_stats(&run.stats, astats.counters());
+        print_stats(&stats, astats.counters());
     }
-    Ok(exit_code(&report, run.errored, args.fail_on))
+    Ok(exit_code(&report, errored, args.fail_on))
 }
 
 /// The format asked for, else the one the output file's extension names, else text.

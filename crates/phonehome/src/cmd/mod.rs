@@ -5,8 +5,11 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command};
 
 mod analyze;
+pub(crate) mod block;
 mod events;
 mod flows;
+pub(crate) mod guard;
+mod guard_stats;
 mod profile;
 
 /// Runs the chosen command.
@@ -15,6 +18,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Events(a) => events::run(&a),
         Command::Flows(a) => flows::run(&a),
         Command::Analyze(a) => analyze::run(&a),
+        Command::Block(a) => block::run(&a),
+        Command::Guard(a) => guard::run(&a),
         Command::Profile(c) => profile::run(&c),
     }
 }

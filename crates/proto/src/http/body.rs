@@ -221,12 +221,13 @@ impl BodyReader {
         matches!(self.framing, Framing::UntilClose)
     }
 
-    /// Finishes the body: content decoding (`codings` in the order applied) with output capped at
-    /// [`MAX_BODY_DECODED`]. `incomplete`: the body was cut (end of stream, broken framing).
-    /// Returns the body and the trailer fields.
+    /// Finishes the body: content decoding (`codings` in the order applied, when `decode`) with
+    /// output capped at [`MAX_BODY_DECODED`]. `incomplete`: the body was cut (end of stream,
+    /// broken framing). Returns the body and the trailer fields.
     pub(super) fn finish(
         self,
         codings: &[String],
+        decode: bool,
         incomplete: bool,
         an: &mut Anomalies,
     ) -> (Body, Vec<Header>) {
@@ -239,7 +240,9 @@ impl BodyReader {
             decode_failed: false,
         };
         let mut any_capped = capped;
-        match decode::decode(&raw, codings, MAX_BODY_DECODED) {
+        let decoded =
+            if decode { decode::decode(&raw, codings, MAX_BODY_DECODED) } else { Ok(None) };
+        match decoded {
             Ok(None) => body.data = raw,
             Ok(Some(d)) => {
                 body.data = d.data;

@@ -1060,3 +1060,30 @@ fn hostile_inputs_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn response_bodies_stay_coded_when_asked() {
+    let text = b"{\"status\":\"ok\",\"userId\":1523098765}".repeat(10);
+    let z = gzip(&text);
+    let server = response_with("Content-Encoding: gzip\r\n", &z);
+    let z_req = gzip(b"imei=865123045678905");
+    let mut client = format!(
+        "POST /a HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+        z_req.len()
+    )
+    .into_bytes();
+    client.extend_from_slice(&z_req);
+    for decode in [true, false] {
+        let mut p = HttpParser::with_options(decode);
+        let (mut out, mut an) = (Vec::new(), Anomalies::default());
+        feed(&mut p, Direction::ToServer, &client, &[], &mut out, &mut an);
+        feed(&mut p, Direction::ToClient, &server, &[], &mut out, &mut an);
+        let resp = responses(&out);
+        assert_eq!(resp.len(), 1);
+        assert_eq!(resp[0].body.content_encoding, ["gzip"]);
+        assert_eq!(resp[0].body.data, if decode { text.clone() } else { z.clone() });
+        assert!(!resp[0].body.decode_failed);
+        // Requests are always decoded.
+        assert_eq!(requests(&out)[0].body.data, b"imei=865123045678905");
+    }
+}

@@ -101,10 +101,25 @@ pub(crate) struct Probes {
 const PROBES: Probes =
     Probes { http_request: http::looks_like_request, quic_initial: quic::looks_like_initial };
 
+/// Choices a caller makes for every session of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Undo the content coding (gzip, deflate, br) of HTTP response bodies. Default true;
+    /// `phonehome analyze` turns it off unless it scans responses.
+    pub decode_responses: bool,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self { decode_responses: true }
+    }
+}
+
 /// Chooses and drives the parser of one flow.
 #[derive(Debug, Default)]
 pub struct Session {
     state: State,
+    options: SessionOptions,
 }
 
 /// A TLS connection, and the session of its plaintext when its cipher is NULL.
@@ -115,7 +130,7 @@ struct TlsLayer {
     inner: Option<Session>,
 }
 
-/// Where a session is. Parsers are boxed so that a session stays two words; the `u8` of the
+/// Where a session is. Parsers are boxed so that the state stays two words; the `u8` of the
 /// tunnel-capable states is the number of tunnels opened before this layer.
 #[derive(Default)]
 enum State {
@@ -164,12 +179,14 @@ impl fmt::Debug for State {
 impl State {
     /// A fresh parser for `pick` (`Other` for anything without one); `depth`: tunnels opened
     /// before this layer.
-    fn for_pick(pick: Pick, depth: u8) -> Self {
+    fn for_pick(pick: Pick, depth: u8, options: SessionOptions) -> Self {
         match pick {
             Pick::App(AppProto::Dns) => Self::Dns(Box::default()),
             Pick::App(AppProto::Tls) => Self::Tls(Box::default(), depth),
             Pick::App(AppProto::Quic) => Self::Quic(Box::new(QuicParser::new())),
-            Pick::App(AppProto::Http) => Self::Http(Box::default(), depth),
+            Pick::App(AppProto::Http) => {
+                Self::Http(Box::new(HttpParser::with_options(options.decode_responses)), depth)
+            }
             Pick::Socks(version) => Self::Socks(Box::new(SocksParser::new(version)), depth),
             Pick::App(AppProto::Unknown | AppProto::Other) => Self::Other,
         }
@@ -179,8 +196,13 @@ impl State {
 impl Session {
     /// A session for a new flow.
     pub fn new(flow: &FlowInfo) -> Self {
+        Self::with_options(flow, SessionOptions::default())
+    }
+
+    /// A session for a new flow, with the run's options (inherited by tunnelled sessions).
+    pub fn with_options(flow: &FlowInfo, options: SessionOptions) -> Self {
         let _ = flow;
-        Self::default()
+        Self { state: State::Fresh, options }
     }
 
     /// Routes a chunk of the flow to its parser; events are appended to `out`.
@@ -207,8 +229,8 @@ impl Session {
 
     /// The session of a stream starting inside a tunnel opened at depth `depth - 1` in a flow of
     /// protocol `outer`.
-    fn tunnel_start(depth: u8, outer: AppProto) -> Self {
-        Self { state: State::Sniff(Box::new(Sniff::new(depth, outer))) }
+    fn tunnel_start(depth: u8, outer: AppProto, options: SessionOptions) -> Self {
+        Self { state: State::Sniff(Box::new(Sniff::new(depth, outer))), options }
     }
 
     /// The protocol recognised so far.
@@ -238,6 +260,7 @@ impl Session {
         out: &mut Vec<Event>,
         an: &mut Anomalies,
     ) {
+        let options = self.options;
         match (&mut self.state, chunk) {
             (State::Other | State::Opaque(_), _) => {}
             (State::Dns(p), Chunk::Datagram(bytes)) => p.datagram(bytes, out, an),
@@ -249,8 +272,9 @@ impl Session {
                 let TlsLayer { tls, inner } = &mut **layer;
                 tls.plaintext(dir, chunk, |c| {
                     if depth < MAX_TUNNELS {
-                        let inner = inner
-                            .get_or_insert_with(|| Self::tunnel_start(depth + 1, AppProto::Tls));
+                        let inner = inner.get_or_insert_with(|| {
+                            Self::tunnel_start(depth + 1, AppProto::Tls, options)
+                        });
                         inner.data_with(probes, flow, dir, c, out, an);
                     }
                 });
@@ -355,7 +379,7 @@ impl Session {
         let State::Sniff(sniff) = std::mem::replace(&mut self.state, State::Other) else {
             return;
         };
-        self.state = match State::for_pick(pick, sniff.depth) {
+        self.state = match State::for_pick(pick, sniff.depth, self.options) {
             State::Other if sniff.outer != AppProto::Unknown => State::Opaque(sniff.outer),
             state => state,
         };
@@ -382,7 +406,7 @@ impl Session {
             // Not looked into: the outer parser has stopped, chunks cost it one check.
             return;
         }
-        *self = Self::tunnel_start(depth + 1, self.protocol());
+        *self = Self::tunnel_start(depth + 1, self.protocol(), self.options);
         let c = Direction::ToServer;
         if !h.held.is_empty() {
             self.data_with(

@@ -462,5 +462,6 @@ fn udp_quic_decision() {
 
 #[test]
 fn session_is_small() {
-    assert!(std::mem::size_of::<Session>() <= 16);
+    // Two words of state (parsers are boxed) and the run's options.
+    assert!(std::mem::size_of::<Session>() <= 24);
 }
