@@ -2,21 +2,25 @@
 # Load test of `phonehome guard` against dnsmasq, on loopback only (no internet needed).
 #
 #   bench/guard.sh            # needs: dnsperf, dnsmasq (Debian: apt-get install dnsperf dnsmasq-base), sqlite3
-#   SECS=10 QPS=20000 bench/guard.sh
+#   SECS=10 QPS=20000 UPSTREAM_TTL=0 bench/guard.sh
 #
 # Set-up, the same for both resolvers:
-#   - a local upstream: dnsmasq on 127.0.0.1:5300 answering every name with 198.51.100.1 (--address=/#/);
+#   - a local upstream: dnsmasq on 127.0.0.1:5300 answering every name with 198.51.100.1 /
+#     2001:db8::1 (--address=/#/) with TTL $UPSTREAM_TTL (default 0: nothing is cached, every
+#     allowed query goes upstream; UPSTREAM_TTL=300 lets both resolvers cache the popular names);
 #   - a 100,000-entry blocklist (generated names under 1,000 made-up tracker domains);
 #   - a query mix: 1/3 blocked names, 1/3 a small set of popular names (cache hits), 1/3 unique names
 #     (cache misses: asked upstream);
 #   - phonehome guard on 127.0.0.1:5353 (--block LIST --db bench.sqlite, no rate limit), dnsmasq on
-#     127.0.0.1:5354 (--addn-hosts LIST, --server 127.0.0.1#5300, cache 10,000).
+#     127.0.0.1:5354 (--addn-hosts LIST, --server 127.0.0.1#5300, cache 10,000; a 100,000-entry
+#     cache made it much slower here, and with UPSTREAM_TTL > 0 its full cache slows it down).
 # Two runs per resolver with dnsperf: maximum throughput (no rate cap, 10 s), then a steady
 # QPS (default 20,000/s, 10 s) with every latency recorded (-v) for the percentiles. Prints queries per
 # second, lost queries and p50/p90/p99/max latency, and for the guard the rows its query log holds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${SECS:-10}
+UPSTREAM_TTL=${UPSTREAM_TTL:-0}
 QPS=${QPS:-20000}
 out=bench/out/guard
 mkdir -p "$out"
@@ -58,7 +62,7 @@ trap cleanup EXIT
 
 # The upstream.
 "$DNSMASQ" --keep-in-foreground --no-resolv --no-hosts --port=5300 --listen-address=127.0.0.1 \
-  --bind-interfaces --address=/#/198.51.100.1 --address=/#/2001:db8::1 --cache-size=0 \
+  --bind-interfaces --address=/#/198.51.100.1 --address=/#/2001:db8::1 --local-ttl="$UPSTREAM_TTL" --cache-size=0 \
   --log-facility=/dev/null &
 pids+=($!)
 

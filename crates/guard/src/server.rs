@@ -5,8 +5,8 @@
 //!   log, starts its own tokio runtime, binds UDP and TCP on every `--listen` address (port 0:
 //!   one free port, the same for UDP and TCP), prints one line on stderr starting with
 //!   `guard: listening on` (addresses, upstreams, list sizes), and serves until SIGTERM or SIGINT.
-//! - Answer path: see [`handle`] (decisions), [`net`] (transports), [`upstream`] (failover,
-//!   deadline), [`cache`] and [`wire`] (bytes). Nothing on it panics on any input.
+//! - Answer path: see [`handle`] (decisions), [`net`] (transports), [`upstream`] (socket pool,
+//!   failover, deadline), [`cache`] and [`wire`] (bytes). Nothing on it panics on any input.
 //! - SIGHUP: the config file is read again, the command line laid over it, the lists reloaded,
 //!   and the new state swapped in as one `Arc` (queries being answered finish with the old one,
 //!   none is dropped); the cache starts empty. Listening addresses, the database and the
@@ -233,6 +233,10 @@ async fn serve(
         eprintln!("guard: stopped with {left} queries or connections still open");
     }
     eprintln!("guard: stopped: {}", shared.counters.summary());
+    let ignored = shared.current().1.upstreams.ignored();
+    if ignored > 0 {
+        eprintln!("guard: {ignored} upstream answers ignored (unknown id or question, or late)");
+    }
     Ok(())
 }
 
