@@ -60,10 +60,8 @@ pub(crate) enum Command {
 pub(crate) struct AnalyzeArgs {
     #[command(flatten)]
     pub(crate) input: InputArgs,
-    /// Device profile (TOML): the identifiers, contacts, messages and location to look for.
-    /// Without it only the profile-less detectors run.
-    #[arg(long, value_name = "PROFILE")]
-    pub(crate) profile: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) analysis: AnalysisArgs,
     /// Output format. Default: from the extension of `--output` (`.json`, `.md`, `.html`), else
     /// text.
     #[arg(long, value_enum)]
@@ -85,6 +83,19 @@ pub(crate) struct AnalyzeArgs {
     /// Also look in what servers sent back (server-to-client streams).
     #[arg(long)]
     pub(crate) scan_responses: bool,
+    /// Do not compute the captures' SHA-256 (reported as null). SHA-256 runs on a second core at
+    /// about 1 GB/s, slower than the analysis itself: skip it for the fastest runs.
+    #[arg(long)]
+    pub(crate) no_hash: bool,
+}
+
+/// How captures are analysed into a report (`analyze`, and `block` when given captures).
+#[derive(Debug, clap::Args)]
+pub(crate) struct AnalysisArgs {
+    /// Device profile (TOML): the identifiers, contacts, messages and location to look for.
+    /// Without it only the profile-less detectors run.
+    #[arg(long, value_name = "PROFILE")]
+    pub(crate) profile: Option<PathBuf>,
     /// Your own entity file (same format as the built-in `crates/report/data/entities.toml`):
     /// adds organisations or overrides built-in ones.
     #[arg(long, value_name = "FILE")]
@@ -97,10 +108,6 @@ pub(crate) struct AnalyzeArgs {
     /// it has).
     #[arg(long)]
     pub(crate) no_geo: bool,
-    /// Do not compute the captures' SHA-256 (reported as null). SHA-256 runs on a second core at
-    /// about 1 GB/s, slower than the analysis itself: skip it for the fastest runs.
-    #[arg(long)]
-    pub(crate) no_hash: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

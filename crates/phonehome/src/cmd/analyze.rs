@@ -9,21 +9,15 @@ use detect::variants::VariantSet;
 use report::render::text::Style;
 use report::{Analyzer, Device, Options, Report, Severity, Summary};
 
-use crate::cli::{AnalyzeArgs, AnalyzeFormat, ColorChoice, FailOn};
+use crate::cli::{AnalysisArgs, AnalyzeArgs, AnalyzeFormat, ColorChoice, FailOn};
 use crate::input::{RunOptions, print_stats, run_captures};
 
 /// What [`build_report`] needs: the analysis options `analyze` and `block` share.
 pub(crate) struct ReportInputs<'a> {
     /// The captures, in order.
     pub(crate) captures: &'a [PathBuf],
-    /// Device profile.
-    pub(crate) profile: Option<&'a Path>,
-    /// Entity file added to the built-in one.
-    pub(crate) entities: Option<&'a Path>,
-    /// Country database instead of the default.
-    pub(crate) geo_db: Option<PathBuf>,
-    /// No country lookups.
-    pub(crate) no_geo: bool,
+    /// Profile, entity file, geo data.
+    pub(crate) analysis: &'a AnalysisArgs,
     /// Identifiers unmasked.
     pub(crate) reveal: bool,
     /// Also scan server-to-client streams.
@@ -49,7 +43,7 @@ pub(crate) struct Built {
 /// Runs the analysis exactly as `phonehome analyze` does; `Err(code)` after printing why (a bad
 /// profile, entity file or geo database).
 pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built, ExitCode>> {
-    let (set, location, region, device) = match i.profile {
+    let (set, location, region, device) = match i.analysis.profile.as_deref() {
         None => (VariantSet::default(), None, None, None),
         Some(path) => {
             let p = match super::load_profile(path) {
@@ -67,7 +61,7 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
         }
     };
     // A bad entity file is reported before the captures are read.
-    let entities = match i.entities {
+    let entities = match i.analysis.entities.as_deref() {
         None => report::attribution::Entities::builtin(),
         Some(path) => match report::attribution::Entities::load_with(path) {
             Ok(e) => e,
@@ -85,7 +79,7 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
         heuristic: detect::heuristic::Options { region },
     };
     // The geo data loads on a thread while the captures are read: it is only needed for the report.
-    let (geo_db, no_geo) = (i.geo_db.clone(), i.no_geo);
+    let (geo_db, no_geo) = (i.analysis.geo_db.clone(), i.analysis.no_geo);
     let geo = std::thread::spawn(move || {
         if no_geo {
             Ok(report::geo::Geo::none())
@@ -124,10 +118,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let format = format_of(args);
     let inputs = ReportInputs {
         captures: &args.input.captures,
-        profile: args.profile.as_deref(),
-        entities: args.entities.as_deref(),
-        geo_db: args.geo_db.clone(),
-        no_geo: args.no_geo,
+        analysis: &args.analysis,
         reveal: args.reveal,
         scan_responses: args.scan_responses,
         hash: !args.no_hash,

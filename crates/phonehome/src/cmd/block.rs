@@ -53,18 +53,9 @@ pub(crate) struct BlockArgs {
     /// Write the list to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
-    /// Captures only: device profile (TOML), as for `analyze`.
-    #[arg(long, value_name = "PROFILE")]
-    pub(crate) profile: Option<PathBuf>,
-    /// Captures only: your own entity file, as for `analyze`.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) entities: Option<PathBuf>,
-    /// Captures only: a country database in MaxMind format, as for `analyze`.
-    #[arg(long, value_name = "PATH", conflicts_with = "no_geo")]
-    pub(crate) geo_db: Option<PathBuf>,
-    /// Captures only: no country lookups, as for `analyze`.
-    #[arg(long)]
-    pub(crate) no_geo: bool,
+    /// Captures only: how they are analysed, as for `analyze`.
+    #[command(flatten)]
+    pub(crate) analysis: crate::cli::AnalysisArgs,
 }
 
 /// The reports to select from, and the header's sources.
@@ -176,10 +167,7 @@ fn read_inputs(args: &BlockArgs) -> anyhow::Result<Result<Inputs, ExitCode>> {
     }
     let built = build_report(&ReportInputs {
         captures: &captures,
-        profile: args.profile.as_deref(),
-        entities: args.entities.as_deref(),
-        geo_db: args.geo_db.clone(),
-        no_geo: args.no_geo,
+        analysis: &args.analysis,
         reveal: false,
         scan_responses: false,
         hash: true,
