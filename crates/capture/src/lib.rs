@@ -67,6 +67,25 @@ pub struct Frame<'a> {
     pub orig_len: u32,
     /// Byte offset of the record in the (decompressed) file.
     pub offset: u64,
+    /// pcapng Decryption Secrets Blocks found between the previous frame and this one, in file
+    /// order (usually empty).
+    pub secrets: &'a [Secrets],
+}
+
+/// A pcapng Decryption Secrets Block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secrets {
+    /// Secrets type: [`Secrets::TLS_KEY_LOG`] (`TLSK`), `0x57474b4c` WireGuard, ...
+    pub kind: u32,
+    /// The secrets, as the type defines them (for TLS: NSS key log text).
+    pub data: Vec<u8>,
+    /// Byte offset of the block in the (decompressed) file.
+    pub offset: u64,
+}
+
+impl Secrets {
+    /// Secrets type of a TLS key log (NSS format).
+    pub const TLS_KEY_LOG: u32 = 0x544c_534b;
 }
 
 /// Something odd but survivable in the input: reported, and reading goes on (or ends cleanly).

@@ -3,9 +3,11 @@
 //!
 //! Read: SHB (resets the interfaces), IDB (link type, snap length, `if_tsresol` in both the
 //! power-of-10 and power-of-2 forms, `if_tsoffset`), EPB, SPB (interface 0, its snap length, and
-//! the last timestamp seen since an SPB has none) and the obsolete Packet Block (type 2). Every
-//! other block (NRB, ISB, DSB, custom, local-use types...) is skipped without being buffered, so it
-//! may have any length, and counted in [`crate::ReaderStats::skipped_blocks`].
+//! the last timestamp seen since an SPB has none), the obsolete Packet Block (type 2) and the
+//! Decryption Secrets Block (DSB, type 10: its secrets type and data are handed out with the next
+//! frame, [`crate::Frame::secrets`]; one longer than [`MAX_BLOCK_LEN`] is skipped with a warning).
+//! Every other block (NRB, ISB, custom, local-use types...) is skipped without being buffered, so
+//! it may have any length, and counted in [`crate::ReaderStats::skipped_blocks`].
 //!
 //! Checked: total length at least 12 (28 for an SHB) and a multiple of 4, trailer length equal to
 //! the header's, SHB byte-order magic and major version 1, captured length within its block and at
@@ -22,6 +24,7 @@ const IDB: u32 = 1;
 const PB: u32 = 2;
 const SPB: u32 = 3;
 const EPB: u32 = 6;
+const DSB: u32 = 10;
 /// Byte-order magic, as the section's byte order reads it.
 const BOM: u32 = 0x1a2b_3c4d;
 
@@ -110,6 +113,7 @@ fn block_name(t: u32) -> &'static str {
         PB => "packet block",
         SPB => "simple packet block",
         EPB => "enhanced packet block",
+        DSB => "decryption secrets block",
         _ => "block",
     }
 }
@@ -211,16 +215,9 @@ impl Pcapng {
                             ),
                         ));
                     }
-                    if !core.input.fill(len)? {
-                        core.warn_truncated(offset, block_name(btype), len);
+                    let Some(at) = self.hold_block(core, offset, btype, len)? else {
                         return Ok(None);
-                    }
-                    let at = core.input.pos();
-                    let block = &core.input.buf()[at..at + len];
-                    let trailer = self.endian.u32(block, len - 4);
-                    if trailer as usize != len {
-                        return Err(trailer_mismatch(offset, btype, len, trailer));
-                    }
+                    };
                     let frame = if btype == IDB {
                         self.interface(core, offset, at, len)?;
                         None
@@ -232,7 +229,24 @@ impl Pcapng {
                         return Ok(frame);
                     }
                 }
+                DSB if len as usize <= MAX_BLOCK_LEN => {
+                    let len = len as usize;
+                    let Some(at) = self.hold_block(core, offset, btype, len)? else {
+                        return Ok(None);
+                    };
+                    self.secrets(core, offset, at, len);
+                    core.input.consume(len);
+                }
                 _ => {
+                    if btype == DSB {
+                        core.warn(
+                            offset,
+                            format!(
+                                "{} of {len} bytes is larger than the maximum {MAX_BLOCK_LEN}; skipped",
+                                block_name(DSB)
+                            ),
+                        );
+                    }
                     core.stats.skipped_blocks += 1;
                     if !self.skip_block(core, offset, btype, len)? {
                         return Ok(None);
@@ -240,6 +254,27 @@ impl Pcapng {
                 }
             }
         }
+    }
+
+    /// Brings a whole block of `len` bytes (at most [`MAX_BLOCK_LEN`]) into the buffer and checks
+    /// its trailer; its position in the buffer, `Ok(None)` when the input ends first (warned).
+    fn hold_block(
+        &self,
+        core: &mut Core,
+        offset: u64,
+        btype: u32,
+        len: usize,
+    ) -> Result<Option<usize>, CaptureError> {
+        if !core.input.fill(len)? {
+            core.warn_truncated(offset, block_name(btype), len);
+            return Ok(None);
+        }
+        let at = core.input.pos();
+        let trailer = self.endian.u32(&core.input.buf()[at..at + len], len - 4);
+        if trailer as usize != len {
+            return Err(trailer_mismatch(offset, btype, len, trailer));
+        }
+        Ok(Some(at))
     }
 
     /// Moves past a block without holding it, checking its trailer. `Ok(false)`: cut short
@@ -261,6 +296,32 @@ impl Pcapng {
         }
         core.input.consume(4);
         Ok(true)
+    }
+
+    /// Reads the DSB at `buf[at..at + len]` (trailer checked): secrets type, length, data.
+    fn secrets(&self, core: &mut Core, offset: u64, at: usize, len: usize) {
+        let e = self.endian;
+        let block = &core.input.buf()[at..at + len];
+        let body = &block[8..len - 4];
+        if body.len() < 8 {
+            core.warn(offset, format!("{} of {len} bytes is too short; skipped", block_name(DSB)));
+            return;
+        }
+        let kind = e.u32(body, 0);
+        let n = e.u32(body, 4) as usize;
+        let Some(data) = body.get(8..8usize.saturating_add(n)) else {
+            core.warn(
+                offset,
+                format!(
+                    "{} says {n} bytes of secrets but holds {}; skipped",
+                    block_name(DSB),
+                    body.len() - 8
+                ),
+            );
+            return;
+        };
+        let data = data.to_vec();
+        core.secrets.push(crate::Secrets { kind, data, offset });
     }
 
     /// Reads the IDB at `buf[at..at + len]` (trailer checked).

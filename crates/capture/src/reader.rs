@@ -79,6 +79,8 @@ pub(crate) struct Core {
     /// Number of the last packet record seen (1-based numbering; 0 before the first).
     pub(crate) number: u64,
     pub(crate) stats: ReaderStats,
+    /// Decryption Secrets Blocks read since the last frame was returned.
+    pub(crate) secrets: Vec<crate::Secrets>,
 }
 
 impl Core {
@@ -191,6 +193,7 @@ impl CaptureReader {
             warnings_dropped: 0,
             number: 0,
             stats: ReaderStats::default(),
+            secrets: Vec::new(),
         };
         let (format, parser) = detect_format(&mut core)?;
         Ok(Self { core, parser, format, compression })
@@ -204,6 +207,7 @@ impl CaptureReader {
     /// offset), [`CaptureError::Io`] when reading or decompressing fails. Frames returned before
     /// stay valid results; the reader then ends.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        self.core.secrets.clear();
         let result = match &mut self.parser {
             Parser::Pcap(p) => p.next(&mut self.core),
             Parser::Pcapng(p) => p.next(&mut self.core),
@@ -221,6 +225,7 @@ impl CaptureReader {
                     data,
                     orig_len: m.orig_len,
                     offset: m.offset,
+                    secrets: &self.core.secrets,
                 }))
             }
             Ok(None) => {

@@ -169,6 +169,11 @@ pub(crate) struct InputArgs {
     /// Several files are processed in the order given, as one timeline.
     #[arg(required = true, value_name = "CAPTURE")]
     pub(crate) captures: Vec<PathBuf>,
+    /// TLS key log (NSS `SSLKEYLOGFILE` format: browsers, curl, OpenSSL, mitmproxy, Frida
+    /// scripts) for opening TLS; repeatable. Secrets in a pcapng's Decryption Secrets Blocks are
+    /// read without it.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub(crate) keylogs: Vec<PathBuf>,
     /// Print the run's counters (limits hit, anomalies, skipped frames) on standard error.
     #[arg(long)]
     pub(crate) stats: bool,

@@ -27,6 +27,11 @@ const PROGRESS_MIN_BYTES: u64 = 64 << 20;
 /// Read buffers queued for the hashing thread at most.
 const HASH_QUEUE: usize = 16;
 
+/// Largest key log file read.
+const MAX_KEYLOG_LEN: u64 = 1 << 30;
+/// Malformed key log lines printed per file (the rest are counted).
+const KEYLOG_ERRORS_SHOWN: usize = 5;
+
 /// Outcome of reading every capture of a run.
 pub(crate) struct RunOutcome<O> {
     /// The observer, with what it gathered.
@@ -37,15 +42,75 @@ pub(crate) struct RunOutcome<O> {
     pub(crate) errored: bool,
     /// One entry per capture, in order.
     pub(crate) captures: Vec<CaptureInfo>,
+    /// TLS secrets read, from key log files and Decryption Secrets Blocks.
+    pub(crate) secrets: u64,
 }
 
 /// What to do beside analysing.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RunOptions {
     /// Compute each file's SHA-256.
     pub(crate) hash: bool,
     /// Leave HTTP response bodies as sent (no inflation) when nothing reads them.
     pub(crate) keep_responses_coded: bool,
+    /// TLS key logs to read before the captures.
+    pub(crate) keylogs: Vec<std::path::PathBuf>,
+}
+
+/// Reads the key logs into the pipeline's store. Problems (a file that cannot be read, malformed
+/// lines) are printed with the file and line; true if there was any (exit code 2). Returns the
+/// secrets taken too.
+fn load_keylogs(paths: &[std::path::PathBuf], keys: &mut proto::KeyLog) -> (bool, u64) {
+    let mut errored = false;
+    let mut secrets = 0u64;
+    for path in paths {
+        let shown = path.display();
+        let text = std::fs::File::open(path).and_then(|f| {
+            let mut buf = Vec::new();
+            f.take(MAX_KEYLOG_LEN + 1).read_to_end(&mut buf)?;
+            Ok(buf)
+        });
+        let text = match text {
+            Ok(t) if t.len() as u64 > MAX_KEYLOG_LEN => {
+                eprintln!(
+                    "phonehome: {shown}: key log larger than {MAX_KEYLOG_LEN} bytes; not read"
+                );
+                errored = true;
+                continue;
+            }
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("phonehome: {shown}: cannot read the key log: {e}");
+                errored = true;
+                continue;
+            }
+        };
+        let sum = keys.read(&text);
+        secrets += sum.secrets as u64;
+        for e in sum.errors.iter().take(KEYLOG_ERRORS_SHOWN) {
+            eprintln!("phonehome: {shown}: {e}");
+        }
+        if sum.error_count > KEYLOG_ERRORS_SHOWN {
+            eprintln!(
+                "phonehome: {shown}: {} more malformed lines",
+                sum.error_count - KEYLOG_ERRORS_SHOWN
+            );
+        }
+        if sum.error_count > 0 {
+            errored = true;
+        }
+        if sum.secrets == 0 && sum.error_count == 0 {
+            eprintln!("phonehome: warning: {shown}: no TLS secrets in this key log");
+        }
+    }
+    if keys.capped() > 0 {
+        eprintln!(
+            "phonehome: warning: more than {} TLS connections in the key logs; {} secrets dropped",
+            proto::tls::keylog::MAX_KEYS,
+            keys.capped()
+        );
+    }
+    (errored, secrets)
 }
 
 /// A reader that counts what passes (for the progress bar) and hands a copy to the hasher.
@@ -143,7 +208,7 @@ pub(crate) fn run_captures<O: Observer>(
         ..Config::default()
     };
     let mut pipeline = Pipeline::new(config, observer);
-    let mut errored = false;
+    let (mut errored, mut secrets) = load_keylogs(&options.keylogs, pipeline.keys_mut());
     let mut captures = Vec::with_capacity(paths.len());
     let bar = progress_bar(paths);
     let mut done_before = 0u64;
@@ -230,7 +295,14 @@ pub(crate) fn run_captures<O: Observer>(
         bar.finish_and_clear();
     }
     let (observer, stats) = pipeline.finish();
-    RunOutcome { observer, stats, errored, captures }
+    secrets += stats.secrets_from_blocks;
+    if stats.secrets_bad_lines > 0 {
+        eprintln!(
+            "phonehome: warning: {} malformed key log lines in Decryption Secrets Blocks",
+            stats.secrets_bad_lines
+        );
+    }
+    RunOutcome { observer, stats, errored, captures, secrets }
 }
 
 /// Calls a function every 100 ms on a thread until stopped.

@@ -21,7 +21,7 @@ use std::hash::BuildHasherDefault;
 use capture::link::{self, LinkOutcome};
 use capture::{CaptureError, CaptureReader, Timestamp};
 use flow::{Chunk, Direction, FlowId, FlowInfo, FlowSink, FlowTable, Meta};
-use proto::{AppProto, Event, Session};
+use proto::{AppProto, Decryption, Event, KeyLog, Session};
 
 mod names;
 pub mod output;
@@ -116,6 +116,45 @@ pub struct Stats {
     pub events: u64,
     /// DNS name mappings dropped because [`MAX_DNS_MAPPINGS`] was hit.
     pub dns_map_capped: u64,
+    /// TLS connections (encrypted, ServerHello seen or not) and what decryption made of them.
+    pub tls: TlsCoverage,
+    /// Decryption Secrets Blocks of the TLS key log type read from pcapng captures.
+    pub secrets_blocks: u64,
+    /// Secrets taken from them.
+    pub secrets_from_blocks: u64,
+    /// Malformed key log lines in them.
+    pub secrets_bad_lines: u64,
+}
+
+/// TLS connections of a run by what decryption made of them (flows that ended as encrypted TLS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TlsCoverage {
+    /// Encrypted TLS connections.
+    pub sessions: u64,
+    /// Decrypted and authenticated.
+    pub decrypted: u64,
+    /// Not opened: no secret known for them (or none given at all).
+    pub no_keys: u64,
+    /// A record failed authentication (wrong or foreign keys) or the stream broke.
+    pub failed: u64,
+    /// A cipher suite we do not decrypt.
+    pub unsupported: u64,
+}
+
+impl TlsCoverage {
+    /// Counts one flow that ended.
+    pub fn count(&mut self, record: &FlowRecord) {
+        if record.protocol != AppProto::Tls || !record.encrypted {
+            return;
+        }
+        self.sessions += 1;
+        match record.decryption {
+            Some(Decryption::Decrypted) => self.decrypted += 1,
+            Some(Decryption::Failed) => self.failed += 1,
+            Some(Decryption::Unsupported) => self.unsupported += 1,
+            Some(Decryption::NoKeys) | None => self.no_keys += 1,
+        }
+    }
 }
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
@@ -161,6 +200,8 @@ struct Dispatch<O> {
     events: Vec<Event>,
     anomalies: proto::Anomalies,
     event_count: u64,
+    keys: KeyLog,
+    tls: TlsCoverage,
 }
 
 impl<O: Observer> FlowSink for Dispatch<O> {
@@ -179,7 +220,14 @@ impl<O: Observer> FlowSink for Dispatch<O> {
 
     fn data(&mut self, flow: &FlowInfo, dir: Direction, chunk: Chunk<'_>, meta: Meta) {
         let Some(state) = self.flows.get_mut(&flow.id) else { return };
-        state.session.data(flow, dir, chunk, &mut self.events, &mut self.anomalies);
+        state.session.data_keyed(
+            flow,
+            dir,
+            chunk,
+            &mut self.keys,
+            &mut self.events,
+            &mut self.anomalies,
+        );
         let ctx = Context {
             file: self.file,
             flow,
@@ -250,7 +298,9 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             alpn: state.alpn,
             dns_chain,
             events: state.events,
+            decryption: state.session.decryption(),
         };
+        self.tls.count(&record);
         self.observer.flow_end(&record);
     }
 }
@@ -280,11 +330,19 @@ impl<O: Observer> Pipeline<O> {
                 events: Vec::new(),
                 anomalies: proto::Anomalies::default(),
                 event_count: 0,
+                keys: KeyLog::new(),
+                tls: TlsCoverage::default(),
             },
             stats: Stats::default(),
             last_ts: Timestamp::default(),
             span: None,
         }
+    }
+
+    /// The run's TLS secrets: add key logs here before the first [`Pipeline::run`]; Decryption
+    /// Secrets Blocks met in captures are added as they are read.
+    pub fn keys_mut(&mut self) -> &mut KeyLog {
+        &mut self.dispatch.keys
     }
 
     /// Timestamps of the first and last frame of the latest [`Pipeline::run`] (in file order:
@@ -299,7 +357,24 @@ impl<O: Observer> Pipeline<O> {
     pub fn run(&mut self, file: usize, reader: &mut CaptureReader) -> Result<(), CaptureError> {
         self.dispatch.file = file;
         self.span = None;
+        let result = self.run_frames(reader);
+        // Secrets from this capture's blocks stay; no more are expected.
+        self.dispatch.keys.set_streaming(false);
+        result
+    }
+
+    fn run_frames(&mut self, reader: &mut CaptureReader) -> Result<(), CaptureError> {
         while let Some(frame) = reader.next_frame()? {
+            for s in frame.secrets {
+                if s.kind == capture::Secrets::TLS_KEY_LOG {
+                    let sum = self.dispatch.keys.read(&s.data);
+                    self.stats.secrets_blocks += 1;
+                    self.stats.secrets_from_blocks += sum.secrets as u64;
+                    self.stats.secrets_bad_lines += sum.error_count as u64;
+                    // More blocks may follow with secrets for flows already under way.
+                    self.dispatch.keys.set_streaming(true);
+                }
+            }
             self.span = Some(match self.span {
                 None => (frame.ts, frame.ts),
                 Some((a, b)) => (a.min(frame.ts), b.max(frame.ts)),
@@ -334,6 +409,7 @@ impl<O: Observer> Pipeline<O> {
         stats.proto = self.dispatch.anomalies.clone();
         stats.events = self.dispatch.event_count;
         stats.dns_map_capped = self.dispatch.names.capped();
+        stats.tls = self.dispatch.tls;
         (self.dispatch.observer, stats)
     }
 }
@@ -379,6 +455,9 @@ impl Stats {
             http_header_capped,
             http_body_capped,
             http_tx_capped,
+            http2_malformed,
+            http2_capped,
+            tls_decrypt_capped,
             gaps: proto_gaps,
         } = self.proto;
         let mut v: Vec<(String, u64)> = vec![
@@ -389,7 +468,7 @@ impl Stats {
         for (link, n) in &self.unsupported_link {
             v.push((format!("capture.unsupported_link_type_{link}"), *n));
         }
-        let rest: [(&str, u64); 34] = [
+        let rest: [(&str, u64); 45] = [
             ("wire.packets", packets),
             ("wire.not_ip", not_ip),
             ("wire.bad_ip", bad_ip),
@@ -422,6 +501,17 @@ impl Stats {
             ("proto.http_header_capped", http_header_capped),
             ("proto.http_body_capped", http_body_capped),
             ("proto.http_tx_capped", http_tx_capped),
+            ("proto.http2_malformed", http2_malformed),
+            ("proto.http2_capped", http2_capped),
+            ("proto.tls_decrypt_capped", tls_decrypt_capped),
+            ("tls.sessions", self.tls.sessions),
+            ("tls.decrypted", self.tls.decrypted),
+            ("tls.no_keys", self.tls.no_keys),
+            ("tls.failed", self.tls.failed),
+            ("tls.unsupported", self.tls.unsupported),
+            ("capture.secrets_blocks", self.secrets_blocks),
+            ("capture.secrets_from_blocks", self.secrets_from_blocks),
+            ("capture.secrets_bad_lines", self.secrets_bad_lines),
             ("proto.gaps", proto_gaps),
             ("pipeline.dns_map_capped", self.dns_map_capped),
         ];

@@ -144,20 +144,34 @@ pub fn event_json(ctx: &Context<'_>, event: &Event) -> Value {
             m.insert("method".into(), json!(r.method));
             m.insert("host".into(), json!(r.host));
             m.insert("uri".into(), json!(r.uri));
-            m.insert("version".into(), json!(format!("HTTP/1.{}", r.version)));
+            m.insert("version".into(), json!(r.version.as_str()));
+            if let Some(s) = r.stream {
+                m.insert("stream".into(), json!(s));
+            }
             m.insert("headers".into(), headers_json(&r.headers));
             m.insert("body_len".into(), json!(r.body.wire_len));
             body_extra(&mut m, &r.body);
         }
         Event::HttpResponse(r) => {
             m.insert("status".into(), json!(r.status));
-            m.insert("version".into(), json!(format!("HTTP/1.{}", r.version)));
+            m.insert("version".into(), json!(r.version.as_str()));
+            if let Some(s) = r.stream {
+                m.insert("stream".into(), json!(s));
+            }
             m.insert("headers".into(), headers_json(&r.headers));
             m.insert("body_len".into(), json!(r.body.wire_len));
             body_extra(&mut m, &r.body);
         }
     }
     Value::Object(m)
+}
+
+/// ` HTTP/2 stream=N` for HTTP/2 and HTTP/3 messages, nothing for HTTP/1.
+fn h2_suffix(version: proto::HttpVersion, stream: Option<u64>) -> String {
+    match stream {
+        Some(s) => format!(" {} stream={s}", version.as_str()),
+        None => String::new(),
+    }
 }
 
 fn body_extra(m: &mut Map<String, Value>, b: &proto::Body) {
@@ -186,13 +200,16 @@ pub fn event_text(ctx: &Context<'_>, event: &Event) -> String {
             format!("{} {}", quic_version_name(q.version), hello_text(&q.hello))
         }
         Event::HttpRequest(r) => format!(
-            "{} {} host={} body={}",
+            "{} {} host={} body={}{}",
             r.method,
             r.uri,
             r.host.as_deref().unwrap_or("-"),
-            r.body.wire_len
+            r.body.wire_len,
+            h2_suffix(r.version, r.stream)
         ),
-        Event::HttpResponse(r) => format!("{} body={}", r.status, r.body.wire_len),
+        Event::HttpResponse(r) => {
+            format!("{} body={}{}", r.status, r.body.wire_len, h2_suffix(r.version, r.stream))
+        }
     };
     format!(
         "{}  #{:<5} {} -> {}  {:<16} {}",

@@ -30,4 +30,8 @@ pub struct FlowRecord {
     pub dns_chain: Vec<String>,
     /// Protocol events produced by this flow.
     pub events: u64,
+    /// What became of decrypting the flow's TLS with the run's secrets; `None` when it is not
+    /// TLS, its ServerHello was not seen, or no secret was known when it started (a TLS flow with
+    /// `encrypted` and no decryption was not opened).
+    pub decryption: Option<proto::Decryption>,
 }

@@ -1,4 +1,5 @@
-//! Application-protocol parsers: DNS, TLS, QUIC Initial, HTTP/1.x (and SOCKS handshakes).
+//! Application-protocol parsers: DNS, TLS (decrypted with logged secrets), QUIC Initial,
+//! HTTP/1.x, HTTP/2 (and SOCKS handshakes).
 //!
 //! Contract:
 //! - Parsers see only what the flow stage delivers: in-order stream [`flow::Chunk`]s per direction
@@ -18,6 +19,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub mod dns;
 pub mod http;
+pub mod http2;
 pub mod quic;
 pub mod tls;
 
@@ -27,6 +29,8 @@ mod socks;
 /// `data(&mut self, flow, dir, chunk, out: &mut Vec<Event>, an: &mut Anomalies)`,
 /// `protocol(&self) -> AppProto`, `encrypted(&self) -> bool`.
 pub use session::{Session, SessionOptions};
+pub use tls::decrypt::Decryption;
+pub use tls::keylog::KeyLog;
 
 /// Where a tunnel starts (an HTTP `CONNECT` answered with a 2xx, a SOCKS success), as the parser
 /// of the outer protocol found it: [`Session`] detects the protocol of the rest of both directions
@@ -90,9 +94,9 @@ pub enum Event {
     TlsServerHello(ServerHello),
     /// A QUIC client Initial whose ClientHello was decrypted.
     QuicInitial(QuicInitial),
-    /// An HTTP/1.x request.
+    /// An HTTP request (HTTP/1.x, or HTTP/2 inside decrypted TLS).
     HttpRequest(HttpRequest),
-    /// An HTTP/1.x response.
+    /// An HTTP response.
     HttpResponse(HttpResponse),
 }
 
@@ -190,34 +194,64 @@ pub struct Body {
     pub decode_failed: bool,
 }
 
-/// An HTTP/1.x request.
+/// The HTTP version of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpVersion {
+    /// HTTP/1.x with this minor version (0 or 1).
+    H1(u8),
+    /// HTTP/2 (RFC 9113), decrypted from TLS.
+    H2,
+    /// HTTP/3 (RFC 9114), decrypted from QUIC.
+    H3,
+}
+
+impl HttpVersion {
+    /// As in a request line: `HTTP/1.1`, `HTTP/2`, `HTTP/3`.
+    pub fn as_str(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Self::H1(0) => "HTTP/1.0".into(),
+            Self::H1(1) => "HTTP/1.1".into(),
+            Self::H1(m) => format!("HTTP/1.{m}").into(),
+            Self::H2 => "HTTP/2".into(),
+            Self::H3 => "HTTP/3".into(),
+        }
+    }
+}
+
+/// An HTTP request (HTTP/1.x, or HTTP/2 and HTTP/3 with their pseudo-header fields mapped to
+/// method, URI and host).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     /// Stream offset (client-to-server) of the request line's first byte.
     pub offset: u64,
     /// Method.
     pub method: String,
-    /// Request target as sent (not percent-decoded).
+    /// Request target as sent (not percent-decoded); HTTP/2 and HTTP/3: `:path` (or the
+    /// `:authority` of a `CONNECT`).
     pub uri: String,
-    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
-    pub version: u8,
-    /// Host header value, lower-case, port removed.
+    /// Version.
+    pub version: HttpVersion,
+    /// HTTP/2 or HTTP/3 stream id.
+    pub stream: Option<u64>,
+    /// Host header value (HTTP/2, HTTP/3: `:authority`), lower-case, port removed.
     pub host: Option<String>,
-    /// Headers in order.
+    /// Headers in order (HTTP/2, HTTP/3: without the pseudo-header fields).
     pub headers: Vec<Header>,
     /// Body.
     pub body: Body,
 }
 
-/// An HTTP/1.x response.
+/// An HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     /// Stream offset (server-to-client) of the status line's first byte.
     pub offset: u64,
     /// Status code.
     pub status: u16,
-    /// Minor version.
-    pub version: u8,
+    /// Version.
+    pub version: HttpVersion,
+    /// HTTP/2 or HTTP/3 stream id.
+    pub stream: Option<u64>,
     /// Headers in order.
     pub headers: Vec<Header>,
     /// Body.
@@ -246,6 +280,13 @@ pub struct Anomalies {
     pub http_body_capped: u64,
     /// HTTP transactions dropped because [`http::MAX_PENDING`] was hit.
     pub http_tx_capped: u64,
+    /// HTTP/2 connection directions that stopped on a malformed frame or header block.
+    pub http2_malformed: u64,
+    /// HTTP/2 streams or body bytes dropped at [`http2::MAX_STREAMS`] or
+    /// [`http2::MAX_BODY_BYTES`].
+    pub http2_capped: u64,
+    /// TLS directions not decrypted for want of memory ([`tls::decrypt::MAX_DECRYPT_MEMORY`]).
+    pub tls_decrypt_capped: u64,
     /// Stream gaps that interrupted a parser.
     pub gaps: u64,
 }
@@ -261,6 +302,9 @@ impl std::ops::AddAssign<&Self> for Anomalies {
         self.http_header_capped += o.http_header_capped;
         self.http_body_capped += o.http_body_capped;
         self.http_tx_capped += o.http_tx_capped;
+        self.http2_malformed += o.http2_malformed;
+        self.http2_capped += o.http2_capped;
+        self.tls_decrypt_capped += o.tls_decrypt_capped;
         self.gaps += o.gaps;
     }
 }

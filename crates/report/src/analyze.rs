@@ -102,6 +102,8 @@ struct Pending {
     dns_domain: Option<String>,
     /// Length of the match in the field's bytes (to prefer the most specific of overlapping hits).
     len: usize,
+    /// Found in the plaintext of a TLS connection opened with keys.
+    decrypted: bool,
 }
 
 /// A message that carried several contacts, waiting for its flow's name.
@@ -133,6 +135,7 @@ pub struct Analyzer {
     tails: HashMap<(FlowId, usize), (u64, Vec<u8>)>,
     findings: HashMap<Key, Finding>,
     destinations: HashMap<String, Destination>,
+    coverage: crate::finding::Coverage,
     uploads: Vec<AddressBookUpload>,
     /// Byte histograms of unknown-protocol flows, for [`Protection::EncryptedUnknown`].
     entropy: HashMap<FlowId, EntropyMeter>,
@@ -159,6 +162,8 @@ struct Message<'a> {
     /// boundary; they are held back and reported by the next scan (which sees the tail again) or
     /// by the flush at a gap or the end of the stream.
     defer_at_end: bool,
+    /// The message came out of a TLS connection opened with keys.
+    decrypted: bool,
 }
 
 impl Message<'_> {
@@ -222,6 +227,7 @@ impl Analyzer {
             tails: HashMap::new(),
             findings: HashMap::new(),
             destinations: HashMap::new(),
+            coverage: crate::finding::Coverage::default(),
             uploads: Vec::new(),
             entropy: HashMap::new(),
             stats: AnalyzerStats::default(),
@@ -296,6 +302,7 @@ impl Analyzer {
                     evidence: self.evidence(msg.ctx, msg.offset, &field.location, &text),
                     dns_domain: msg.dns_domain.clone(),
                     len: hit.end - hit.start,
+                    decrypted: msg.decrypted,
                 });
             });
         }
@@ -329,6 +336,7 @@ impl Analyzer {
                 evidence: self.evidence(msg.ctx, msg.offset, &field.location, &h.value),
                 dns_domain: msg.dns_domain.clone(),
                 len: h.end - h.start,
+                decrypted: msg.decrypted,
             });
         });
         msg.found.extend(found);
@@ -352,6 +360,7 @@ impl Analyzer {
         ctx: &Context<'_>,
         offset: u64,
         dns_domain: Option<String>,
+        http: bool,
         walk: impl FnOnce(&mut dyn FnMut(&Field<'_>)) -> fields::FieldStats,
     ) {
         let mut msg = Message {
@@ -362,6 +371,8 @@ impl Analyzer {
             found: Vec::new(),
             seen_until: 0,
             defer_at_end: false,
+            // An HTTP message of a flow that is encrypted on the wire was decrypted.
+            decrypted: ctx.encrypted && http,
         };
         let fs = walk(&mut |f: &Field<'_>| self.scan_field(&mut msg, f, true));
         self.stats.nested_capped += fs.nested_capped;
@@ -386,6 +397,7 @@ impl Analyzer {
             found: Vec::new(),
             seen_until: field.data.len(),
             defer_at_end: false,
+            decrypted: false,
         };
         self.scan_field(&mut msg, &field, false);
         self.store(&mut msg);
@@ -441,6 +453,7 @@ impl Analyzer {
                 found: Vec::new(),
                 seen_until,
                 defer_at_end: true,
+                decrypted: false,
             };
             self.scan_field(&mut msg, &field, false);
             self.store(&mut msg);
@@ -449,7 +462,7 @@ impl Analyzer {
             return;
         }
         let field = Field { location: location.into(), decoded: vec![], data: bytes.into() };
-        self.scan_message(ctx, offset, None, |f| {
+        self.scan_message(ctx, offset, None, false, |f| {
             f(&field);
             fields::FieldStats::default()
         });
@@ -475,6 +488,7 @@ impl Analyzer {
                 ),
                 dns_domain: None,
                 len: v.bytes.len(),
+                decrypted: false,
             };
             self.stats.profile_hits += 1;
             self.push(ctx.flow.id, p);
@@ -499,7 +513,13 @@ impl Analyzer {
         let mut uploads = self.uploads;
         uploads.sort_by(|a, b| (a.time, &a.host).cmp(&(b.time, &b.host)));
         (
-            Report { findings, destinations, address_book_uploads: uploads, ..Report::default() },
+            Report {
+                findings,
+                destinations,
+                address_book_uploads: uploads,
+                coverage: self.coverage,
+                ..Report::default()
+            },
             self.stats,
         )
     }
@@ -566,20 +586,20 @@ impl Observer for Analyzer {
         let to_server = ctx.dir == Direction::ToServer;
         match event {
             Event::HttpRequest(r) if to_server => {
-                self.scan_message(ctx, r.offset, None, |f| fields::http_request(r, f));
+                self.scan_message(ctx, r.offset, None, true, |f| fields::http_request(r, f));
             }
             Event::HttpResponse(r) if self.options.scan_responses => {
-                self.scan_message(ctx, r.offset, None, |f| fields::http_response(r, f));
+                self.scan_message(ctx, r.offset, None, true, |f| fields::http_response(r, f));
             }
             Event::DnsQuery(q) if to_server => {
                 let domain = Some(registrable_domain(&q.name));
-                self.scan_message(ctx, 0, domain, |f| fields::dns_query(q, f));
+                self.scan_message(ctx, 0, domain, false, |f| fields::dns_query(q, f));
             }
             Event::TlsClientHello(h) if to_server => {
-                self.scan_message(ctx, 0, None, |f| fields::client_hello(h, false, f));
+                self.scan_message(ctx, 0, None, false, |f| fields::client_hello(h, false, f));
             }
             Event::QuicInitial(q) => {
-                self.scan_message(ctx, 0, None, |f| fields::client_hello(&q.hello, true, f));
+                self.scan_message(ctx, 0, None, false, |f| fields::client_hello(&q.hello, true, f));
             }
             _ => {}
         }
@@ -640,6 +660,11 @@ impl Observer for Analyzer {
             }
         }
         d.flows += 1;
+        if record.protocol == AppProto::Tls && record.encrypted {
+            d.tls_sessions += 1;
+            d.tls_decrypted += u64::from(record.decryption == Some(proto::Decryption::Decrypted));
+        }
+        self.coverage.count(record, &host);
         d.bytes_sent += record.info.bytes[0];
         d.bytes_received += record.info.bytes[1];
         d.first_seen = d.first_seen.min(record.info.first);
@@ -672,6 +697,7 @@ impl Observer for Analyzer {
                 evidence: Vec::new(),
                 reason: p.reason,
                 protection,
+                decrypted: false,
                 exposure: exposure(protection, &p.where_),
                 party: None,
                 country: None,
@@ -682,6 +708,7 @@ impl Observer for Analyzer {
             f.count += 1;
             f.protection = f.protection.weakest(protection);
             f.encrypted = f.protection.is_encrypted();
+            f.decrypted = f.encrypted && (f.decrypted || p.decrypted);
             f.exposure = f.exposure.min(exposure(protection, &p.where_));
             f.first_seen = f.first_seen.min(p.time);
             f.last_seen = f.last_seen.max(p.time);

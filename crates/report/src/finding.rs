@@ -78,6 +78,9 @@ pub struct Finding {
     pub reason: &'static str,
     /// Protection of the flow that carried it (the weakest, when several flows did).
     pub protection: Protection,
+    /// Read from a TLS connection opened with logged secrets (`--keylog`, a pcapng Decryption
+    /// Secrets Block): still a leak to whoever received it, and unreadable to anyone else.
+    pub decrypted: bool,
     /// How visible the data itself was: cleartext also for data in DNS names and SNIs.
     pub exposure: Exposure,
     /// Who received it (from the entity database, by [`Report::attribute`]).
@@ -129,6 +132,10 @@ pub struct Destination {
     pub geo: Option<crate::geo::GeoInfo>,
     /// The weakest protection of its flows.
     pub protection: Protection,
+    /// TLS connections to it that were encrypted, and how many of them were opened with keys.
+    pub tls_sessions: u64,
+    /// See [`Destination::tls_sessions`].
+    pub tls_decrypted: u64,
     /// CNAME targets the device's DNS answers led through to reach it, in the order first seen.
     pub cnames: Vec<String>,
     /// The registrable domain of the name (`xiaomi.com`), or the IP when unnamed.
@@ -211,8 +218,31 @@ pub struct Report {
     pub geo_source: Option<String>,
     /// The captures read, in order.
     pub captures: Vec<CaptureInfo>,
+    /// What of the encrypted traffic could be read.
+    pub coverage: Coverage,
     /// The device, when a profile was given.
     pub device: Option<Device>,
+}
+
+impl Destination {
+    /// The protection for people, with what keys opened: `TLS 1.3, decrypted`,
+    /// `TLS 1.2, 2 of 3 decrypted`, or the bare [`Protection::label`].
+    pub fn protection_label(&self) -> String {
+        let base = self.protection.label();
+        match (self.tls_decrypted, self.tls_sessions) {
+            (0, _) => base,
+            (d, n) if d == n => format!("{base}, decrypted"),
+            (d, n) => format!("{base}, {d} of {n} decrypted"),
+        }
+    }
+}
+
+impl Finding {
+    /// The protection for people: `TLS 1.3, decrypted` for data read with keys.
+    pub fn protection_label(&self) -> String {
+        let base = self.protection.label();
+        if self.decrypted { format!("{base}, decrypted") } else { base }
+    }
 }
 
 impl Report {
@@ -281,5 +311,68 @@ impl Report {
             };
         }
         self.geo_source = geo.source();
+    }
+}
+
+/// Hosts listed per kind of unopened connection, at most.
+pub const MAX_COVERAGE_HOSTS: usize = 50;
+
+/// What of the encrypted traffic was opened: a finding can only come from what was read, so a
+/// report must say what was not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Secrets given (key log lines read from `--keylog` files and Decryption Secrets Blocks).
+    pub secrets: u64,
+    /// Encrypted TLS connections.
+    pub tls_sessions: u64,
+    /// Opened and authenticated with keys.
+    pub tls_decrypted: u64,
+    /// Not opened: no secret for them.
+    pub tls_no_keys: u64,
+    /// A record failed authentication (wrong or foreign keys) or the stream broke.
+    pub tls_failed: u64,
+    /// A cipher suite phonehome does not decrypt.
+    pub tls_unsupported: u64,
+    /// QUIC connections (not opened by this version).
+    pub quic_sessions: u64,
+    /// Hosts of TLS connections without keys, with their count, at most [`MAX_COVERAGE_HOSTS`].
+    pub no_keys_hosts: std::collections::BTreeMap<String, u64>,
+    /// Hosts of connections that failed authentication.
+    pub failed_hosts: std::collections::BTreeMap<String, u64>,
+}
+
+impl Coverage {
+    /// Encrypted connections whose content could not be read.
+    pub fn unopened(&self) -> u64 {
+        self.tls_no_keys + self.tls_failed + self.tls_unsupported + self.quic_sessions
+    }
+
+    /// Counts one ended flow to `host`.
+    pub fn count(&mut self, record: &pipeline::FlowRecord, host: &str) {
+        use proto::{AppProto, Decryption};
+        let add = |m: &mut std::collections::BTreeMap<String, u64>| {
+            if m.len() < MAX_COVERAGE_HOSTS || m.contains_key(host) {
+                *m.entry(host.to_string()).or_default() += 1;
+            }
+        };
+        match record.protocol {
+            AppProto::Tls if record.encrypted => {
+                self.tls_sessions += 1;
+                match record.decryption {
+                    Some(Decryption::Decrypted) => self.tls_decrypted += 1,
+                    Some(Decryption::Failed) => {
+                        self.tls_failed += 1;
+                        add(&mut self.failed_hosts);
+                    }
+                    Some(Decryption::Unsupported) => self.tls_unsupported += 1,
+                    Some(Decryption::NoKeys) | None => {
+                        self.tls_no_keys += 1;
+                        add(&mut self.no_keys_hosts);
+                    }
+                }
+            }
+            AppProto::Quic => self.quic_sessions += 1,
+            _ => {}
+        }
     }
 }

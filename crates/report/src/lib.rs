@@ -33,7 +33,8 @@ pub use analyze::{
     Analyzer, AnalyzerStats, MAX_CNAMES, MAX_PENDING_PER_FLOW, Options, RAW_HEURISTIC_TAIL,
 };
 pub use finding::{
-    AddressBookUpload, CaptureInfo, Destination, Device, Evidence, Finding, Party, Report, Source,
+    AddressBookUpload, CaptureInfo, Coverage, Destination, Device, Evidence, Finding,
+    MAX_COVERAGE_HOSTS, Party, Report, Source,
 };
 pub use protection::Protection;
 pub use severity::Severity;

@@ -96,6 +96,10 @@ pub struct Summary {
     pub start: Option<Timestamp>,
     /// The device's country (from the profile), when known.
     pub home_country: Option<String>,
+    /// Encrypted connections whose content was not read (no keys, failed, unsupported, QUIC).
+    pub unopened: u64,
+    /// One sentence on what of the encrypted traffic was read; empty when there was none.
+    pub coverage: String,
 }
 
 /// The name a destination is grouped under: its party, else its registrable domain.
@@ -223,6 +227,8 @@ impl Summary {
         s.countries = countries.into_values().collect();
         s.countries.sort_by(|a, b| (b.bytes_sent, &a.country).cmp(&(a.bytes_sent, &b.country)));
         s.stories = stories(report, s.start);
+        s.unopened = report.coverage.unopened();
+        s.coverage = coverage_line(&report.coverage);
         s.headline = headline(&s);
         s
     }
@@ -243,10 +249,51 @@ impl Summary {
     }
 }
 
+/// `12 TLS connections: 10 opened with keys, 2 without keys (api.x.com, ...); 3 QUIC connections not opened.`
+fn coverage_line(c: &crate::finding::Coverage) -> String {
+    let plural = |n: u64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    let mut parts = Vec::new();
+    if c.tls_sessions > 0 {
+        let mut what = Vec::new();
+        if c.tls_decrypted > 0 {
+            what.push(format!("{} opened with keys", c.tls_decrypted));
+        }
+        if c.tls_no_keys > 0 {
+            let hosts: Vec<&str> = c.no_keys_hosts.keys().take(5).map(String::as_str).collect();
+            let more = if c.no_keys_hosts.len() > 5 { ", ..." } else { "" };
+            what.push(format!("{} without keys ({}{more})", c.tls_no_keys, hosts.join(", ")));
+        }
+        if c.tls_failed > 0 {
+            what.push(format!("{} failed authentication (wrong or foreign keys)", c.tls_failed));
+        }
+        if c.tls_unsupported > 0 {
+            what.push(format!("{} with a cipher suite not decrypted", c.tls_unsupported));
+        }
+        parts.push(format!("{}: {}", plural(c.tls_sessions, "TLS connection"), what.join(", ")));
+    }
+    if c.quic_sessions > 0 {
+        parts.push(format!("{} not opened", plural(c.quic_sessions, "QUIC connection")));
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    let mut line = parts.join("; ");
+    line.push('.');
+    if c.tls_no_keys > 0 && c.secrets == 0 {
+        line.push_str(" Give the key log with --keylog to read inside TLS.");
+    }
+    line
+}
+
 fn headline(s: &Summary) -> String {
+    let unread = match s.unopened {
+        0 => String::new(),
+        1 => " 1 encrypted connection could not be read.".to_string(),
+        n => format!(" {n} encrypted connections could not be read."),
+    };
     if s.findings == 0 {
         return format!(
-            "No personal data found in what could be read ({} destinations contacted, {} of them unprotected).",
+            "No personal data found in what could be read ({} destinations contacted, {} of them unprotected).{unread}",
             s.destinations, s.unprotected_destinations
         );
     }
@@ -269,7 +316,7 @@ fn headline(s: &Summary) -> String {
         s.cleartext_findings,
         s.findings,
         if s.findings == 1 { "" } else { "s" },
-    )
+    ) + &unread
 }
 
 fn stories(report: &Report, start: Option<Timestamp>) -> Vec<String> {

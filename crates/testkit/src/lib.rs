@@ -77,6 +77,7 @@ pub mod pcap;
 pub mod pcapng;
 pub mod rng;
 pub mod scenario;
+pub mod tls_session;
 
 pub use conversation::{Conversation, Direction, Segment, TcpConversation, UdpConversation};
 pub use packet::{IpHeader, Ipv4Header, Ipv6Ext, Ipv6Header, Link, TcpFlags, TcpHeader, UdpHeader};

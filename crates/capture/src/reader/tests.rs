@@ -161,6 +161,8 @@ struct Owned {
     data: Vec<u8>,
     orig_len: u32,
     offset: u64,
+    /// Decryption secrets handed out with the frame: (type, data).
+    secrets: Vec<(u32, Vec<u8>)>,
 }
 
 /// Everything a reader gave: frames, the error that ended it (if any), warnings, stats.
@@ -185,6 +187,7 @@ fn drain(mut r: CaptureReader) -> Out {
                 data: f.data.to_vec(),
                 orig_len: f.orig_len,
                 offset: f.offset,
+                secrets: f.secrets.iter().map(|s| (s.kind, s.data.clone())).collect(),
             }),
             Ok(None) => break,
             Err(e) => {
@@ -299,6 +302,7 @@ fn pcap_both_byte_orders_micro_and_nano() {
                         data: vec![1, 2, 3, 4],
                         orig_len: 60,
                         offset: 24,
+                        secrets: vec![],
                     },
                     Owned {
                         ts: 1_700_000_001 * 1_000_000_000 + 7 * frac_ns,
@@ -307,6 +311,7 @@ fn pcap_both_byte_orders_micro_and_nano() {
                         data: vec![5; 10],
                         orig_len: 10,
                         offset: 24 + 16 + 4,
+                        secrets: vec![],
                     },
                 ],
                 "be={be} magic={magic:x}"
@@ -629,6 +634,7 @@ fn pcapng_basic_both_byte_orders() {
                 data: vec![0xab; 5],
                 orig_len: 99,
                 offset: shb_len + idb_len,
+                secrets: vec![],
             }],
             "be={be}"
         );
@@ -745,7 +751,6 @@ fn pcapng_other_blocks_are_skipped_and_counted() {
     ng.block(4, &[1, 0, 8, 0, 10, 0, 0, 1, b'a', b'.', b'b', 0, 0, 0, 0, 0]); // NRB
     ng.epb(0, 1, &[1], 1);
     ng.block(5, &[0; 12]); // ISB
-    ng.block(0x0a, b"TLSK\x04\x00\x00\x00abcd"); // DSB
     ng.block(0x0bad, &[0; 5]); // custom, copyable
     ng.block(0x4000_0bad, &[]); // custom, not copyable
     ng.block(0x8000_0001, &[1; 3]); // local use
@@ -755,17 +760,56 @@ fn pcapng_other_blocks_are_skipped_and_counted() {
     assert!(out.error.is_none() && out.warnings.is_empty());
     assert_eq!(out.frames.len(), 2);
     assert_eq!(out.frames[1].number, 2);
-    assert_eq!(out.stats.skipped_blocks, 7);
+    assert_eq!(out.stats.skipped_blocks, 6);
+}
+
+#[test]
+fn pcapng_decryption_secrets_come_with_the_next_frame_in_either_byte_order() {
+    for big in [false, true] {
+        let mut ng = Ng::new(big);
+        let (kind, len) = if big {
+            (*b"TLSK", [0, 0, 0, 6])
+        } else {
+            let mut k = *b"TLSK";
+            k.reverse();
+            (k, [6, 0, 0, 0])
+        };
+        let dsb = |data: &[u8]| [&kind[..], &len[..], data].concat();
+        ng.idb(1, 0, &[]);
+        ng.block(0x0a, &dsb(b"line 1"));
+        ng.epb(0, 1, &[1], 1);
+        ng.epb(0, 2, &[2], 1);
+        ng.block(0x0a, &dsb(b"line 2"));
+        ng.block(0x0a, &dsb(b"line 3"));
+        ng.epb(0, 3, &[3], 1);
+        let frames = read_clean(&ng.bytes());
+        let got: Vec<Vec<&[u8]>> =
+            frames.iter().map(|f| f.secrets.iter().map(|(_, d)| d.as_slice()).collect()).collect();
+        assert_eq!(got, vec![vec![&b"line 1"[..]], vec![], vec![&b"line 2"[..], &b"line 3"[..]]]);
+        assert_eq!(frames[0].secrets[0].0, crate::Secrets::TLS_KEY_LOG);
+    }
+    // A secrets length past the block: a warning, the block skipped, the rest read.
+    let mut ng = Ng::new(false);
+    ng.idb(1, 0, &[]).block(0x0a, b"KSLT\xff\x00\x00\x00ab").epb(0, 1, &[1], 1);
+    let out = read(&ng.bytes());
+    assert!(out.error.is_none());
+    assert_eq!((out.frames.len(), out.warnings.len()), (1, 1));
+    assert!(out.warnings[0].message.contains("decryption secrets block"), "{:?}", out.warnings);
 }
 
 #[test]
 fn pcapng_skipped_block_larger_than_the_buffer_is_streamed() {
     let mut ng = Ng::new(false);
-    ng.idb(1, 0, &[]).block(0x0a, &vec![7; 3 * BUF_LEN + 12]).epb(0, 1, &[1], 1);
+    ng.idb(1, 0, &[]).block(0x1234, &vec![7; 3 * BUF_LEN + 12]).epb(0, 1, &[1], 1);
     let out = read(&ng.bytes());
     assert!(out.error.is_none(), "{:?}", out.error);
     assert_eq!(out.frames.len(), 1);
     assert_eq!(out.stats.skipped_blocks, 1);
+    // A Decryption Secrets Block that large is not read, and says so.
+    let mut big = Ng::new(false);
+    big.idb(1, 0, &[]).block(0x0a, &vec![7; 3 * BUF_LEN + 12]).epb(0, 1, &[1], 1);
+    let out = read(&big.bytes());
+    assert_eq!((out.frames.len(), out.warnings.len()), (1, 1), "{:?}", out.warnings);
     // Cut inside it: a warning, not an error.
     let bytes = ng.bytes();
     let out = read(&bytes[..2 * BUF_LEN]);

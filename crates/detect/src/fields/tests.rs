@@ -10,7 +10,8 @@ fn req(uri: &str, headers: &[(&str, &[u8])], body: &[u8], encoding: &[&str]) -> 
         offset: 0,
         method: "POST".into(),
         uri: uri.into(),
-        version: 1,
+        version: proto::HttpVersion::H1(1),
+        stream: None,
         host: Some("api.example.com".into()),
         headers: headers
             .iter()
@@ -390,7 +391,8 @@ fn response_fields() {
     let resp = HttpResponse {
         offset: 0,
         status: 200,
-        version: 1,
+        version: proto::HttpVersion::H1(1),
+        stream: None,
         headers: vec![Header {
             name: "Set-Cookie".into(),
             value: b"uid=865123045678903; Path=/".to_vec(),

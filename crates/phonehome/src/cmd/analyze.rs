@@ -16,6 +16,8 @@ use crate::input::{RunOptions, print_stats, run_captures};
 pub(crate) struct ReportInputs<'a> {
     /// The captures, in order.
     pub(crate) captures: &'a [PathBuf],
+    /// TLS key logs.
+    pub(crate) keylogs: &'a [PathBuf],
     /// Profile, entity file, geo data.
     pub(crate) analysis: &'a AnalysisArgs,
     /// Identifiers unmasked.
@@ -91,7 +93,11 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
     let run = run_captures(
         i.captures,
         analyzer,
-        RunOptions { hash: i.hash, keep_responses_coded: !i.scan_responses },
+        RunOptions {
+            hash: i.hash,
+            keep_responses_coded: !i.scan_responses,
+            keylogs: i.keylogs.to_vec(),
+        },
     );
     let (mut report, astats) = run.observer.into_report();
     let geo = match geo.join() {
@@ -103,6 +109,7 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
         Err(_) => anyhow::bail!("loading the geo data failed"),
     };
     report.captures = run.captures;
+    report.coverage.secrets = run.secrets;
     report.device = device;
     report.attribute(&entities, &geo);
     Ok(Ok(Built {
@@ -118,6 +125,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let format = format_of(args);
     let inputs = ReportInputs {
         captures: &args.input.captures,
+        keylogs: &args.input.keylogs,
         analysis: &args.analysis,
         reveal: args.reveal,
         scan_responses: args.scan_responses,

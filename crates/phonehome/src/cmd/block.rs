@@ -53,6 +53,9 @@ pub(crate) struct BlockArgs {
     /// Write the list to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    /// Captures only: TLS key log for opening TLS, as for `analyze`; repeatable.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub(crate) keylogs: Vec<PathBuf>,
     /// Captures only: how they are analysed, as for `analyze`.
     #[command(flatten)]
     pub(crate) analysis: crate::cli::AnalysisArgs,
@@ -167,6 +170,7 @@ fn read_inputs(args: &BlockArgs) -> anyhow::Result<Result<Inputs, ExitCode>> {
     }
     let built = build_report(&ReportInputs {
         captures: &captures,
+        keylogs: &args.keylogs,
         analysis: &args.analysis,
         reveal: false,
         scan_responses: false,

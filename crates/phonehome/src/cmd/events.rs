@@ -37,7 +37,11 @@ impl<W: Write> Observer for Printer<W> {
 pub(crate) fn run(args: &EventsArgs) -> anyhow::Result<ExitCode> {
     let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let printer = Printer { out, format: args.format, error: None };
-    let run = run_captures(&args.input.captures, printer, RunOptions::default());
+    let run = run_captures(
+        &args.input.captures,
+        printer,
+        RunOptions { keylogs: args.input.keylogs.clone(), ..RunOptions::default() },
+    );
     let mut printer = run.observer;
     if let Some(e) = printer.error.take() {
         return Err(e.into());

@@ -22,7 +22,11 @@ impl Observer for Collect {
 }
 
 pub(crate) fn run(args: &FlowsArgs) -> anyhow::Result<ExitCode> {
-    let run = run_captures(&args.input.captures, Collect::default(), RunOptions::default());
+    let run = run_captures(
+        &args.input.captures,
+        Collect::default(),
+        RunOptions { keylogs: args.input.keylogs.clone(), ..RunOptions::default() },
+    );
     let mut records = run.observer.0;
     records.sort_by_key(|r| r.info.id);
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());

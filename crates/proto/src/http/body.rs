@@ -3,7 +3,6 @@
 //! Per body byte the cost is a bounds check and, below [`MAX_BODY_DECODED`], one copy; past the
 //! limit bytes are only counted.
 
-use super::decode;
 use super::parse::{self, chunk_size};
 use super::{MAX_BODY_DECODED, MAX_HEADER_BLOCK};
 use crate::{Anomalies, Body, Header};
@@ -232,31 +231,8 @@ impl BodyReader {
         an: &mut Anomalies,
     ) -> (Body, Vec<Header>) {
         let RawBody { raw, wire_len, capped, holed } = self.body;
-        let mut body = Body {
-            wire_len,
-            data: Vec::new(),
-            truncated: incomplete || capped || holed,
-            content_encoding: codings.to_vec(),
-            decode_failed: false,
-        };
-        let mut any_capped = capped;
-        let decoded =
-            if decode { decode::decode(&raw, codings, MAX_BODY_DECODED) } else { Ok(None) };
-        match decoded {
-            Ok(None) => body.data = raw,
-            Ok(Some(d)) => {
-                body.data = d.data;
-                body.truncated |= d.capped || d.incomplete;
-                any_capped |= d.capped;
-            }
-            Err(decode::Failed) => {
-                body.data = raw;
-                body.decode_failed = true;
-            }
-        }
-        if any_capped {
-            an.http_body_capped += 1;
-        }
+        let body =
+            super::decoded_body(raw, wire_len, codings, incomplete || holed, capped, decode, an);
         (body, self.trailers)
     }
 }

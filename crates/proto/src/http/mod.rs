@@ -46,7 +46,7 @@ use flow::{Chunk, Direction};
 
 use self::body::{BodyReader, Framing, GapOutcome, Progress};
 use self::parse::{FramingFields, Verdict};
-use crate::{Anomalies, Body, Event, Handoff, HttpRequest, HttpResponse};
+use crate::{Anomalies, Body, Event, Handoff, Header, HttpRequest, HttpResponse, HttpVersion};
 
 mod body;
 mod decode;
@@ -256,6 +256,66 @@ fn datagram(bytes: &[u8], out: &mut Vec<Event>, an: &mut Anomalies) {
     };
     half.chunk(Chunk::Data { offset: 0, bytes }, None, &mut cx);
     half.chunk(Chunk::End, None, &mut cx);
+}
+
+/// The body of an HTTP/2 or HTTP/3 message from its raw bytes (at most [`MAX_BODY_DECODED`] kept):
+/// the content codings named by `headers` undone as for HTTP/1 when `decode`. `incomplete`: the
+/// message was cut (reset stream, gap, end of connection); `capped`: raw bytes were dropped.
+pub(crate) fn body_from_raw(
+    headers: &[Header],
+    raw: Vec<u8>,
+    wire_len: u64,
+    incomplete: bool,
+    capped: bool,
+    decode: bool,
+    an: &mut Anomalies,
+) -> Body {
+    let codings = parse::framing_fields(headers).content;
+    decoded_body(raw, wire_len, &codings, incomplete, capped, decode, an)
+}
+
+/// A message body from its raw bytes: `codings` undone (when `decode`) up to
+/// [`MAX_BODY_DECODED`], a capped stage counted in `http_body_capped`. Shared by HTTP/1
+/// ([`body::BodyReader::finish`]) and HTTP/2.
+pub(super) fn decoded_body(
+    raw: Vec<u8>,
+    wire_len: u64,
+    codings: &[String],
+    incomplete: bool,
+    capped: bool,
+    decode: bool,
+    an: &mut Anomalies,
+) -> Body {
+    let mut body = Body {
+        wire_len,
+        data: Vec::new(),
+        truncated: incomplete || capped,
+        content_encoding: codings.to_vec(),
+        decode_failed: false,
+    };
+    let mut any_capped = capped;
+    let decoded = if decode { decode::decode(&raw, codings, MAX_BODY_DECODED) } else { Ok(None) };
+    match decoded {
+        Ok(None) => body.data = raw,
+        Ok(Some(d)) => {
+            body.data = d.data;
+            body.truncated |= d.capped || d.incomplete;
+            any_capped |= d.capped;
+        }
+        Err(decode::Failed) => {
+            body.data = raw;
+            body.decode_failed = true;
+        }
+    }
+    if any_capped {
+        an.http_body_capped += 1;
+    }
+    body
+}
+
+/// A host name from an authority or Host value: lower-case, port and trailing dot removed.
+pub(crate) fn host_of(authority: &[u8]) -> Option<String> {
+    parse::host_of(authority)
 }
 
 /// True if `prefix` (the first bytes of a client-to-server stream) starts like an HTTP/1.x request:
@@ -536,7 +596,8 @@ impl Half {
             offset: start,
             method: h.method,
             uri: h.uri,
-            version: h.version,
+            version: HttpVersion::H1(h.version),
+            stream: None,
             host,
             headers: h.headers,
             body: Body::default(),
@@ -566,7 +627,8 @@ impl Half {
         let event = Event::HttpResponse(HttpResponse {
             offset: start,
             status,
-            version: h.version,
+            version: HttpVersion::H1(h.version),
+            stream: None,
             headers: h.headers,
             body: Body::default(),
         });

@@ -141,7 +141,7 @@ fn simple_get() {
     assert_eq!(r.offset, 0);
     assert_eq!(r.method, "GET");
     assert_eq!(r.uri, "/index.html?q=1&x=%20");
-    assert_eq!(r.version, 1);
+    assert_eq!(r.version, crate::HttpVersion::H1(1));
     assert_eq!(r.host.as_deref(), Some("example.com"));
     // The raw Host value is kept (tshark's http.host).
     assert_eq!(header(&r.headers, "host"), Some(&b"Example.COM:8080"[..]));
@@ -154,7 +154,7 @@ fn post_with_content_length() {
     let r = one_request(
         b"POST /login HTTP/1.0\r\nHost: h\r\nContent-Length: 22\r\n\r\nlogin=foo&password=bar",
     );
-    assert_eq!(r.version, 0);
+    assert_eq!(r.version, crate::HttpVersion::H1(0));
     assert_eq!(r.body.data, b"login=foo&password=bar");
     assert_eq!(r.body.wire_len, 22);
     assert!(!r.body.truncated);
@@ -323,8 +323,8 @@ fn request_lines_as_tshark_reads_them() {
     assert_eq!(line(b"FOO /bar HTTP/1.1\r\n\r\n"), "FOO /bar");
     // tshark reports an empty URI here; we skip the spaces (documented difference).
     assert_eq!(line(b"GET      /very_long_uri HTTP/1.1\r\n\r\n"), "GET /very_long_uri");
-    assert_eq!(one_request(b"GET /x HTTP/1.1\r\n\r\n").version, 1);
-    assert_eq!(one_request(b"GET /x\r\n\r\n").version, 0);
+    assert_eq!(one_request(b"GET /x HTTP/1.1\r\n\r\n").version, crate::HttpVersion::H1(1));
+    assert_eq!(one_request(b"GET /x\r\n\r\n").version, crate::HttpVersion::H1(0));
 }
 
 #[test]
@@ -432,7 +432,7 @@ fn read_until_close() {
     let (r, an) =
         one_response(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello, until close");
     assert_eq!(an, Anomalies::default());
-    assert_eq!(r.version, 0);
+    assert_eq!(r.version, crate::HttpVersion::H1(0));
     assert_eq!(r.body.data, b"hello, until close");
     assert!(!r.body.truncated);
 }

@@ -52,14 +52,17 @@ use flow::{Chunk, Direction, FlowInfo, Transport};
 use self::sniff::{Pick, Sniff};
 use crate::dns::DnsParser;
 use crate::http::{self, HttpParser};
+use crate::http2::H2Parser;
 use crate::quic::{self, QuicParser};
 use crate::socks::{self, SocksParser};
 use crate::tls::TlsParser;
+use crate::tls::decrypt::Decryption;
+use crate::tls::keylog::KeyLog;
 use crate::{Anomalies, AppProto, Event, Handoff};
 
 mod sniff;
 #[cfg(test)]
-mod test_util;
+pub(crate) mod test_util;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -149,6 +152,8 @@ enum State {
     Quic(Box<QuicParser>),
     /// Decided: HTTP/1.x.
     Http(Box<HttpParser>, u8),
+    /// Decided: HTTP/2 (inside decrypted TLS).
+    Http2(Box<H2Parser>),
     /// A SOCKS handshake is going on.
     Socks(Box<SocksParser>, u8),
     /// Decided: nothing we parse; chunks are dropped.
@@ -168,6 +173,7 @@ impl fmt::Debug for State {
             Self::Tls(..) => "Tls",
             Self::Quic(_) => "Quic",
             Self::Http(..) => "Http",
+            Self::Http2(_) => "Http2",
             Self::Socks(..) => "Socks",
             Self::Other => "Other",
             Self::Opaque(_) => "Opaque",
@@ -188,6 +194,7 @@ impl State {
                 Self::Http(Box::new(HttpParser::with_options(options.decode_responses)), depth)
             }
             Pick::Socks(version) => Self::Socks(Box::new(SocksParser::new(version)), depth),
+            Pick::Http2 => Self::Http2(Box::new(H2Parser::new(options.decode_responses))),
             Pick::App(AppProto::Unknown | AppProto::Other) => Self::Other,
         }
     }
@@ -214,7 +221,45 @@ impl Session {
         out: &mut Vec<Event>,
         an: &mut Anomalies,
     ) {
-        self.data_with(&PROBES, flow, dir, chunk, out, an);
+        self.data_with(&PROBES, flow, dir, chunk, &mut KeyLog::new(), out, an);
+    }
+
+    /// [`Self::data`] for a run that has TLS secrets: TLS flows that start while `keys` holds any
+    /// are decrypted ([`crate::tls::decrypt`]) and what they carry is parsed like a tunnel's
+    /// content (HTTP/2 when the ALPN says `h2`). Secrets learned from handshakes (TLS 1.2
+    /// resumption) go into `keys`.
+    pub fn data_keyed(
+        &mut self,
+        flow: &FlowInfo,
+        dir: Direction,
+        chunk: Chunk<'_>,
+        keys: &mut KeyLog,
+        out: &mut Vec<Event>,
+        an: &mut Anomalies,
+    ) {
+        self.data_with(&PROBES, flow, dir, chunk, keys, out, an);
+    }
+
+    /// What became of the flow's TLS encryption when secrets were given: `None` for flows that
+    /// are not TLS, whose ServerHello was not seen, or that started while no secret was known.
+    pub fn decryption(&self) -> Option<Decryption> {
+        match &self.state {
+            State::Tls(layer, _) => layer.tls.decryption(),
+            _ => None,
+        }
+    }
+
+    /// The session of a decrypted TLS connection's content: HTTP/2 straight away when the ALPN
+    /// says so (its server may speak first), else detected from the content.
+    fn decrypted(depth: u8, alpn: Option<&str>, options: SessionOptions) -> Self {
+        match alpn {
+            Some("h2") => {
+                let _ = depth;
+                let parser = H2Parser::new(options.decode_responses);
+                Self { state: State::Http2(Box::new(parser)), options }
+            }
+            _ => Self::tunnel_start(depth, AppProto::Tls, options),
+        }
     }
 
     /// True when the flow's content is encrypted: QUIC, and TLS unless its handshake chose a
@@ -244,19 +289,21 @@ impl Session {
             State::Dns(_) => AppProto::Dns,
             State::Tls(..) => AppProto::Tls,
             State::Quic(_) => AppProto::Quic,
-            State::Http(..) => AppProto::Http,
+            State::Http(..) | State::Http2(_) => AppProto::Http,
             State::Other => AppProto::Other,
             State::Opaque(outer) => *outer,
         }
     }
 
     /// [`Self::data`] with the given probes.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn data_with(
         &mut self,
         probes: &Probes,
         flow: &FlowInfo,
         dir: Direction,
         chunk: Chunk<'_>,
+        keys: &mut KeyLog,
         out: &mut Vec<Event>,
         an: &mut Anomalies,
     ) {
@@ -270,20 +317,30 @@ impl Session {
                 let depth = *depth;
                 layer.tls.data(dir, chunk, out, an);
                 let TlsLayer { tls, inner } = &mut **layer;
+                if depth >= MAX_TUNNELS {
+                    return;
+                }
                 tls.plaintext(dir, chunk, |c| {
-                    if depth < MAX_TUNNELS {
-                        let inner = inner.get_or_insert_with(|| {
-                            Self::tunnel_start(depth + 1, AppProto::Tls, options)
-                        });
-                        inner.data_with(probes, flow, dir, c, out, an);
-                    }
+                    let inner = inner.get_or_insert_with(|| {
+                        Self::tunnel_start(depth + 1, AppProto::Tls, options)
+                    });
+                    inner.data_with(probes, flow, dir, c, keys, out, an);
+                });
+                // Content of a decrypted connection is not decrypted again (no TLS in TLS).
+                let mut none: Option<KeyLog> = None;
+                an.tls_decrypt_capped += tls.decrypt(dir, chunk, keys, |d, alpn, c| {
+                    let inner =
+                        inner.get_or_insert_with(|| Self::decrypted(depth + 1, alpn, options));
+                    let none = none.get_or_insert_with(KeyLog::new);
+                    inner.data_with(probes, flow, d, c, none, out, an);
                 });
             }
+            (State::Http2(p), _) => p.data(dir, chunk, out, an),
             (State::Http(p, depth), _) => {
                 p.data(dir, chunk, out, an);
                 if let Some(handoff) = p.take_tunnel() {
                     let depth = *depth;
-                    self.tunnel(probes, flow, depth, dir, chunk, handoff, out, an);
+                    self.tunnel(probes, flow, depth, dir, chunk, handoff, keys, out, an);
                 }
             }
             (State::Socks(p, depth), _) => match p.data(dir, chunk) {
@@ -291,7 +348,7 @@ impl Session {
                 socks::Step::Failed => self.state = State::Other,
                 socks::Step::Open(handoff) => {
                     let depth = *depth;
-                    self.tunnel(probes, flow, depth, dir, chunk, handoff, out, an);
+                    self.tunnel(probes, flow, depth, dir, chunk, handoff, keys, out, an);
                 }
             },
             (State::Fresh | State::UdpSniff(_), Chunk::Datagram(bytes))
@@ -303,12 +360,12 @@ impl Session {
                 if flow.transport == Transport::Tcp =>
             {
                 self.state = State::Sniff(Box::new(Sniff::new(0, AppProto::Unknown)));
-                self.data_with(probes, flow, dir, chunk, out, an);
+                self.data_with(probes, flow, dir, chunk, keys, out, an);
             }
             (State::Sniff(sniff), _) => {
                 let chunk = sniff.trim_tunnel_start(dir, chunk);
                 if let Some((pick, before)) = sniff.push(probes, flow, dir, chunk) {
-                    self.decide(probes, flow, pick, dir, &before, chunk, out, an);
+                    self.decide(probes, flow, pick, dir, &before, chunk, keys, out, an);
                 }
             }
             (State::Fresh, Chunk::Datagram(bytes))
@@ -373,6 +430,7 @@ impl Session {
         dir: Direction,
         before: &sniff::Side,
         chunk: Chunk<'_>,
+        keys: &mut KeyLog,
         out: &mut Vec<Event>,
         an: &mut Anomalies,
     ) {
@@ -384,7 +442,9 @@ impl Session {
             state => state,
         };
         if !matches!(self.state, State::Other | State::Opaque(_)) {
-            sniff.replay(dir, before, chunk, |d, c| self.data_with(probes, flow, d, c, out, an));
+            sniff.replay(dir, before, chunk, |d, c| {
+                self.data_with(probes, flow, d, c, keys, out, an)
+            });
         }
     }
 
@@ -399,6 +459,7 @@ impl Session {
         dir: Direction,
         chunk: Chunk<'_>,
         h: Handoff,
+        keys: &mut KeyLog,
         out: &mut Vec<Event>,
         an: &mut Anomalies,
     ) {
@@ -414,6 +475,7 @@ impl Session {
                 flow,
                 c,
                 Chunk::Data { offset: h.client_from, bytes: &h.held },
+                keys,
                 out,
                 an,
             );
@@ -425,12 +487,13 @@ impl Session {
                 flow,
                 c,
                 Chunk::Gap { offset: held_end, len: h.client_to - held_end },
+                keys,
                 out,
                 an,
             );
         }
         if h.client_ended {
-            self.data_with(probes, flow, c, Chunk::End, out, an);
+            self.data_with(probes, flow, c, Chunk::End, keys, out, an);
         }
         // The rest of the chunk that carried the answer belongs to the tunnel.
         if let Chunk::Data { offset, bytes } = chunk {
@@ -441,7 +504,15 @@ impl Session {
             let skip = usize::try_from(from.saturating_sub(offset)).unwrap_or(usize::MAX);
             if let Some(rest) = bytes.get(skip..).filter(|r| !r.is_empty()) {
                 let offset = offset.saturating_add(skip as u64);
-                self.data_with(probes, flow, dir, Chunk::Data { offset, bytes: rest }, out, an);
+                self.data_with(
+                    probes,
+                    flow,
+                    dir,
+                    Chunk::Data { offset, bytes: rest },
+                    keys,
+                    out,
+                    an,
+                );
             }
         }
     }

@@ -14,6 +14,8 @@ pub(super) enum Pick {
     App(AppProto),
     /// A SOCKS handshake of this version (4 or 5), a tunnel to look into.
     Socks(u8),
+    /// HTTP/2 with prior knowledge: the client sent the connection preface.
+    Http2,
 }
 
 /// What a prefix says about one protocol guess.
@@ -242,7 +244,24 @@ impl Sniff {
 
 /// Verdict on the first bytes of the client-to-server stream.
 fn client_verdict(probes: &Probes, prefix: &[u8], complete: bool) -> Verdict {
-    tls_verdict(prefix, complete, true).or(http_request_verdict(probes, prefix, complete))
+    match h2_preface_verdict(prefix, complete) {
+        Verdict::No => {
+            tls_verdict(prefix, complete, true).or(http_request_verdict(probes, prefix, complete))
+        }
+        v => v,
+    }
+}
+
+/// The start of the HTTP/2 connection preface (`PRI * HTTP/2.0`; [`SNIFF_LEN`] bytes of it decide).
+fn h2_preface_verdict(prefix: &[u8], complete: bool) -> Verdict {
+    let want = &crate::http2::PREFACE[..SNIFF_LEN.min(crate::http2::PREFACE.len())];
+    if prefix.len() >= want.len() && prefix.starts_with(want) {
+        Verdict::Yes(Pick::Http2)
+    } else if !complete && want.starts_with(prefix) {
+        Verdict::Wait
+    } else {
+        Verdict::No
+    }
 }
 
 /// Verdict on the first bytes of the server-to-client stream.

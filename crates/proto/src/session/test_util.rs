@@ -6,7 +6,7 @@ use flow::{ClientBy, FlowFlags, FlowInfo, Transport};
 
 /// A fresh flow (id 1, client found by its SYN, nothing counted yet) between `client` and
 /// `server`. The session reads only the transport and the ports.
-pub(super) fn flow_info(transport: Transport, client: SocketAddr, server: SocketAddr) -> FlowInfo {
+pub(crate) fn flow_info(transport: Transport, client: SocketAddr, server: SocketAddr) -> FlowInfo {
     FlowInfo {
         id: 1,
         client,

@@ -55,7 +55,7 @@ fn run(
     let mut an = Anomalies::default();
     let mut protos = Vec::new();
     for &(dir, chunk) in chunks {
-        s.data_with(probes, flow, dir, chunk, &mut out, &mut an);
+        s.data_with(probes, flow, dir, chunk, &mut KeyLog::new(), &mut out, &mut an);
         protos.push(s.protocol());
     }
     (protos, out, an, s)

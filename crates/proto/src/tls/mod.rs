@@ -28,14 +28,18 @@ use flow::{Chunk, Direction};
 
 use crate::{Anomalies, ClientHello, Event};
 
+pub mod decrypt;
 mod hello;
+pub mod keylog;
 mod null;
 pub(crate) mod reader;
 mod stream;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use decrypt::{Decryption, Decryptor};
 pub use hello::MAX_ALPN;
+use keylog::KeyLog;
 use null::{Cipher, Walker};
 use stream::{DirParser, Shared, Step};
 
@@ -60,6 +64,10 @@ pub struct TlsParser {
     shared: Shared,
     /// NULL-cipher record walkers, indexed by [`Direction::index`].
     walkers: [Walker; 2],
+    /// Decryption with logged secrets: created with the first chunk when secrets are known.
+    dec: Option<Box<Decryptor>>,
+    /// The first chunk was seen (a decryptor can only start at the beginning of the stream).
+    started: bool,
 }
 
 impl Default for TlsParser {
@@ -75,7 +83,40 @@ impl TlsParser {
             dirs: [DirParser::new(true), DirParser::new(false)],
             shared: Shared::default(),
             walkers: Default::default(),
+            dec: None,
+            started: false,
         }
+    }
+
+    /// Decrypts with the secrets of `keys` (see [`decrypt`]): call with each chunk after
+    /// [`Self::data`]; application-data plaintext of either direction goes to `plain` as
+    /// `(direction, negotiated ALPN, chunk)`. A flow whose first chunk came while `keys` was empty
+    /// is never decrypted, at no cost. Returns the directions stopped by the memory budget.
+    pub fn decrypt(
+        &mut self,
+        dir: Direction,
+        chunk: Chunk<'_>,
+        keys: &mut KeyLog,
+        mut plain: impl FnMut(Direction, Option<&str>, Chunk<'_>),
+    ) -> u64 {
+        if !self.started {
+            self.started = true;
+            if !keys.is_empty() && self.shared.chosen.is_none() {
+                self.dec = Some(Box::new(Decryptor::new(keys.budget().clone())));
+            }
+        }
+        match &mut self.dec {
+            Some(dec) => {
+                dec.feed(dir, chunk, keys, &mut plain);
+                dec.take_capped()
+            }
+            None => 0,
+        }
+    }
+
+    /// What decryption gave, for a flow whose ServerHello was seen while secrets were known.
+    pub fn decryption(&self) -> Option<Decryption> {
+        self.dec.as_ref()?.outcome()
     }
 
     /// True once the final ServerHello chose a NULL-cipher suite (SSL 3.0 to TLS 1.2): the

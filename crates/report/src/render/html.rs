@@ -129,8 +129,8 @@ fn protection_rank(p: Protection) -> u32 {
     }
 }
 
-fn protection_html(p: Protection) -> String {
-    let label = Esc(&p.label()).to_string();
+fn protection_html(p: Protection, label: &str) -> String {
+    let label = Esc(label).to_string();
     if !p.is_encrypted() || p.is_weak() {
         format!("<span class=\"tag bad\">{label}</span>")
     } else {
@@ -241,6 +241,13 @@ fn verdict(out: &mut String, report: &Report, s: &Summary) {
         out.push_str("</ul>");
     }
     out.push_str("</section>\n");
+    if !s.coverage.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"notice\" data-notice=\"coverage\"><strong>Coverage.</strong> {}</p>",
+            Esc(&s.coverage)
+        );
+    }
     if report.geo_source.is_none() {
         let hint = crate::geo::SETUP_HINT;
         let _ = writeln!(

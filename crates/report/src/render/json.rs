@@ -50,6 +50,7 @@ fn finding_json(f: &Finding) -> Value {
         "encrypted": f.encrypted,
         "protection": f.protection.kind(),
         "tls_version": f.protection.version(),
+        "decrypted": f.decrypted,
         "exposure": f.exposure.as_str(),
         "encoding": f.encoding,
         "where": f.where_,
@@ -77,6 +78,8 @@ fn destination_json(d: &Destination) -> Value {
         "protection": d.protection.kind(),
         "tls_version": d.protection.version(),
         "weak_tls": d.protection.is_weak(),
+        "tls_sessions": d.tls_sessions,
+        "tls_decrypted": d.tls_decrypted,
         "flows": d.flows,
         "bytes_sent": d.bytes_sent,
         "bytes_received": d.bytes_received,
@@ -124,6 +127,7 @@ fn summary_json(s: &Summary) -> Value {
     json!({
         "verdict": s.verdict.as_str(),
         "headline": s.headline,
+        "coverage": s.coverage,
         "stories": s.stories,
         "findings": s.findings,
         "findings_by_severity": by_severity,
@@ -157,7 +161,7 @@ fn summary_json(s: &Summary) -> Value {
 }
 
 /// The JSON document: `schema`, `tool`, `captures`, `device`, `summary`, `findings`,
-/// `destinations`, `address_book_uploads`, `geo_source`.
+/// `destinations`, `address_book_uploads`, `geo_source`, `coverage`.
 pub fn json(report: &Report) -> Value {
     json!({
         "schema": SCHEMA,
@@ -177,5 +181,23 @@ pub fn json(report: &Report) -> Value {
             "evidence": evidence_json(&u.evidence),
         })).collect::<Vec<_>>(),
         "geo_source": report.geo_source,
+        "coverage": coverage_json(&report.coverage),
+    })
+}
+
+fn coverage_json(c: &crate::finding::Coverage) -> Value {
+    let hosts = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter().map(|(h, n)| json!({ "host": h, "sessions": n })).collect::<Vec<_>>()
+    };
+    json!({
+        "secrets": c.secrets,
+        "tls_sessions": c.tls_sessions,
+        "tls_decrypted": c.tls_decrypted,
+        "tls_no_keys": c.tls_no_keys,
+        "tls_failed": c.tls_failed,
+        "tls_unsupported": c.tls_unsupported,
+        "quic_sessions": c.quic_sessions,
+        "no_keys_hosts": hosts(&c.no_keys_hosts),
+        "failed_hosts": hosts(&c.failed_hosts),
     })
 }

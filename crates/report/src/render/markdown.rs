@@ -162,6 +162,9 @@ pub fn markdown(report: &Report) -> String {
         }
     );
     let _ = writeln!(out, "- {}", escape(&s.headline));
+    if !s.coverage.is_empty() {
+        let _ = writeln!(out, "- Coverage: {}", escape(&s.coverage));
+    }
     for story in &s.stories {
         let _ = writeln!(out, "- {}", escape(story));
     }
@@ -248,9 +251,9 @@ pub fn markdown(report: &Report) -> String {
                 }
             }
             let protection = if !d.protection.is_encrypted() || d.protection.is_weak() {
-                format!("**{}**", escape(&d.protection.label()))
+                format!("**{}**", escape(&d.protection_label()))
             } else {
-                escape(&d.protection.label())
+                escape(&d.protection_label())
             };
             row(
                 &mut out,
@@ -277,7 +280,7 @@ pub fn markdown(report: &Report) -> String {
                 out,
                 "\n### {}\n\n{}, {}: {}.\n",
                 escape(&d.host),
-                escape(&d.protection.label()),
+                escape(&d.protection_label()),
                 severity_cell(d.severity),
                 escape(&d.severity_reason)
             );

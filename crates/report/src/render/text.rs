@@ -396,6 +396,9 @@ pub fn text(report: &Report, style: &Style) -> String {
         width,
     ));
     out.extend(wrap(&clean(&s.headline), width, "", 0));
+    if !s.coverage.is_empty() {
+        out.extend(wrap(&clean(&format!("Coverage: {}", s.coverage)), width, "", 0));
+    }
     if !s.stories.is_empty() {
         out.push(String::new());
         for story in &s.stories {
@@ -454,7 +457,7 @@ pub fn text(report: &Report, style: &Style) -> String {
             }
         }
         for d in &order {
-            let label = d.protection.label();
+            let label = d.protection_label();
             let prot = if !d.protection.is_encrypted() || d.protection.is_weak() {
                 styled(label, AnsiColor::Red.on_default())
             } else {

@@ -2,6 +2,7 @@
 //! [`quic`] client Initials. They produce plain bytes to feed a conversation builder.
 
 pub mod dns;
+pub mod h2;
 pub mod http;
 pub mod quic;
 pub mod tls;

@@ -86,7 +86,7 @@ pub(super) fn destinations(out: &mut String, report: &Report, start: Option<Time
             out,
             "</td><td data-sort=\"{}\">{}</td><td class=\"sev\" data-sort=\"{}\">{}<span class=\"reason\">{}</span></td>",
             protection_rank(d.protection),
-            protection_html(d.protection),
+            protection_html(d.protection, &d.protection_label()),
             d.severity as u8,
             badge(d.severity),
             Esc(&d.severity_reason),
@@ -221,7 +221,7 @@ pub(super) fn findings(out: &mut String, report: &Report, start: Option<Timestam
                     Esc(&ips.join(", ")),
                     Esc(&country_label(code))
                 ));
-                meta.push(protection_html(d.protection));
+                meta.push(protection_html(d.protection, &d.protection_label()));
             }
             None => meta.push(
                 "carried inside DNS query names for this domain, readable by any resolver on the way"

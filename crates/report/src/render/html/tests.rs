@@ -64,6 +64,7 @@ fn finding(
         evidence: vec![evidence("demo.pcapng", 29, where_, "86***********05")],
         reason: "",
         protection: Protection::CleartextHttp,
+        decrypted: false,
         exposure,
         party,
         country: country.map(String::from),
@@ -100,6 +101,8 @@ fn destination(
             reason: if country.is_some() { None } else { Some("documentation") },
         }),
         protection,
+        tls_sessions: 0,
+        tls_decrypted: 0,
         cnames: Vec::new(),
         domain: host.split_once('.').map_or(host, |(_, d)| d).into(),
         leaves_country: country.is_some_and(|c| c != "TW"),
@@ -130,6 +133,7 @@ fn demo() -> Report {
     weak.source = Source::Heuristic { confidence: 0.8 };
     weak.reason = "hex-id";
     Report {
+        coverage: crate::Coverage::default(),
         findings: vec![
             finding(
                 host,

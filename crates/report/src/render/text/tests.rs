@@ -44,6 +44,7 @@ pub(crate) fn finding(host: &str, data: DataKind, item: &str, severity: Severity
         evidence: vec![evidence(12)],
         reason: "",
         protection: Protection::CleartextHttp,
+        decrypted: false,
         exposure: Exposure::Cleartext,
         party: None,
         country: Some("CN".into()),
@@ -70,6 +71,8 @@ pub(crate) fn destination(host: &str, protection: Protection) -> Destination {
             reason: None,
         }),
         protection,
+        tls_sessions: 0,
+        tls_decrypted: 0,
         cnames: Vec::new(),
         domain: host.into(),
         leaves_country: true,
@@ -121,6 +124,7 @@ pub(crate) fn sample(host: &str) -> Report {
     d3.cnames = vec!["edge.cdn.example".into()];
     let d4 = destination("192.168.1.1", Protection::Cleartext);
     Report {
+        coverage: crate::Coverage::default(),
         findings,
         destinations: vec![d4, d1, d2, d3],
         address_book_uploads: vec![AddressBookUpload {

@@ -1,0 +1,204 @@
+//! End-to-end: `phonehome analyze --keylog` (and a pcapng carrying its secrets) on HTTPS made by a
+//! real TLS stack (rustls, `testkit::tls_session::keyed_https`): identifiers inside TLS 1.3 +
+//! HTTP/1.1, TLS 1.3 + HTTP/2 and TLS 1.2 are found and marked as read with keys; the connection
+//! without keys yields nothing and is listed in the coverage.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use testkit::tls_session::{KeyedCapture, keyed_https, planted};
+
+struct Files {
+    dir: PathBuf,
+    pcap: PathBuf,
+    pcapng: PathBuf,
+    keys: PathBuf,
+    profile: PathBuf,
+}
+
+fn files(name: &str) -> (Files, KeyedCapture) {
+    let dir = std::env::temp_dir().join(format!("phonehome-decrypt-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cap = keyed_https();
+    let f = Files {
+        pcap: dir.join("https.pcap"),
+        pcapng: dir.join("https.pcapng"),
+        keys: dir.join("keys.txt"),
+        profile: dir.join("profile.toml"),
+        dir,
+    };
+    std::fs::write(&f.pcap, cap.pcap()).unwrap();
+    std::fs::write(&f.pcapng, cap.pcapng_with_secrets()).unwrap();
+    std::fs::write(&f.keys, &cap.keylog).unwrap();
+    let profile = format!(
+        "[identifiers]\nimei = [\"{}\"]\nimsi = [\"{}\"]\nphone = [\"{}\"]\nadvertising_id = [\"{}\"]\n",
+        planted::IMEI,
+        planted::IMSI,
+        planted::PHONE,
+        planted::ADVERTISING_ID
+    );
+    std::fs::write(&f.profile, profile).unwrap();
+    (f, cap)
+}
+
+fn analyze(args: &[&Path]) -> (Output, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_phonehome"))
+        .arg("analyze")
+        .args(args)
+        .args(["--format", "json", "--no-geo"])
+        .output()
+        .expect("run phonehome");
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out, doc)
+}
+
+fn found(doc: &Value, data: &str, host: &str, where_: &str) -> Option<Value> {
+    doc["findings"]
+        .as_array()?
+        .iter()
+        .find(|f| f["data"] == data && f["host"] == host && f["where"] == where_)
+        .cloned()
+}
+
+fn check_opened(doc: &Value) {
+    let act = found(doc, "imei", "api.account.xiaomi.com", "http.json:imei")
+        .expect("IMEI in TLS 1.3 JSON");
+    assert_eq!(act["decrypted"], true);
+    assert_eq!(act["encrypted"], true);
+    assert_eq!(act["protection"], "tls");
+    assert_eq!(act["tls_version"], "TLS 1.3");
+    assert!(
+        found(doc, "phone", "api.account.xiaomi.com", "http.json:phone").is_some(),
+        "base64 phone"
+    );
+    let h2 = found(doc, "imei", "data.mistat.xiaomi.com", "http.header:x-device-id")
+        .expect("IMEI in an HTTP/2 header");
+    assert_eq!(h2["decrypted"], true);
+    assert!(
+        found(doc, "imsi", "data.mistat.xiaomi.com", "http.form:imsi").is_some(),
+        "IMSI in an HTTP/2 body"
+    );
+    let t12 = found(doc, "imsi", "tracking.ad-network.example", "http.query:imsi")
+        .expect("IMSI over TLS 1.2");
+    assert_eq!(t12["tls_version"], "TLS 1.2");
+    // Nothing from the connection without keys; it is named in the coverage.
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().all(|f| f["host"] != "sdk.no-keys.example"),
+        "nothing claimed from ciphertext"
+    );
+    assert!(findings.iter().all(|f| f["data"] != "advertising_id"));
+    let cov = &doc["coverage"];
+    assert_eq!(
+        (cov["tls_sessions"].as_u64(), cov["tls_decrypted"].as_u64(), cov["tls_no_keys"].as_u64()),
+        (Some(4), Some(3), Some(1)),
+        "{cov}"
+    );
+    assert_eq!(cov["no_keys_hosts"][0]["host"], "sdk.no-keys.example");
+    assert!(doc["summary"]["coverage"].as_str().unwrap().contains("3 opened with keys"));
+    let d = doc["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["host"] == "data.mistat.xiaomi.com")
+        .unwrap();
+    assert_eq!((d["tls_sessions"].as_u64(), d["tls_decrypted"].as_u64()), (Some(1), Some(1)));
+}
+
+#[test]
+fn keylog_flag_opens_tls13_http2_and_tls12() {
+    let (f, _) = files("flag");
+    let (out, doc) =
+        analyze(&[&f.pcap, Path::new("--keylog"), &f.keys, Path::new("--profile"), &f.profile]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    check_opened(&doc);
+    // Two TLS 1.3 sessions (five secrets each) and one TLS 1.2 master secret.
+    assert_eq!(doc["coverage"]["secrets"], 11);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+#[test]
+fn pcapng_decryption_secrets_block_needs_no_flag() {
+    let (f, _) = files("dsb");
+    let (out, doc) = analyze(&[&f.pcapng, Path::new("--profile"), &f.profile]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    check_opened(&doc);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+#[test]
+fn without_keys_the_report_says_what_was_not_read() {
+    let (f, _) = files("nokeys");
+    let (out, doc) = analyze(&[&f.pcap, Path::new("--profile"), &f.profile]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(doc["findings"].as_array().unwrap().iter().all(|f| f["encrypted"] == false));
+    assert_eq!(doc["coverage"]["tls_no_keys"], 4);
+    let headline = doc["summary"]["headline"].as_str().unwrap();
+    assert!(headline.contains("4 encrypted connections could not be read"), "{headline}");
+    assert!(doc["summary"]["coverage"].as_str().unwrap().contains("--keylog"));
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+#[test]
+fn a_bad_key_log_is_an_error_naming_file_and_line_and_the_rest_is_still_read() {
+    let (f, cap) = files("bad");
+    let bad = f.dir.join("bad-keys.txt");
+    std::fs::write(
+        &bad,
+        format!("# keys\nCLIENT_RANDOM nothex 00\n{}garbage line here\n", cap.keylog),
+    )
+    .unwrap();
+    let (out, doc) =
+        analyze(&[&f.pcap, Path::new("--keylog"), &bad, Path::new("--profile"), &f.profile]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad-keys.txt: line 2:"), "{err}");
+    check_opened(&doc);
+    // Keys of another capture: sessions fail authentication or have no keys, nothing is found.
+    let other = f.dir.join("other-keys.txt");
+    let foreign: String = cap
+        .keylog
+        .lines()
+        .map(|l| {
+            let (head, last) = l.split_at(l.len() - 2);
+            format!("{head}{}\n", if last == "00" { "01" } else { "00" })
+        })
+        .collect();
+    std::fs::write(&other, foreign).unwrap();
+    let (out, doc) =
+        analyze(&[&f.pcap, Path::new("--keylog"), &other, Path::new("--profile"), &f.profile]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(doc["coverage"]["tls_failed"], 3);
+    assert!(doc["findings"].as_array().unwrap().iter().all(|f| f["encrypted"] == false));
+    // A key log that cannot be read.
+    let (out, _) = analyze(&[&f.pcap, Path::new("--keylog"), &f.dir.join("missing.txt")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.txt: cannot read the key log"));
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+#[test]
+fn events_show_http2_requests_with_their_stream() {
+    let (f, _) = files("events");
+    let out = Command::new(env!("CARGO_BIN_EXE_phonehome"))
+        .arg("events")
+        .arg(&f.pcap)
+        .arg("--keylog")
+        .arg(&f.keys)
+        .output()
+        .expect("run phonehome");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> = out
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let h2: Vec<&Value> =
+        lines.iter().filter(|e| e["version"] == "HTTP/2" && e["kind"] == "http_request").collect();
+    assert_eq!(h2.len(), 2, "{lines:?}");
+    assert_eq!((h2[0]["uri"].as_str(), h2[0]["stream"].as_u64()), (Some("/mistats/v3"), Some(1)));
+    assert_eq!((h2[1]["uri"].as_str(), h2[1]["stream"].as_u64()), (Some("/config?v=2"), Some(3)));
+    let _ = std::fs::remove_dir_all(&f.dir);
+}

@@ -1,0 +1,231 @@
+//! Decryption of sessions made by a real TLS stack (rustls, through `testkit::tls_session`), fed
+//! to [`Session`] in pieces of many sizes.
+
+use flow::{Chunk, Direction};
+use testkit::tls_session::{Resumption, TlsPair, Transcript};
+
+use crate::session::test_util::flow_info;
+use crate::tls::keylog::KeyLog;
+use crate::{Anomalies, Decryption, Event, HttpVersion, Session};
+
+const IMEI: &str = "490154203237518";
+
+fn exchange(i: usize) -> (Vec<u8>, Vec<u8>) {
+    let body = format!("{{\"imei\":\"{IMEI}\",\"n\":{i}}}");
+    let req = format!(
+        "POST /v1/activate?seq={i} HTTP/1.1\r\nHost: api.phonehome.test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_string();
+    (req.into_bytes(), resp.into_bytes())
+}
+
+/// Feeds a transcript to a new session in pieces of `piece` bytes (0: whole flights).
+fn run(
+    t: &Transcript,
+    keys: &mut KeyLog,
+    piece: usize,
+) -> (Vec<Event>, Option<Decryption>, Anomalies) {
+    let flow = flow_info(
+        flow::Transport::Tcp,
+        "10.0.0.2:40000".parse().unwrap(),
+        "10.0.0.1:443".parse().unwrap(),
+    );
+    let mut s = Session::new(&flow);
+    let (mut out, mut an) = (Vec::new(), Anomalies::default());
+    let mut off = [0u64; 2];
+    for (dir, bytes) in &t.flights {
+        let d = match dir {
+            testkit::Direction::ClientToServer => Direction::ToServer,
+            testkit::Direction::ServerToClient => Direction::ToClient,
+        };
+        let step = if piece == 0 { bytes.len() } else { piece };
+        for part in bytes.chunks(step.max(1)) {
+            let offset = off[d.index()];
+            s.data_keyed(&flow, d, Chunk::Data { offset, bytes: part }, keys, &mut out, &mut an);
+            off[d.index()] += part.len() as u64;
+        }
+    }
+    for d in [Direction::ToServer, Direction::ToClient] {
+        s.data_keyed(&flow, d, Chunk::End, keys, &mut out, &mut an);
+    }
+    (out, s.decryption(), an)
+}
+
+fn keys_of(text: &str) -> KeyLog {
+    let mut k = KeyLog::new();
+    let sum = k.read(text.as_bytes());
+    assert!(sum.errors.is_empty(), "{:?}", sum.errors);
+    k
+}
+
+fn requests(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::HttpRequest(r) => {
+                Some(format!("{} {} {}", r.method, r.uri, String::from_utf8_lossy(&r.body.data)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+const SUITES: [u16; 6] = [0x1301, 0x1302, 0x1303, 0xc02b, 0xc02c, 0xcca9];
+
+#[test]
+fn every_suite_decrypts_http1_at_every_piece_size() {
+    for suite in SUITES {
+        let pair = TlsPair::new(suite, &["http/1.1"], "api.phonehome.test", Resumption::Tickets);
+        let t = pair.session(&[exchange(0), exchange(1)], None);
+        assert!(t.server_got.ends_with(b"\"n\":1}"), "rustls carried the requests");
+        for piece in [0, 1, 5, 300, 1400] {
+            let mut keys = keys_of(&pair.keylog());
+            let (events, outcome, _) = run(&t, &mut keys, piece);
+            let reqs = requests(&events);
+            assert_eq!(reqs.len(), 2, "suite {suite:#x}, pieces of {piece}: {reqs:?}");
+            assert!(reqs[0].starts_with("POST /v1/activate?seq=0 {\"imei\":\"490154203237518\""));
+            assert_eq!(outcome, Some(Decryption::Decrypted), "suite {suite:#x}");
+            let responses = events.iter().filter(|e| matches!(e, Event::HttpResponse(_))).count();
+            assert_eq!(responses, 2, "suite {suite:#x}");
+            let hellos = events.iter().filter(|e| matches!(e, Event::TlsClientHello(_))).count();
+            assert_eq!(hellos, 1, "the hello is still reported");
+        }
+    }
+}
+
+#[test]
+fn key_update_moves_both_directions_to_the_next_secret() {
+    for suite in [0x1301, 0x1302, 0x1303] {
+        let pair = TlsPair::new(suite, &["http/1.1"], "api.phonehome.test", Resumption::Tickets);
+        let t = pair.session(&[exchange(0), exchange(1), exchange(2)], Some(1));
+        let (events, outcome, _) = run(&t, &mut keys_of(&pair.keylog()), 0);
+        assert_eq!(requests(&events).len(), 3, "suite {suite:#x}");
+        assert_eq!(outcome, Some(Decryption::Decrypted));
+    }
+}
+
+#[test]
+fn without_keys_nothing_is_read_and_the_session_says_so() {
+    let pair = TlsPair::new(0x1301, &["http/1.1"], "api.phonehome.test", Resumption::Tickets);
+    let t = pair.session(&[exchange(0)], None);
+    // Keys of another session only.
+    let other = TlsPair::new(0x1301, &["http/1.1"], "x.test", Resumption::Tickets);
+    let _ = other.session(&[], None);
+    let (events, outcome, _) = run(&t, &mut keys_of(&other.keylog()), 0);
+    assert_eq!(requests(&events), Vec::<String>::new());
+    assert_eq!(outcome, Some(Decryption::NoKeys));
+    // No keys at all: no decryptor, no outcome.
+    let (events, outcome, _) = run(&t, &mut KeyLog::new(), 0);
+    assert!(requests(&events).is_empty());
+    assert_eq!(outcome, None);
+}
+
+#[test]
+fn wrong_keys_fail_authentication_and_nothing_is_guessed() {
+    for suite in SUITES {
+        let pair = TlsPair::new(suite, &["http/1.1"], "api.phonehome.test", Resumption::Tickets);
+        let t = pair.session(&[exchange(0)], None);
+        // Same client randoms, every secret's last byte flipped.
+        let bad: String = pair
+            .keylog()
+            .lines()
+            .map(|l| {
+                let (head, last) = l.split_at(l.len() - 1);
+                let flipped = if last == "0" { "1" } else { "0" };
+                format!("{head}{flipped}\n")
+            })
+            .collect();
+        let (events, outcome, _) = run(&t, &mut keys_of(&bad), 0);
+        assert!(requests(&events).is_empty(), "suite {suite:#x}");
+        assert_eq!(outcome, Some(Decryption::Failed), "suite {suite:#x}");
+    }
+}
+
+#[test]
+fn a_tampered_record_stops_its_direction() {
+    let pair = TlsPair::new(0xc02b, &["http/1.1"], "a.test", Resumption::Tickets);
+    let mut t = pair.session(&[exchange(0), exchange(1)], None);
+    // Flip a byte in the last client flight carrying application data (the second request).
+    let i = t
+        .flights
+        .iter()
+        .rposition(|(d, b)| *d == testkit::Direction::ClientToServer && b.len() > 100)
+        .unwrap();
+    let n = t.flights[i].1.len();
+    t.flights[i].1[n - 20] ^= 0x40;
+    let (events, outcome, _) = run(&t, &mut keys_of(&pair.keylog()), 0);
+    assert_eq!(requests(&events).len(), 1, "the first request, not the tampered one");
+    assert_eq!(outcome, Some(Decryption::Failed));
+}
+
+#[test]
+fn tls12_resumption_by_ticket_and_by_session_id_from_learned_secrets() {
+    for (suite, how) in [(0xc02b, Resumption::Tickets), (0xcca9, Resumption::SessionIds)] {
+        let pair = TlsPair::new(suite, &["http/1.1"], "api.phonehome.test", how);
+        let first = pair.session(&[exchange(0)], None);
+        let first_log = pair.keylog();
+        let second = pair.session(&[exchange(1)], None);
+        assert_ne!(pair.keylog(), first_log, "rustls logs the resumed session too");
+        // Only the first session's secret is known: the second is opened through what the first
+        // one taught (its session id or ticket).
+        let mut keys = keys_of(&first_log);
+        let (e1, o1, _) = run(&first, &mut keys, 0);
+        assert_eq!(requests(&e1).len(), 1);
+        assert_eq!(o1, Some(Decryption::Decrypted));
+        let (e2, o2, _) = run(&second, &mut keys, 0);
+        assert_eq!(requests(&e2).len(), 1, "{how:?}");
+        assert_eq!(o2, Some(Decryption::Decrypted), "{how:?}");
+        // Without the first session, the second cannot be opened.
+        let (e3, o3, _) = run(&second, &mut keys_of(&first_log), 0);
+        assert!(requests(&e3).is_empty() && o3 == Some(Decryption::NoKeys), "{how:?}");
+    }
+}
+
+#[test]
+fn tls13_resumed_sessions_decrypt_with_their_own_logged_secrets() {
+    let pair = TlsPair::new(0x1303, &["http/1.1"], "api.phonehome.test", Resumption::Tickets);
+    let _ = pair.session(&[exchange(0)], None);
+    let second = pair.session(&[exchange(1)], None);
+    let (events, outcome, _) = run(&second, &mut keys_of(&pair.keylog()), 0);
+    assert_eq!(requests(&events).len(), 1);
+    assert_eq!(outcome, Some(Decryption::Decrypted));
+}
+
+#[test]
+fn alpn_h2_selects_http2_and_requests_carry_their_stream() {
+    use testkit::app::h2::hpack_literals;
+    let mut client = crate::http2::PREFACE.to_vec();
+    client.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]); // empty SETTINGS
+    let fields: Vec<(String, String)> = [
+        (":method", "POST"),
+        (":scheme", "https"),
+        (":path", "/log"),
+        (":authority", "api.phonehome.test:443"),
+        ("x-imei", IMEI),
+    ]
+    .iter()
+    .map(|(n, v)| ((*n).to_string(), (*v).to_string()))
+    .collect();
+    let block = hpack_literals(&fields);
+    let len = block.len();
+    client.extend_from_slice(&[(len >> 16) as u8, (len >> 8) as u8, len as u8, 1, 4, 0, 0, 0, 1]);
+    client.extend_from_slice(&block);
+    client.extend_from_slice(&[0, 0, 5, 0, 1, 0, 0, 0, 1]);
+    client.extend_from_slice(b"hello");
+    let server = vec![0, 0, 0, 4, 0, 0, 0, 0, 0];
+    let pair = TlsPair::new(0x1301, &["h2"], "api.phonehome.test", Resumption::Tickets);
+    let t = pair.session(&[(client, server)], None);
+    let (events, _, an) = run(&t, &mut keys_of(&pair.keylog()), 7);
+    let Some(Event::HttpRequest(r)) = events.iter().find(|e| matches!(e, Event::HttpRequest(_)))
+    else {
+        panic!("no request: {events:?} {an:?}");
+    };
+    assert_eq!(
+        (r.method.as_str(), r.uri.as_str(), r.host.as_deref()),
+        ("POST", "/log", Some("api.phonehome.test"))
+    );
+    assert_eq!((r.version, r.stream), (HttpVersion::H2, Some(1)));
+    assert_eq!(r.headers[0].value, IMEI.as_bytes());
+    assert_eq!(r.body.data, b"hello");
+}
