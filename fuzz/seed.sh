@@ -3,6 +3,8 @@
 # captures' licences differ; see ../shared/corpus/real/SOURCES.md). Run before `cargo fuzz run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# TLS sessions made by rustls with their key logs (tls_decrypt, keylog), and HTTP/2 streams.
+cargo run --release -q -p testkit --example fuzz_seeds_tls -- fuzz/corpus
 real=../shared/corpus/real
 [ -d "$real" ] || { echo "no $real: nothing to seed from"; exit 0; }
 mapfile -t caps < <(find "$real" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' -o -name '*.gz' -o -name '*.zst' \) | sort)

@@ -17,7 +17,8 @@ impl Observer for Render {
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let Ok(mut reader) = capture::CaptureReader::from_read(Box::new(std::io::Cursor::new(data.to_vec())))
+    let Ok(mut reader) =
+        capture::CaptureReader::from_read(Box::new(std::io::Cursor::new(data.to_vec())))
     else {
         return;
     };

@@ -11,7 +11,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let Ok(text) = std::str::from_utf8(rest) else { return };
         if let Ok(e) = report::attribution::Entities::builtin_with_str(text, Path::new("fuzz.toml"))
         {
-            for host in ["api.account.xiaomi.com", "x.y.z.example", "com", "", "..", "a.b.c.d.e.f"] {
+            for host in ["api.account.xiaomi.com", "x.y.z.example", "com", "", "..", "a.b.c.d.e.f"]
+            {
                 let _ = e.attribute(host);
             }
             let _ = e.attribute_chain(&["metrics.shop.com", "shop.sc.omtrdc.net", "cdn.example"]);

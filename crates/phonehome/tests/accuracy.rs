@@ -29,8 +29,16 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn analyze(captures: &[&Path], profile: &Path) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_phonehome"))
-        .arg("analyze")
+    analyze_keyed(captures, None, profile)
+}
+
+fn analyze_keyed(captures: &[&Path], keylog: Option<&Path>, profile: &Path) -> Value {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_phonehome"));
+    cmd.arg("analyze");
+    if let Some(k) = keylog {
+        cmd.arg("--keylog").arg(k);
+    }
+    let out = cmd
         .args(captures)
         .args(["--format", "json", "--reveal", "--profile"])
         .arg(profile)
@@ -119,7 +127,24 @@ fn recall_is_complete_and_decoys_give_no_profile_finding() {
     let m = matrix::matrix();
     let capture = dir.join("matrix.pcap");
     std::fs::write(&capture, &m.capture).unwrap();
-    let doc = analyze(&[&capture], &profile);
+    let keylog = dir.join("matrix.keys");
+    std::fs::write(&keylog, &m.keylog).unwrap();
+    let doc = analyze_keyed(&[&capture], Some(&keylog), &profile);
+    // Without the key log, nothing is found in the TLS places.
+    let unkeyed = analyze(&[&capture], &profile);
+    let tls_hosts: std::collections::HashSet<&str> = m
+        .plants
+        .iter()
+        .filter(|p| matches!(p.place, Place::Tls13Http2 | Place::Tls12Http1))
+        .map(|p| p.host.as_str())
+        .collect();
+    assert!(tls_hosts.len() > 100);
+    let claimed = findings(&unkeyed)
+        .iter()
+        .filter(|f| tls_hosts.contains(f["host"].as_str().unwrap_or_default()))
+        .count();
+    assert_eq!(claimed, 0, "findings from TLS sessions without keys");
+    assert_eq!(unkeyed["coverage"]["tls_no_keys"].as_u64(), Some(tls_hosts.len() as u64));
     let mut by_host: HashMap<&str, Vec<&Value>> = HashMap::new();
     for f in findings(&doc) {
         by_host.entry(f["host"].as_str().unwrap_or_default()).or_default().push(f);

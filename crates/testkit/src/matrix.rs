@@ -23,7 +23,9 @@
 //!   another device's identifiers and their digests, timestamps, prices, order numbers, UUIDs
 //!   without telling keys; none of them is the profile's data.
 //!
-//! Deterministic: same code, same bytes.
+//! Deterministic: same code, same bytes, except the two TLS places (`tls1.3+http2`,
+//! `tls1.2+http1`), whose sessions rustls makes with fresh keys each time; their key log comes
+//! with the matrix ([`Matrix::keylog`]).
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -517,11 +519,17 @@ pub enum Place {
     SplitHttp,
     /// A raw TCP payload split across two TCP segments in the middle of the value.
     SplitTcp,
+    /// A JSON body of an HTTP/2 request inside TLS 1.3 (AES-128-GCM), opened with the matrix's
+    /// key log.
+    Tls13Http2,
+    /// A form body of an HTTP/1.1 request inside TLS 1.2 (ECDHE-ECDSA ChaCha20-Poly1305), opened
+    /// with the matrix's key log.
+    Tls12Http1,
 }
 
 impl Place {
     /// Every place.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 16] = [
         Self::Query,
         Self::Header,
         Self::Cookie,
@@ -536,6 +544,8 @@ impl Place {
         Self::RawUdp,
         Self::SplitHttp,
         Self::SplitTcp,
+        Self::Tls13Http2,
+        Self::Tls12Http1,
     ];
 
     /// A short name.
@@ -555,6 +565,8 @@ impl Place {
             Self::RawUdp => "raw-udp",
             Self::SplitHttp => "split-http",
             Self::SplitTcp => "split-tcp",
+            Self::Tls13Http2 => "tls1.3+http2",
+            Self::Tls12Http1 => "tls1.2+http1",
         }
     }
 
@@ -564,8 +576,10 @@ impl Place {
             Self::Query => format!("http.query:{key}"),
             Self::Header => format!("http.header:x-{key}"),
             Self::Cookie => format!("http.cookie:{key}"),
-            Self::Form | Self::Chunked | Self::SplitHttp => format!("http.form:{key}"),
-            Self::Json | Self::Gzip => format!("http.json:{key}"),
+            Self::Form | Self::Chunked | Self::SplitHttp | Self::Tls12Http1 => {
+                format!("http.form:{key}")
+            }
+            Self::Json | Self::Gzip | Self::Tls13Http2 => format!("http.json:{key}"),
             Self::Multipart => format!("http.multipart:{key}"),
             Self::Nested => "http.form:d".into(),
             Self::Dns => "dns.".into(),
@@ -587,7 +601,9 @@ impl Place {
             Self::Cookie if !v.iter().all(|b| visible(b) && !b";\"".contains(b)) => {
                 Some("a cookie value takes no space, `;`, `\"` or non-ASCII byte")
             }
-            Self::Form | Self::Chunked | Self::SplitHttp if v.contains(&b'&') => {
+            Self::Form | Self::Chunked | Self::SplitHttp | Self::Tls12Http1
+                if v.contains(&b'&') =>
+            {
                 Some("a form value takes no `&`")
             }
             Self::Dns
@@ -653,6 +669,24 @@ pub struct Matrix {
     pub plants: Vec<Plant>,
     /// Combinations a place cannot carry.
     pub skipped: Vec<Skipped>,
+    /// The NSS key log of the TLS places' sessions (`--keylog`).
+    pub keylog: String,
+}
+
+/// The TLS configurations of the TLS places (each plant is its own session, made by rustls).
+struct TlsPlaces {
+    tls13: crate::tls_session::TlsPair,
+    tls12: crate::tls_session::TlsPair,
+}
+
+impl TlsPlaces {
+    fn new() -> Self {
+        use crate::tls_session::{Resumption, TlsPair};
+        Self {
+            tls13: TlsPair::new(0x1301, &["h2"], "matrix.example", Resumption::Tickets),
+            tls12: TlsPair::new(0xcca9, &["http/1.1"], "matrix.example", Resumption::Tickets),
+        }
+    }
 }
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(192, 168, 7, 2);
@@ -684,7 +718,7 @@ fn json_string(v: &[u8]) -> Vec<u8> {
 }
 
 /// Builds the frames of one plant.
-fn plant_frames(p: &Plant, key: &str) -> Vec<Frame> {
+fn plant_frames(p: &Plant, key: &str, tls: &TlsPlaces) -> Vec<Frame> {
     let start = START_NS + p.id as i64 * MS;
     let link = Link::ethernet();
     let port = 10_000 + (p.id % 50_000) as u16;
@@ -802,6 +836,28 @@ fn plant_frames(p: &Plant, key: &str) -> Vec<Frame> {
             u.client_datagram(&q);
             u.frames()
         }
+        Place::Tls13Http2 => {
+            use crate::app::h2::{self, H2Message};
+            let r = H2Message::request(1, "POST", host, "/c")
+                .header("content-type", "application/json")
+                .body(json(v));
+            let c = h2::client(&[r]);
+            let s = h2::server(&[H2Message::response(1, 204)]);
+            let t = tls.tls13.session_to(host, &[(c, s)], None);
+            let mut c = tcp(443);
+            c.handshake();
+            t.lay_on(&mut c, 1400);
+            c.frames()
+        }
+        Place::Tls12Http1 => {
+            let req = post(form(v), FORM).to_bytes();
+            let ok = b"HTTP/1.1 204 No Content\r\n\r\n".to_vec();
+            let t = tls.tls12.session_to(host, &[(req, ok)], None);
+            let mut c = tcp(443);
+            c.handshake();
+            t.lay_on(&mut c, 1400);
+            c.frames()
+        }
         _ => unreachable!("HTTP places handled above"),
     }
 }
@@ -821,6 +877,7 @@ fn host_of(place: Place, id: usize) -> String {
 /// Builds the matrix: every variant of every profile item (base64 fragments inside a longer base64
 /// JSON document) in every place that can carry it, plus the location in every keyed place.
 pub fn matrix() -> Matrix {
+    let tls = TlsPlaces::new();
     let items = items();
     let mut plants = Vec::new();
     let mut skipped = Vec::new();
@@ -850,7 +907,7 @@ pub fn matrix() -> Matrix {
                 host: host_of(place, id),
                 value: value.clone(),
             };
-            frames.extend(plant_frames(&p, key));
+            frames.extend(plant_frames(&p, key, &tls));
             plants.push(p);
         }
     };
@@ -884,7 +941,8 @@ pub fn matrix() -> Matrix {
     let mut w =
         PcapWriter::new(Vec::new(), Link::ethernet().link_type()).expect("writing to a Vec");
     w.write_frames(&frames).expect("writing to a Vec");
-    Matrix { capture: w.finish().expect("writing to a Vec"), plants, skipped }
+    let keylog = tls.tls13.keylog() + &tls.tls12.keylog();
+    Matrix { capture: w.finish().expect("writing to a Vec"), plants, skipped, keylog }
 }
 
 /// The decoy capture and the number of decoy values in it: values that look like the profile's

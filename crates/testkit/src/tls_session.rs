@@ -183,7 +183,20 @@ impl TlsPair {
         exchanges: &[(Vec<u8>, Vec<u8>)],
         key_update_before: Option<usize>,
     ) -> Transcript {
-        let name = ServerName::try_from(self.sni.clone()).expect("server name");
+        self.session_to(&self.sni, exchanges, key_update_before)
+    }
+
+    /// [`Self::session`] with another server name.
+    ///
+    /// # Panics
+    /// As [`Self::session`].
+    pub fn session_to(
+        &self,
+        sni: &str,
+        exchanges: &[(Vec<u8>, Vec<u8>)],
+        key_update_before: Option<usize>,
+    ) -> Transcript {
+        let name = ServerName::try_from(sni.to_string()).expect("server name");
         let mut c = ClientConnection::new(self.client.clone(), name).expect("client");
         let mut s = ServerConnection::new(self.server.clone()).expect("server");
         let mut t = Transcript::default();
@@ -387,4 +400,54 @@ pub fn keyed_https() -> KeyedCapture {
     let t = p.session(&[(req, ok)], None);
     add(&p, &t, [198, 51, 100, 9], false);
     KeyedCapture { frames, keylog }
+}
+
+/// A session made by OpenSSL through Python's `ssl` module (`scripts/openssl_tls.py`), for what
+/// rustls does not speak: AES-CBC suites, encrypt-then-MAC on and off, TLS 1.0 and 1.1. `version`
+/// is `1.0` to `1.3`, `ciphers` an OpenSSL cipher string (the ECDHE-ECDSA suites fit the test
+/// certificate). Returns the transcript and the client's key log.
+///
+/// # Errors
+/// Why no session could be made (no `python3`, an OpenSSL that refuses the version or suite):
+/// callers skip with that message where the environment may lack it.
+pub fn openssl_session(
+    version: &str,
+    ciphers: &str,
+    etm: bool,
+    exchanges: &[(Vec<u8>, Vec<u8>)],
+) -> Result<(Transcript, String), String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/");
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(format!("{dir}scripts/openssl_tls.py"))
+        .args([version, ciphers, if etm { "1" } else { "0" }])
+        .arg(format!("{dir}data/test-cert.pem"))
+        .arg(format!("{dir}data/test-key.pem"));
+    for (a, b) in exchanges {
+        cmd.arg(hex(a)).arg(hex(b));
+    }
+    let out = cmd.output().map_err(|e| format!("python3: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "openssl_tls.py {version} {ciphers}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let unhex = |s: &str| -> Vec<u8> {
+        (0..s.len() / 2).filter_map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()).collect()
+    };
+    let mut t = Transcript::default();
+    let mut keylog = String::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        match line.split_once(' ') {
+            Some(("C", h)) => t.flights.push((Direction::ClientToServer, unhex(h))),
+            Some(("S", h)) => t.flights.push((Direction::ServerToClient, unhex(h))),
+            Some(("K", k)) => {
+                keylog.push_str(k);
+                keylog.push('\n');
+            }
+            _ => {}
+        }
+    }
+    Ok((t, keylog))
 }

@@ -229,3 +229,61 @@ fn alpn_h2_selects_http2_and_requests_carry_their_stream() {
     assert_eq!(r.headers[0].value, IMEI.as_bytes());
     assert_eq!(r.body.data, b"hello");
 }
+
+/// OpenSSL sessions (through Python's `ssl`): required where `PHONEHOME_OPENSSL_TEST=require`
+/// (CI), skipped with a message elsewhere when python3 or the suite is missing.
+fn openssl(
+    version: &str,
+    ciphers: &str,
+    etm: bool,
+) -> Option<(testkit::tls_session::Transcript, String)> {
+    match testkit::tls_session::openssl_session(version, ciphers, etm, &[exchange(0), exchange(1)])
+    {
+        Ok(s) => Some(s),
+        Err(e) if std::env::var("PHONEHOME_OPENSSL_TEST").as_deref() == Ok("require") => {
+            panic!("PHONEHOME_OPENSSL_TEST=require but {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIP: OpenSSL session {version} {ciphers}: {e}");
+            None
+        }
+    }
+}
+
+#[test]
+fn openssl_cbc_suites_with_and_without_encrypt_then_mac_and_old_versions() {
+    let cases = [
+        ("1.2", "ECDHE-ECDSA-AES128-SHA", true),
+        ("1.2", "ECDHE-ECDSA-AES128-SHA", false),
+        ("1.2", "ECDHE-ECDSA-AES256-SHA", true),
+        ("1.2", "ECDHE-ECDSA-AES128-SHA256", false),
+        ("1.2", "ECDHE-ECDSA-AES256-SHA384", true),
+        ("1.2", "ECDHE-ECDSA-AES256-SHA384", false),
+        ("1.2", "ECDHE-ECDSA-AES128-GCM-SHA256", true),
+        ("1.1", "ECDHE-ECDSA-AES128-SHA", true),
+        ("1.0", "ECDHE-ECDSA-AES256-SHA", false),
+        ("1.0", "ECDHE-ECDSA-AES128-SHA", true),
+        ("1.3", "", true),
+    ];
+    for (version, ciphers, etm) in cases {
+        let Some((t, keylog)) = openssl(version, ciphers, etm) else { continue };
+        for piece in [0, 3, 700] {
+            let (events, outcome, an) = run(&t, &mut keys_of(&keylog), piece);
+            let reqs = requests(&events);
+            assert_eq!(reqs.len(), 2, "TLS {version} {ciphers} etm={etm} pieces {piece}: {an:?}");
+            assert!(reqs[1].contains("\"n\":1}"), "{reqs:?}");
+            assert_eq!(outcome, Some(Decryption::Decrypted), "TLS {version} {ciphers}");
+        }
+        // A flipped MAC or padding byte in the last client record fails authentication.
+        let mut bad = t.clone();
+        let i = bad
+            .flights
+            .iter()
+            .rposition(|(d, b)| *d == testkit::Direction::ClientToServer && b.len() > 100)
+            .unwrap();
+        let n = bad.flights[i].1.len();
+        bad.flights[i].1[n - 1] ^= 1;
+        let (_, outcome, _) = run(&bad, &mut keys_of(&keylog), 0);
+        assert_eq!(outcome, Some(Decryption::Failed), "TLS {version} {ciphers} etm={etm}");
+    }
+}

@@ -1,0 +1,45 @@
+//! Writes fuzz seeds made by a real TLS stack (rustls): `tls_decrypt` inputs (the key log, then the
+//! session's flights; see `fuzz/fuzz_targets/tls_decrypt.rs`) for every suite, with HTTP/1.1 and
+//! HTTP/2 inside, and `http2` and `keylog` inputs. Usage: `cargo run -p testkit --example
+//! fuzz_seeds_tls -- fuzz/corpus` (called by `fuzz/seed.sh`).
+
+use testkit::Direction;
+use testkit::app::h2::{self, H2Message};
+use testkit::tls_session::{Resumption, TlsPair};
+
+fn main() -> std::io::Result<()> {
+    let root = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or("fuzz/corpus".into()));
+    for d in ["tls_decrypt", "http2", "keylog"] {
+        std::fs::create_dir_all(root.join(d))?;
+    }
+    let req =
+        b"POST /a?imei=490154203237518 HTTP/1.1\r\nHost: x.test\r\nContent-Length: 2\r\n\r\nhi";
+    let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    let h2c = h2::client(&[H2Message::request(1, "GET", "x.test", "/imei/490154203237518")]);
+    let h2s = h2::server(&[H2Message::response(1, 200).body("ok")]);
+    let mut n = 0;
+    for suite in [0x1301u16, 0x1302, 0x1303, 0xc02b, 0xc02c, 0xcca9] {
+        for (alpn, c, s) in [("http/1.1", &req[..], &resp[..]), ("h2", &h2c[..], &h2s[..])] {
+            let pair = TlsPair::new(suite, &[alpn], "x.test", Resumption::Tickets);
+            let t = pair.session(&[(c.to_vec(), s.to_vec())], (suite >> 8 == 0x13).then_some(0));
+            let keys = pair.keylog();
+            let mut seed = (keys.len() as u16).to_le_bytes().to_vec();
+            seed.extend_from_slice(keys.as_bytes());
+            for (dir, bytes) in &t.flights {
+                for part in bytes.chunks(u16::MAX as usize) {
+                    seed.push(u8::from(*dir == Direction::ServerToClient));
+                    seed.extend_from_slice(&(part.len() as u16).to_le_bytes());
+                    seed.extend_from_slice(part);
+                }
+            }
+            let alpn = alpn.replace('/', "");
+            std::fs::write(root.join(format!("tls_decrypt/rustls-{suite:04x}-{alpn}")), &seed)?;
+            std::fs::write(root.join(format!("keylog/rustls-{suite:04x}-{alpn}")), keys)?;
+            n += 1;
+        }
+    }
+    std::fs::write(root.join("http2/client"), [&[0u8][..], &h2c[h2::PREFACE.len()..]].concat())?;
+    std::fs::write(root.join("http2/server"), [&[1u8][..], &h2s[..]].concat())?;
+    eprintln!("wrote {n} tls_decrypt seeds, 2 http2 seeds");
+    Ok(())
+}
