@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 cargo run --release -q -p testkit --example fuzz_seeds_tls -- fuzz/corpus
 real=../shared/corpus/real
 [ -d "$real" ] || { echo "no $real: nothing to seed from"; exit 0; }
+# HAR files and mitmproxy dumps (first byte: 0x00 HAR, 0x01 mitmproxy).
+mkdir -p fuzz/corpus/archive
+for f in "$real"/mitmproxy/*.har; do { printf '\x00'; cat "$f"; } > "fuzz/corpus/archive/$(basename "$f")"; done
+for f in "$real"/mitmproxy/*.mitm; do { printf '\x01'; cat "$f"; } > "fuzz/corpus/archive/$(basename "$f")"; done
 mapfile -t caps < <(find "$real" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' -o -name '*.gz' -o -name '*.zst' \) | sort)
 cargo run --release -q -p pipeline --example fuzz_seeds -- fuzz/corpus "${caps[@]}"
 # Profiles and vCards: the shipped examples (first byte selects TOML 0x00 or vCard 0x01).

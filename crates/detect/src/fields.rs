@@ -16,7 +16,12 @@
 //!   `http.multipart:<part name>` (`multipart/form-data`: part contents, and the file name of file
 //!   parts), `http.json:<dotted.path>` (`*json` content types, or a body starting with `{` or `[`:
 //!   every string and number value; the path joins object keys with `.`, arrays add nothing; what
-//!   follows a syntax error is `http.body`), else `http.body`.
+//!   follows a syntax error is `http.body`), `http.protobuf:<field.numbers>` (protobuf bodies,
+//!   schema-less: `*protobuf`/`*+proto` content types, gRPC bodies (`application/grpc*`, each
+//!   length-prefixed message, compressed ones inflated) and binary bodies of another type that
+//!   parse as one message; every string and bytes value, nested messages walked to
+//!   [`MAX_PROTOBUF_NESTING`], varints and fixed-width numbers as decimal text with the decoding
+//!   `varint`), else `http.body`.
 //! - `dns.qname` (the whole name) and `dns.label` (each label); `tls.sni`, `quic.sni`.
 //!
 //! Values as sent are always emitted. Query, form and cookie values are also emitted
@@ -37,8 +42,12 @@ use proto::{Body, ClientHello, DnsQuery, Header, HttpRequest, HttpResponse};
 
 mod decode;
 mod json;
+mod protobuf;
 
 pub use json::{MAX_JSON_NESTING, MAX_KEY_LEN, MAX_PATH_LEN};
+pub use protobuf::{
+    MAX_FIELDS as MAX_PROTOBUF_FIELDS, MAX_GRPC_MESSAGES, MAX_NESTING as MAX_PROTOBUF_NESTING,
+};
 
 /// Nested decoding steps (percent-decoding, base64, gzip/zlib, JSON, form) followed below one
 /// value. A value whose next step would exceed this is still searched as it is, and counted in
@@ -298,6 +307,13 @@ impl<'f> Cx<'f> {
             for d in decoded {
                 if decode::worth_searching(&d) && self.charge(d.len()) {
                     self.with_step("base64", |cx| cx.value(&d, depth, Container::Plain));
+                } else if protobuf::looks_like_message(&d) && self.charge(d.len()) {
+                    // Base64 protobuf (Firebase and SDK tokens, `bin` headers of gRPC).
+                    self.with_step("base64", |cx| {
+                        cx.with_loc(">protobuf:", "", |cx| {
+                            cx.protobuf(&d, 0);
+                        });
+                    });
                 }
             }
         }
@@ -449,9 +465,73 @@ impl<'f> Cx<'f> {
                     if capped { cx.emit(rest) } else { cx.value(rest, 0, Container::Plain) }
                 });
             }
+        } else if protobuf::is_grpc_media(&media)
+            && let Some(msgs) = protobuf::grpc_messages(data)
+        {
+            let grpc_gzip = headers.iter().any(|h| {
+                h.name.eq_ignore_ascii_case("grpc-encoding") && h.value.trim_ascii() == b"gzip"
+            });
+            for (compressed, msg) in msgs {
+                let inflated = if compressed && grpc_gzip {
+                    let (d, cut) = decode::inflate(msg, self.budget());
+                    self.stats.decoded_capped += u64::from(cut);
+                    Some(d)
+                } else {
+                    None
+                };
+                with_base(self, "http.protobuf:", &mut |cx| match &inflated {
+                    Some(d) => cx.with_step("gzip", |cx| cx.protobuf_or_bytes(d)),
+                    None => cx.protobuf_or_bytes(msg),
+                });
+            }
+        } else if protobuf::is_protobuf_media(&media)
+            || (!media.starts_with(b"text/") && !decode::worth_searching(data))
+                && protobuf::parse(data).is_some()
+        {
+            with_base(self, "http.protobuf:", &mut |cx| cx.protobuf_or_bytes(data));
         } else {
             with_base(self, "http.body", &mut |cx| cx.value(data, 0, Container::Plain));
         }
+    }
+
+    /// A protobuf message at `self.loc` (which ends in `:`), or, when it does not parse, the bytes
+    /// as they are (the location then ends in `:`).
+    fn protobuf_or_bytes(&mut self, data: &[u8]) {
+        if !self.protobuf(data, 0) {
+            self.value(data, 0, Container::Plain);
+        }
+    }
+
+    /// Walks a protobuf message: each field at `self.loc` + its number (nested ones joined by
+    /// `.`). False when `data` is not a message.
+    fn protobuf(&mut self, data: &[u8], nesting: usize) -> bool {
+        let Some(fields) = protobuf::parse(data) else { return false };
+        let sep = if nesting == 0 { "" } else { "." };
+        for (num, v) in fields {
+            self.with_loc(sep, &num.to_string(), |cx| match v {
+                protobuf::Value::Bytes(b) => {
+                    cx.value(b, 0, Container::Plain);
+                    if protobuf::looks_like_message(b) {
+                        if nesting + 1 < protobuf::MAX_NESTING {
+                            cx.protobuf(b, nesting + 1);
+                        } else {
+                            cx.stats.nested_capped += 1;
+                        }
+                    } else if let Some(ns) = protobuf::packed_varints(b).filter(|n| n.len() > 1) {
+                        for n in ns {
+                            cx.with_step("varint", |cx| cx.emit(n.to_string().as_bytes()));
+                        }
+                    }
+                }
+                protobuf::Value::Varint(n) | protobuf::Value::Fixed64(n) => {
+                    cx.with_step("varint", |cx| cx.emit(n.to_string().as_bytes()));
+                }
+                protobuf::Value::Fixed32(n) => {
+                    cx.with_step("varint", |cx| cx.emit(n.to_string().as_bytes()));
+                }
+            });
+        }
+        true
     }
 }
 

@@ -244,6 +244,14 @@ pub struct FlowTable {
 }
 
 impl FlowTable {
+    /// A fresh flow id for a flow that does not come through the table (an HTTP exchange of an
+    /// archive), so ids stay unique across a run.
+    pub fn allocate_id(&mut self) -> FlowId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
     /// An empty table with the given limits.
     pub fn new(limits: FlowLimits) -> Self {
         Self {

@@ -215,6 +215,13 @@ pub(crate) fn run_captures<O: Observer>(
     for (index, path) in paths.iter().enumerate() {
         let path = path.as_ref();
         let shown = path.display();
+        if let Some(kind) = sniff_archive(path) {
+            let (info, failed) = run_archive(&mut pipeline, index, path, kind, options.hash);
+            errored |= failed;
+            done_before += info.size;
+            captures.push(info);
+            continue;
+        }
         let mut info = CaptureInfo { path: shown.to_string(), ..CaptureInfo::default() };
         let read = Arc::new(AtomicU64::new(0));
         let (tx, hasher) = if options.hash {
@@ -303,6 +310,79 @@ pub(crate) fn run_captures<O: Observer>(
         );
     }
     RunOutcome { observer, stats, errored, captures, secrets }
+}
+
+/// The archive kind of a file (HAR, mitmproxy flow dump) from its first bytes; `None` for
+/// captures, standard input and files that cannot be opened (the capture reader reports those).
+fn sniff_archive(path: &Path) -> Option<archive::Kind> {
+    if path.as_os_str() == "-" {
+        return None;
+    }
+    let mut prefix = Vec::with_capacity(64);
+    std::fs::File::open(path).ok()?.take(64).read_to_end(&mut prefix).ok()?;
+    archive::sniff(&prefix)
+}
+
+/// Reads an archive into the pipeline as input `index`: its description for the report, and true
+/// when it could not be read or had broken entries (printed with the file and entry).
+fn run_archive<O: Observer>(
+    pipeline: &mut Pipeline<O>,
+    index: usize,
+    path: &Path,
+    kind: archive::Kind,
+    hash: bool,
+) -> (CaptureInfo, bool) {
+    let shown = path.display();
+    let mut info = CaptureInfo {
+        path: shown.to_string(),
+        format: Some(kind.as_str()),
+        compression: Some("none"),
+        ..CaptureInfo::default()
+    };
+    let data = std::fs::File::open(path).and_then(|f| {
+        let mut buf = Vec::new();
+        f.take(archive::MAX_ARCHIVE_LEN + 1).read_to_end(&mut buf)?;
+        Ok(buf)
+    });
+    let data = match data {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("phonehome: {shown}: cannot read: {e}");
+            info.error = Some(format!("cannot read: {e}"));
+            return (info, true);
+        }
+    };
+    info.size = std::fs::metadata(path).map_or(data.len() as u64, |m| m.len());
+    if hash && (data.len() as u64) <= archive::MAX_ARCHIVE_LEN {
+        info.sha256 = Some(hex(&Sha256::digest(&data)));
+    }
+    let read = match archive::read(kind, &data) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("phonehome: {shown}: {e}");
+            info.error = Some(e.to_string());
+            return (info, true);
+        }
+    };
+    drop(data);
+    for (entry, why) in &read.errors {
+        eprintln!("phonehome: {shown}: entry {entry}: {why}; skipped");
+        info.warnings.push(format!("entry {entry}: {why}; skipped"));
+    }
+    if read.error_count > read.errors.len() as u64 {
+        eprintln!(
+            "phonehome: {shown}: {} more broken entries",
+            read.error_count - read.errors.len() as u64
+        );
+    }
+    let failed = read.error_count > 0;
+    info.packets = read.exchanges.len() as u64;
+    pipeline.run_archive(index, read);
+    if let Some((first, last)) = pipeline.last_run_span() {
+        info.first_packet = Some(first);
+        info.last_packet = Some(last);
+    }
+    (info, failed)
 }
 
 /// Calls a function every 100 ms on a thread until stopped.

@@ -96,7 +96,7 @@ fn check_opened(doc: &Value) {
         "{cov}"
     );
     assert_eq!(cov["no_keys_hosts"][0]["host"], "sdk.no-keys.example");
-    assert!(doc["summary"]["coverage"].as_str().unwrap().contains("3 opened with keys"));
+    assert!(doc["summary"]["coverage"].as_str().unwrap().contains("3 opened,"));
     let d = doc["destinations"]
         .as_array()
         .unwrap()

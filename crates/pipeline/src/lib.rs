@@ -23,6 +23,7 @@ use capture::{CaptureError, CaptureReader, Timestamp};
 use flow::{Chunk, Direction, FlowId, FlowInfo, FlowSink, FlowTable, Meta};
 use proto::{AppProto, Decryption, Event, KeyLog, Session};
 
+mod exchanges;
 mod names;
 pub mod output;
 mod record;
@@ -124,6 +125,8 @@ pub struct Stats {
     pub secrets_from_blocks: u64,
     /// Malformed key log lines in them.
     pub secrets_bad_lines: u64,
+    /// HTTP exchanges read from archives (HAR, mitmproxy flow dumps).
+    pub exchanges: u64,
 }
 
 /// TLS connections of a run by what decryption made of them (flows that ended as encrypted TLS).
@@ -468,7 +471,7 @@ impl Stats {
         for (link, n) in &self.unsupported_link {
             v.push((format!("capture.unsupported_link_type_{link}"), *n));
         }
-        let rest: [(&str, u64); 45] = [
+        let rest: [(&str, u64); 46] = [
             ("wire.packets", packets),
             ("wire.not_ip", not_ip),
             ("wire.bad_ip", bad_ip),
@@ -512,6 +515,7 @@ impl Stats {
             ("capture.secrets_blocks", self.secrets_blocks),
             ("capture.secrets_from_blocks", self.secrets_from_blocks),
             ("capture.secrets_bad_lines", self.secrets_bad_lines),
+            ("archive.exchanges", self.exchanges),
             ("proto.gaps", proto_gaps),
             ("pipeline.dns_map_capped", self.dns_map_capped),
         ];

@@ -256,7 +256,7 @@ fn coverage_line(c: &crate::finding::Coverage) -> String {
     if c.tls_sessions > 0 {
         let mut what = Vec::new();
         if c.tls_decrypted > 0 {
-            what.push(format!("{} opened with keys", c.tls_decrypted));
+            what.push(format!("{} opened", c.tls_decrypted));
         }
         if c.tls_no_keys > 0 {
             let hosts: Vec<&str> = c.no_keys_hosts.keys().take(5).map(String::as_str).collect();

@@ -1,6 +1,6 @@
 //! Writes fuzz seeds made by a real TLS stack (rustls): `tls_decrypt` inputs (the key log, then the
 //! session's flights; see `fuzz/fuzz_targets/tls_decrypt.rs`) for every suite, with HTTP/1.1 and
-//! HTTP/2 inside, and `http2` and `keylog` inputs. Usage: `cargo run -p testkit --example
+//! HTTP/2 inside, and `http2`, `keylog` and `protobuf` inputs. Usage: `cargo run -p testkit --example
 //! fuzz_seeds_tls -- fuzz/corpus` (called by `fuzz/seed.sh`).
 
 use testkit::Direction;
@@ -9,7 +9,7 @@ use testkit::tls_session::{Resumption, TlsPair};
 
 fn main() -> std::io::Result<()> {
     let root = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or("fuzz/corpus".into()));
-    for d in ["tls_decrypt", "http2", "keylog"] {
+    for d in ["tls_decrypt", "http2", "keylog", "protobuf"] {
         std::fs::create_dir_all(root.join(d))?;
     }
     let req =
@@ -40,6 +40,12 @@ fn main() -> std::io::Result<()> {
     }
     std::fs::write(root.join("http2/client"), [&[0u8][..], &h2c[h2::PREFACE.len()..]].concat())?;
     std::fs::write(root.join("http2/server"), [&[1u8][..], &h2s[..]].concat())?;
-    eprintln!("wrote {n} tls_decrypt seeds, 2 http2 seeds");
+    // protobuf: message { 1: "com.example", 2: { 1: "490154203237518", 3: 42 } }, plain and as
+    // one gRPC frame.
+    let msg = b"\x0a\x0bcom.example\x12\x13\x0a\x0f490154203237518\x18\x2a";
+    std::fs::write(root.join("protobuf/message"), [&[0u8][..], msg].concat())?;
+    let frame = [&[0u8, 0, 0, 0, msg.len() as u8][..], msg].concat();
+    std::fs::write(root.join("protobuf/grpc"), [&[1u8][..], &frame].concat())?;
+    eprintln!("wrote {n} tls_decrypt seeds, 2 http2 seeds, 2 protobuf seeds");
     Ok(())
 }

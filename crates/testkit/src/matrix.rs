@@ -525,11 +525,13 @@ pub enum Place {
     /// A form body of an HTTP/1.1 request inside TLS 1.2 (ECDHE-ECDSA ChaCha20-Poly1305), opened
     /// with the matrix's key log.
     Tls12Http1,
+    /// An `application/x-protobuf` body: the value a string in field 1 of the message in field 2.
+    Protobuf,
 }
 
 impl Place {
     /// Every place.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::Query,
         Self::Header,
         Self::Cookie,
@@ -546,6 +548,7 @@ impl Place {
         Self::SplitTcp,
         Self::Tls13Http2,
         Self::Tls12Http1,
+        Self::Protobuf,
     ];
 
     /// A short name.
@@ -567,6 +570,7 @@ impl Place {
             Self::SplitTcp => "split-tcp",
             Self::Tls13Http2 => "tls1.3+http2",
             Self::Tls12Http1 => "tls1.2+http1",
+            Self::Protobuf => "protobuf",
         }
     }
 
@@ -585,6 +589,7 @@ impl Place {
             Self::Dns => "dns.".into(),
             Self::RawTcp | Self::SplitTcp => "tcp.payload".into(),
             Self::RawUdp => "udp.payload".into(),
+            Self::Protobuf => "http.protobuf:2.1".into(),
         }
     }
 
@@ -772,6 +777,23 @@ fn plant_frames(p: &Plant, key: &str, tls: &TlsPlaces) -> Vec<Frame> {
                 .to_bytes(),
         ),
         Place::Form => Some(post(form(v), FORM).to_bytes()),
+        Place::Protobuf => {
+            // message { 1: "com.example.app", 2: { 1: VALUE, 2: 1 } }, lengths as varints.
+            let field = |tag: u8, value: &[u8]| {
+                let mut f = vec![tag];
+                let mut n = value.len();
+                while n >= 0x80 {
+                    f.push((n & 0x7f) as u8 | 0x80);
+                    n >>= 7;
+                }
+                f.push(n as u8);
+                f.extend_from_slice(value);
+                f
+            };
+            let inner = [field(0x0a, v), vec![0x10, 0x01]].concat();
+            let body = [field(0x0a, b"com.example.app"), field(0x12, &inner)].concat();
+            Some(post(body, "application/x-protobuf").to_bytes())
+        }
         Place::Json => Some(post(json(v), "application/json").to_bytes()),
         Place::Gzip => Some(post(json(v), "application/json").gzip().to_bytes()),
         Place::Chunked => Some(post(form(v), FORM).chunked(5).to_bytes()),
@@ -1081,7 +1103,17 @@ mod tests {
     #[test]
     fn matrix_is_deterministic_and_covers_every_kind_and_place() {
         let m = matrix();
-        assert_eq!(m.capture, matrix().capture);
+        // The ground truth is deterministic; the capture too but for the TLS places' sessions
+        // (rustls draws fresh keys), whose plaintext is the same.
+        let again = matrix();
+        let truth = |m: &Matrix| -> Vec<(usize, String, Vec<u8>)> {
+            m.plants.iter().map(|p| (p.id, p.host.clone(), p.value.clone())).collect()
+        };
+        assert_eq!(truth(&m), truth(&again));
+        assert!(
+            m.keylog.lines().count()
+                >= 2 * m.plants.iter().filter(|p| p.place == Place::Tls12Http1).count()
+        );
         let kinds: HashSet<&str> = m.plants.iter().map(|p| p.kind).collect();
         assert_eq!(kinds.len(), 13, "{kinds:?}");
         let places: HashSet<Place> = m.plants.iter().map(|p| p.place).collect();

@@ -502,3 +502,91 @@ fn fields_speed() {
         fields / n as u64
     );
 }
+
+/// A protobuf field: tag then value bytes.
+fn pb(field: u32, wire: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let put = |mut v: u64, out: &mut Vec<u8>| loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            break;
+        }
+        out.push(b | 0x80);
+    };
+    put(u64::from(field) << 3 | u64::from(wire), &mut out);
+    if wire == 2 {
+        put(value.len() as u64, &mut out);
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+fn pb_varint(field: u32, n: u64) -> Vec<u8> {
+    let mut v = Vec::new();
+    let mut n = n;
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            v.push(b);
+            break;
+        }
+        v.push(b | 0x80);
+    }
+    pb(field, 0, &v)
+}
+
+#[test]
+fn protobuf_bodies_are_walked_without_a_schema() {
+    // message { 1: "com.miui.home", 2: { 1: "490154203237518", 3: 490154203237518 (int64) },
+    //           4: packed [866, 490154203237519] }
+    let inner = [pb(1, 2, b"490154203237518"), pb_varint(3, 490_154_203_237_518)].concat();
+    let mut packed = Vec::new();
+    for n in [866u64, 490_154_203_237_519] {
+        packed.extend(pb_varint(1, n)[1..].to_vec());
+    }
+    let body = [pb(1, 2, b"com.miui.home"), pb(2, 2, &inner), pb(4, 2, &packed)].concat();
+    for ctype in [&b"application/x-protobuf"[..], b"application/octet-stream"] {
+        let r = req("/log", &[("Content-Type", ctype)], &body, &[]);
+        let (got, _) = collect(&r);
+        assert_has(&got, "http.protobuf:1", "plain", "com.miui.home");
+        assert_has(&got, "http.protobuf:2.1", "plain", "490154203237518");
+        assert_has(&got, "http.protobuf:2.3", "varint", "490154203237518");
+        assert_has(&got, "http.protobuf:4", "varint", "490154203237519");
+        assert!(!got.iter().any(|(l, _, _)| l == "http.body"), "{got:#?}");
+    }
+    // gRPC: two messages, the second gzip-compressed.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&pb(5, 2, b"+886912345678")).unwrap();
+    let gz = gz.finish().unwrap();
+    let mut grpc = vec![0, 0, 0, 0, body.len() as u8];
+    grpc.extend_from_slice(&body);
+    grpc.extend_from_slice(&[1, 0, 0, 0, gz.len() as u8]);
+    grpc.extend_from_slice(&gz);
+    let r = req(
+        "/pkg.Service/Log",
+        &[("Content-Type", b"application/grpc"), ("grpc-encoding", b"gzip")],
+        &grpc,
+        &[],
+    );
+    let (got, _) = collect(&r);
+    assert_has(&got, "http.protobuf:2.1", "plain", "490154203237518");
+    assert_has(&got, "http.protobuf:5", "gzip", "+886912345678");
+    // Base64 protobuf inside a header value.
+    let r = req("/", &[("X-Token", b64(&body, false).as_bytes())], b"", &[]);
+    let (got, _) = collect(&r);
+    assert_has(&got, "http.header:x-token>protobuf:2.1", "base64", "490154203237518");
+    // Text that happens to parse is not taken for protobuf; hostile nesting is bounded.
+    let r = req("/", &[("Content-Type", b"text/plain")], b"(abc", &[]);
+    assert!(collect(&r).0.iter().all(|(l, _, _)| !l.starts_with("http.protobuf")));
+    let mut deep = pb(1, 2, b"x\x01");
+    for _ in 0..40 {
+        deep = pb(1, 2, &deep);
+    }
+    let r = req("/", &[("Content-Type", b"application/x-protobuf")], &deep, &[]);
+    let (got, stats) = collect(&r);
+    assert!(stats.nested_capped >= 1);
+    assert!(got.iter().all(|(l, _, _)| l.len() < 200));
+}

@@ -1,9 +1,9 @@
 //! `phonehome block`: a blocklist of the destinations a report (or captures) shows.
 //!
 //! Inputs are reports (`analyze --format json`, schema `phonehome.report/1`; several are merged)
-//! or captures, analysed exactly as `analyze` does ([`super::analyze::build_report`]); a file
-//! whose first non-blank byte is `{` is taken for a report, and reports and captures cannot be
-//! mixed. The policy ([`guard::policy`]) selects destinations, [`guard::export`] writes them.
+//! or captures (and HAR / mitmproxy archives), analysed exactly as `analyze` does
+//! ([`super::analyze::build_report`]); a JSON file with a `schema` is taken for a report, one with
+//! a `log` for a HAR, and reports and captures cannot be mixed. The policy ([`guard::policy`]) selects destinations, [`guard::export`] writes them.
 //! Warnings (essential names left out, allowed names) go to standard error, the list to standard
 //! output or `-o`. Exit code 0 when the list was written (even empty), 2 on bad input.
 
@@ -199,8 +199,8 @@ fn capture_sources(report: &Value) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-/// `Ok(None)` when `path` is not JSON (a capture); the report and its SHA-256 when it is one; an
-/// error naming the file when it is JSON but not a phonehome report.
+/// `Ok(None)` when `path` is not JSON (a capture) or is a HAR file; the report and its SHA-256
+/// when it is one; an error naming the file when it is JSON but neither.
 fn read_report(path: &Path) -> anyhow::Result<Option<(Value, String)>> {
     if path.as_os_str() == "-" {
         return Ok(None);
@@ -217,8 +217,12 @@ fn read_report(path: &Path) -> anyhow::Result<Option<(Value, String)>> {
     if data.len() as u64 > MAX_REPORT_LEN {
         anyhow::bail!("{}: report larger than {MAX_REPORT_LEN} bytes", path.display());
     }
-    let value: Value = serde_json::from_slice(&data)
-        .map_err(|e| anyhow::anyhow!("{}: not a phonehome report: {e}", path.display()))?;
+    let value: Value = serde_json::from_slice(&data).map_err(|e| {
+        anyhow::anyhow!("{}: not a phonehome report or HAR file: {e}", path.display())
+    })?;
+    if value.get("log").is_some() && value.get("schema").is_none() {
+        return Ok(None); // a HAR file: analysed like a capture
+    }
     let schema = value.get("schema").and_then(Value::as_str);
     if schema != Some(REPORT_SCHEMA) {
         anyhow::bail!(

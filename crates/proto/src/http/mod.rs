@@ -314,8 +314,19 @@ pub(super) fn decoded_body(
 }
 
 /// A host name from an authority or Host value: lower-case, port and trailing dot removed.
-pub(crate) fn host_of(authority: &[u8]) -> Option<String> {
+pub fn host_of(authority: &[u8]) -> Option<String> {
     parse::host_of(authority)
+}
+
+/// The body of a message whose raw bytes (as sent, after any transfer framing) were recorded
+/// elsewhere (a mitmproxy flow dump): the content coding its `headers` name undone when `decode`,
+/// as for a captured message.
+pub fn body_from_parts(headers: &[Header], raw: Vec<u8>, decode: bool, an: &mut Anomalies) -> Body {
+    let capped = raw.len() > MAX_BODY_DECODED;
+    let wire_len = raw.len() as u64;
+    let mut raw = raw;
+    raw.truncate(MAX_BODY_DECODED);
+    body_from_raw(headers, raw, wire_len, false, capped, decode, an)
 }
 
 /// True if `prefix` (the first bytes of a client-to-server stream) starts like an HTTP/1.x request:
