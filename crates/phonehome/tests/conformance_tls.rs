@@ -94,6 +94,8 @@ fn ours(capture: &Path, keys: Option<&Path>) -> (Requests, BTreeSet<String>) {
         let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
         if v["version"] == "HTTP/2" {
             h2.insert((s("method"), s("host"), s("uri")));
+        } else if v["version"] == "HTTP/3" {
+            // tshark 4.0 does not decode HTTP/3 header fields: checked below on its own.
         } else {
             h1.insert(format!("{} {}", s("method"), s("uri")));
         }
@@ -133,11 +135,26 @@ fn decrypted_requests_match_tshark() {
             &real.join("mercury/data__test_decrypt.pcap"),
             Some(&real.join("mercury/data__sslkeylogfile.log")),
         );
-        agreed += compare(
-            "ja4/chrome-cloudflare-quic-with-secrets.pcapng (DSB)",
-            &real.join("ja4/chrome-cloudflare-quic-with-secrets.pcapng"),
-            None,
+        let chrome = real.join("ja4/chrome-cloudflare-quic-with-secrets.pcapng");
+        agreed += compare("ja4/chrome-cloudflare-quic-with-secrets.pcapng (DSB)", &chrome, None);
+        // Its QUIC connection, decrypted with the same block's secrets: Chrome's HTTP/3 request
+        // (tshark 4.0 decrypts the packets but shows no HTTP/3 fields to compare with).
+        let out = Command::new(env!("CARGO_BIN_EXE_phonehome"))
+            .arg("events")
+            .arg(&chrome)
+            .output()
+            .unwrap();
+        let h3: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["version"] == "HTTP/3")
+            .collect();
+        assert_eq!(h3.len(), 2, "Chrome's HTTP/3 request and Cloudflare's response: {h3:?}");
+        assert_eq!(
+            (h3[0]["method"].as_str(), h3[0]["host"].as_str(), h3[0]["uri"].as_str()),
+            (Some("GET"), Some("cloudflare-quic.com"), Some("/"))
         );
+        assert_eq!(h3[1]["status"], 200);
     } else {
         eprintln!("SKIP: ../shared/corpus/real not found; only the generated captures compared");
     }

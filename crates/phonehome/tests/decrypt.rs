@@ -113,8 +113,8 @@ fn keylog_flag_opens_tls13_http2_and_tls12() {
         analyze(&[&f.pcap, Path::new("--keylog"), &f.keys, Path::new("--profile"), &f.profile]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     check_opened(&doc);
-    // Two TLS 1.3 sessions (five secrets each) and one TLS 1.2 master secret.
-    assert_eq!(doc["coverage"]["secrets"], 11);
+    // Two TLS 1.3 sessions (five secrets each), one TLS 1.2 master secret, two QUIC secrets.
+    assert_eq!(doc["coverage"]["secrets"], 13);
     let _ = std::fs::remove_dir_all(&f.dir);
 }
 
@@ -135,7 +135,7 @@ fn without_keys_the_report_says_what_was_not_read() {
     assert!(doc["findings"].as_array().unwrap().iter().all(|f| f["encrypted"] == false));
     assert_eq!(doc["coverage"]["tls_no_keys"], 4);
     let headline = doc["summary"]["headline"].as_str().unwrap();
-    assert!(headline.contains("4 encrypted connections could not be read"), "{headline}");
+    assert!(headline.contains("5 encrypted connections could not be read"), "{headline}");
     assert!(doc["summary"]["coverage"].as_str().unwrap().contains("--keylog"));
     let _ = std::fs::remove_dir_all(&f.dir);
 }
@@ -170,6 +170,8 @@ fn a_bad_key_log_is_an_error_naming_file_and_line_and_the_rest_is_still_read() {
         analyze(&[&f.pcap, Path::new("--keylog"), &other, Path::new("--profile"), &f.profile]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(doc["coverage"]["tls_failed"], 3);
+    assert_eq!(doc["coverage"]["quic_decrypted"], 0);
+    assert!(doc["summary"]["coverage"].as_str().unwrap().contains("1 QUIC connection: not opened"));
     assert!(doc["findings"].as_array().unwrap().iter().all(|f| f["encrypted"] == false));
     // A key log that cannot be read.
     let (out, _) = analyze(&[&f.pcap, Path::new("--keylog"), &f.dir.join("missing.txt")]);

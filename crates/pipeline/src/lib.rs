@@ -132,6 +132,10 @@ pub struct Stats {
 /// TLS connections of a run by what decryption made of them (flows that ended as encrypted TLS).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TlsCoverage {
+    /// QUIC connections.
+    pub quic_sessions: u64,
+    /// QUIC connections decrypted with logged secrets.
+    pub quic_decrypted: u64,
     /// Encrypted TLS connections.
     pub sessions: u64,
     /// Decrypted and authenticated.
@@ -147,6 +151,11 @@ pub struct TlsCoverage {
 impl TlsCoverage {
     /// Counts one flow that ended.
     pub fn count(&mut self, record: &FlowRecord) {
+        if record.protocol == AppProto::Quic {
+            self.quic_sessions += 1;
+            self.quic_decrypted += u64::from(record.decryption == Some(Decryption::Decrypted));
+            return;
+        }
         if record.protocol != AppProto::Tls || !record.encrypted {
             return;
         }
@@ -274,8 +283,27 @@ impl<O: Observer> FlowSink for Dispatch<O> {
         }
     }
 
-    fn flow_end(&mut self, flow: &FlowInfo, _meta: Meta) {
-        let Some(state) = self.flows.remove(&flow.id) else { return };
+    fn flow_end(&mut self, flow: &FlowInfo, meta: Meta) {
+        let Some(mut state) = self.flows.remove(&flow.id) else { return };
+        // Messages a decrypted QUIC connection still had open.
+        state.session.finish(&mut self.events, &mut self.anomalies);
+        for event in self.events.drain(..) {
+            let dir = match event {
+                Event::HttpResponse(_) => Direction::ToClient,
+                _ => Direction::ToServer,
+            };
+            let ctx = Context {
+                file: self.file,
+                flow,
+                dir,
+                meta,
+                protocol: state.session.protocol(),
+                encrypted: state.session.encrypted(),
+            };
+            state.events += 1;
+            self.event_count += 1;
+            self.observer.event(&ctx, &event);
+        }
         let proto = state.session.protocol();
         let dns_chain = state
             .dns_chain_at_start
@@ -471,7 +499,7 @@ impl Stats {
         for (link, n) in &self.unsupported_link {
             v.push((format!("capture.unsupported_link_type_{link}"), *n));
         }
-        let rest: [(&str, u64); 46] = [
+        let rest: [(&str, u64); 48] = [
             ("wire.packets", packets),
             ("wire.not_ip", not_ip),
             ("wire.bad_ip", bad_ip),
@@ -512,6 +540,8 @@ impl Stats {
             ("tls.no_keys", self.tls.no_keys),
             ("tls.failed", self.tls.failed),
             ("tls.unsupported", self.tls.unsupported),
+            ("quic.sessions", self.tls.quic_sessions),
+            ("quic.decrypted", self.tls.quic_decrypted),
             ("capture.secrets_blocks", self.secrets_blocks),
             ("capture.secrets_from_blocks", self.secrets_from_blocks),
             ("capture.secrets_bad_lines", self.secrets_bad_lines),

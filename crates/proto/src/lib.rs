@@ -20,6 +20,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 pub mod dns;
 pub mod http;
 pub mod http2;
+pub mod http3;
 pub mod quic;
 pub mod tls;
 

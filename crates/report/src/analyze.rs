@@ -660,7 +660,7 @@ impl Observer for Analyzer {
             }
         }
         d.flows += 1;
-        if record.protocol == AppProto::Tls && record.encrypted {
+        if matches!(record.protocol, AppProto::Tls | AppProto::Quic) && record.encrypted {
             d.tls_sessions += 1;
             d.tls_decrypted += u64::from(record.decryption == Some(proto::Decryption::Decrypted));
         }

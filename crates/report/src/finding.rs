@@ -132,7 +132,8 @@ pub struct Destination {
     pub geo: Option<crate::geo::GeoInfo>,
     /// The weakest protection of its flows.
     pub protection: Protection,
-    /// TLS connections to it that were encrypted, and how many of them were opened with keys.
+    /// TLS and QUIC connections to it that were encrypted, and how many of them were opened with
+    /// keys.
     pub tls_sessions: u64,
     /// See [`Destination::tls_sessions`].
     pub tls_decrypted: u64,
@@ -333,8 +334,10 @@ pub struct Coverage {
     pub tls_failed: u64,
     /// A cipher suite phonehome does not decrypt.
     pub tls_unsupported: u64,
-    /// QUIC connections (not opened by this version).
+    /// QUIC connections.
     pub quic_sessions: u64,
+    /// QUIC connections opened with keys.
+    pub quic_decrypted: u64,
     /// Hosts of TLS connections without keys, with their count, at most [`MAX_COVERAGE_HOSTS`].
     pub no_keys_hosts: std::collections::BTreeMap<String, u64>,
     /// Hosts of connections that failed authentication.
@@ -344,7 +347,10 @@ pub struct Coverage {
 impl Coverage {
     /// Encrypted connections whose content could not be read.
     pub fn unopened(&self) -> u64 {
-        self.tls_no_keys + self.tls_failed + self.tls_unsupported + self.quic_sessions
+        self.tls_no_keys
+            + self.tls_failed
+            + self.tls_unsupported
+            + self.quic_sessions.saturating_sub(self.quic_decrypted)
     }
 
     /// Counts one ended flow to `host`.
@@ -371,7 +377,12 @@ impl Coverage {
                     }
                 }
             }
-            AppProto::Quic => self.quic_sessions += 1,
+            AppProto::Quic => {
+                self.quic_sessions += 1;
+                if record.decryption == Some(Decryption::Decrypted) {
+                    self.quic_decrypted += 1;
+                }
+            }
             _ => {}
         }
     }

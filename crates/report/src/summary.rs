@@ -272,15 +272,21 @@ fn coverage_line(c: &crate::finding::Coverage) -> String {
         parts.push(format!("{}: {}", plural(c.tls_sessions, "TLS connection"), what.join(", ")));
     }
     if c.quic_sessions > 0 {
-        parts.push(format!("{} not opened", plural(c.quic_sessions, "QUIC connection")));
+        let shut = c.quic_sessions - c.quic_decrypted.min(c.quic_sessions);
+        let what = match (c.quic_decrypted, shut) {
+            (0, _) => "not opened".to_string(),
+            (d, 0) => format!("{d} opened"),
+            (d, n) => format!("{d} opened, {n} not"),
+        };
+        parts.push(format!("{}: {what}", plural(c.quic_sessions, "QUIC connection")));
     }
     if parts.is_empty() {
         return String::new();
     }
     let mut line = parts.join("; ");
     line.push('.');
-    if c.tls_no_keys > 0 && c.secrets == 0 {
-        line.push_str(" Give the key log with --keylog to read inside TLS.");
+    if (c.tls_no_keys > 0 || c.quic_sessions > c.quic_decrypted) && c.secrets == 0 {
+        line.push_str(" Give the key log with --keylog to read inside TLS and QUIC.");
     }
     line
 }

@@ -9,7 +9,7 @@ use testkit::tls_session::{Resumption, TlsPair};
 
 fn main() -> std::io::Result<()> {
     let root = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or("fuzz/corpus".into()));
-    for d in ["tls_decrypt", "http2", "keylog", "protobuf"] {
+    for d in ["tls_decrypt", "http2", "keylog", "protobuf", "quic_decrypt", "http3"] {
         std::fs::create_dir_all(root.join(d))?;
     }
     let req =
@@ -46,6 +46,26 @@ fn main() -> std::io::Result<()> {
     std::fs::write(root.join("protobuf/message"), [&[0u8][..], msg].concat())?;
     let frame = [&[0u8, 0, 0, 0, msg.len() as u8][..], msg].concat();
     std::fs::write(root.join("protobuf/grpc"), [&[1u8][..], &frame].concat())?;
-    eprintln!("wrote {n} tls_decrypt seeds, 2 http2 seeds, 2 protobuf seeds");
+    // quic_decrypt: testkit's QUIC + HTTP/3 connections with their key logs.
+    for seed in 0..4u8 {
+        let req = testkit::app::h3::request("POST", "x.test", "/imei/490154203237518", &[], b"{}");
+        let q = testkit::app::h3::connection("x.test", &[req.clone(), req], seed % 2 == 0, seed);
+        let mut input = (q.keylog.len() as u16).to_le_bytes().to_vec();
+        input.extend_from_slice(q.keylog.as_bytes());
+        for (client, d) in &q.datagrams {
+            input.push(u8::from(!*client));
+            input.extend_from_slice(&(d.len() as u16).to_le_bytes());
+            input.extend_from_slice(d);
+        }
+        std::fs::write(root.join(format!("quic_decrypt/h3-{seed}")), input)?;
+    }
+    // http3: a request stream (control byte: client, stream 0, ends).
+    let req =
+        testkit::app::h3::request("GET", "x.test", "/", &[("x-imei", "490154203237518")], b"");
+    let mut h3seed = vec![0x10];
+    h3seed.extend_from_slice(&(req.len() as u16).to_le_bytes());
+    h3seed.extend_from_slice(&req);
+    std::fs::write(root.join("http3/request"), h3seed)?;
+    eprintln!("wrote {n} tls_decrypt seeds, 2 http2, 2 protobuf, 4 quic_decrypt, 1 http3 seeds");
     Ok(())
 }

@@ -24,8 +24,8 @@
 //!   without telling keys; none of them is the profile's data.
 //!
 //! Deterministic: same code, same bytes, except the two TLS places (`tls1.3+http2`,
-//! `tls1.2+http1`), whose sessions rustls makes with fresh keys each time; their key log comes
-//! with the matrix ([`Matrix::keylog`]).
+//! `tls1.2+http1`), whose sessions rustls makes with fresh keys each time; their key log and the
+//! QUIC place's (`quic+http3`, deterministic) come with the matrix ([`Matrix::keylog`]).
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -527,11 +527,13 @@ pub enum Place {
     Tls12Http1,
     /// An `application/x-protobuf` body: the value a string in field 1 of the message in field 2.
     Protobuf,
+    /// A JSON body of an HTTP/3 request inside QUIC v1 (1-RTT, opened with the matrix's key log).
+    QuicHttp3,
 }
 
 impl Place {
     /// Every place.
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::Query,
         Self::Header,
         Self::Cookie,
@@ -549,6 +551,7 @@ impl Place {
         Self::Tls13Http2,
         Self::Tls12Http1,
         Self::Protobuf,
+        Self::QuicHttp3,
     ];
 
     /// A short name.
@@ -571,6 +574,7 @@ impl Place {
             Self::Tls13Http2 => "tls1.3+http2",
             Self::Tls12Http1 => "tls1.2+http1",
             Self::Protobuf => "protobuf",
+            Self::QuicHttp3 => "quic+http3",
         }
     }
 
@@ -583,7 +587,9 @@ impl Place {
             Self::Form | Self::Chunked | Self::SplitHttp | Self::Tls12Http1 => {
                 format!("http.form:{key}")
             }
-            Self::Json | Self::Gzip | Self::Tls13Http2 => format!("http.json:{key}"),
+            Self::Json | Self::Gzip | Self::Tls13Http2 | Self::QuicHttp3 => {
+                format!("http.json:{key}")
+            }
             Self::Multipart => format!("http.multipart:{key}"),
             Self::Nested => "http.form:d".into(),
             Self::Dns => "dns.".into(),
@@ -682,6 +688,8 @@ pub struct Matrix {
 struct TlsPlaces {
     tls13: crate::tls_session::TlsPair,
     tls12: crate::tls_session::TlsPair,
+    /// Key log lines of the QUIC place's connections.
+    quic: std::cell::RefCell<String>,
 }
 
 impl TlsPlaces {
@@ -690,6 +698,7 @@ impl TlsPlaces {
         Self {
             tls13: TlsPair::new(0x1301, &["h2"], "matrix.example", Resumption::Tickets),
             tls12: TlsPair::new(0xcca9, &["http/1.1"], "matrix.example", Resumption::Tickets),
+            quic: std::cell::RefCell::new(String::new()),
         }
     }
 }
@@ -871,6 +880,22 @@ fn plant_frames(p: &Plant, key: &str, tls: &TlsPlaces) -> Vec<Frame> {
             t.lay_on(&mut c, 1400);
             c.frames()
         }
+        Place::QuicHttp3 => {
+            let req = crate::app::h3::request(
+                "POST",
+                host,
+                "/c",
+                &[("content-type", "application/json")],
+                &json(v),
+            );
+            let q = crate::app::h3::connection(host, &[req], false, (p.id % 251) as u8);
+            tls.quic.borrow_mut().push_str(&q.keylog);
+            let mut u = Conversation::udp(client, SocketAddr::new(server_ip(p.id).into(), 443))
+                .link(link)
+                .start_ns(start);
+            q.lay_on(&mut u);
+            u.frames()
+        }
         Place::Tls12Http1 => {
             let req = post(form(v), FORM).to_bytes();
             let ok = b"HTTP/1.1 204 No Content\r\n\r\n".to_vec();
@@ -963,7 +988,7 @@ pub fn matrix() -> Matrix {
     let mut w =
         PcapWriter::new(Vec::new(), Link::ethernet().link_type()).expect("writing to a Vec");
     w.write_frames(&frames).expect("writing to a Vec");
-    let keylog = tls.tls13.keylog() + &tls.tls12.keylog();
+    let keylog = tls.tls13.keylog() + &tls.tls12.keylog() + &tls.quic.borrow();
     Matrix { capture: w.finish().expect("writing to a Vec"), plants, skipped, keylog }
 }
 

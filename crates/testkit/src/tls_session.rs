@@ -207,12 +207,17 @@ impl TlsPair {
                 s.refresh_traffic_keys().expect("server key update");
                 pump(&mut c, &mut s, &mut t);
             }
-            c.writer().write_all(req).expect("client write");
-            pump(&mut c, &mut s, &mut t);
-            read_all(&mut s.reader(), &mut t.server_got);
-            s.writer().write_all(resp).expect("server write");
-            pump(&mut c, &mut s, &mut t);
-            read_all(&mut c.reader(), &mut t.client_got);
+            // In pieces: rustls buffers at most 64 KiB of plaintext before it is sent.
+            for piece in req.chunks(16_384) {
+                c.writer().write_all(piece).expect("client write");
+                pump(&mut c, &mut s, &mut t);
+                read_all(&mut s.reader(), &mut t.server_got);
+            }
+            for piece in resp.chunks(16_384) {
+                s.writer().write_all(piece).expect("server write");
+                pump(&mut c, &mut s, &mut t);
+                read_all(&mut c.reader(), &mut t.client_got);
+            }
         }
         c.send_close_notify();
         pump(&mut c, &mut s, &mut t);
@@ -328,7 +333,9 @@ pub mod planted {
 /// 3. TLS 1.2 ECDHE-ECDSA ChaCha20-Poly1305, HTTP/1.1, to `tracking.ad-network.example`: the
 ///    IMSI in a query string;
 /// 4. TLS 1.3 to `sdk.no-keys.example` with the advertising ID: its keys are left out of the key
-///    log, so nothing of it may be found.
+///    log, so nothing of it may be found;
+/// 5. QUIC v1 + HTTP/3 to `tracking.miui.com`: the IMEI in a JSON body and the IMSI in a header,
+///    a client key update before the second request (deterministic packets, `app::h3`).
 pub fn keyed_https() -> KeyedCapture {
     use crate::app::h2::{self, H2Message};
     use planted::{ADVERTISING_ID, IMEI, IMSI, PHONE};
@@ -399,6 +406,26 @@ pub fn keyed_https() -> KeyedCapture {
     let req = http1("sdk.no-keys.example", "POST", "/v1/event", "application/json", &body);
     let t = p.session(&[(req, ok)], None);
     add(&p, &t, [198, 51, 100, 9], false);
+    // 5. QUIC + HTTP/3 (own deterministic packets; see `app::h3`), with a key update.
+    let body = format!("{{\"imei\":\"{IMEI}\",\"ev\":\"app_open\"}}");
+    let r1 = crate::app::h3::request(
+        "POST",
+        "tracking.miui.com",
+        "/track/v4",
+        &[("content-type", "application/json"), ("x-imsi", IMSI)],
+        body.as_bytes(),
+    );
+    let r2 = crate::app::h3::request("GET", "tracking.miui.com", "/config", &[], b"");
+    let q = crate::app::h3::connection("tracking.miui.com", &[r1, r2], true, 7);
+    let mut udp = crate::Conversation::udp(
+        std::net::SocketAddr::from(([10, 0, 0, 2], port)),
+        std::net::SocketAddr::from(([120, 92, 145, 58], 443)),
+    )
+    .link(crate::Link::ethernet())
+    .start_ns(start);
+    q.lay_on(&mut udp);
+    frames.extend(udp.frames());
+    keylog.push_str(&q.keylog);
     KeyedCapture { frames, keylog }
 }
 

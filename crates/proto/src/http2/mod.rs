@@ -426,9 +426,42 @@ impl Half {
 
     fn emit(&mut self, stream: u32, msg: Msg, incomplete: bool, cx: &mut Cx<'_>) {
         self.body_bytes = self.body_bytes.saturating_sub(msg.raw.len());
+        let m = Message {
+            request: self.client,
+            version: HttpVersion::H2,
+            stream: u64::from(stream),
+            offset: msg.offset,
+            fields: msg.fields,
+            raw: msg.raw,
+            wire_len: msg.wire_len,
+            incomplete,
+            capped: msg.capped,
+        };
+        cx.out.push(m.event(cx.decode, cx.an));
+    }
+}
+
+/// A complete HTTP/2 or HTTP/3 message: decoded fields and raw body.
+pub(crate) struct Message {
+    /// A request (client to server), else a response.
+    pub(crate) request: bool,
+    pub(crate) version: HttpVersion,
+    pub(crate) stream: u64,
+    pub(crate) offset: u64,
+    pub(crate) fields: Vec<Field>,
+    pub(crate) raw: Vec<u8>,
+    pub(crate) wire_len: u64,
+    pub(crate) incomplete: bool,
+    pub(crate) capped: bool,
+}
+
+impl Message {
+    /// The event: pseudo-header fields as method, URI, host or status, the others as headers,
+    /// the body with its content coding undone (when `decode`).
+    pub(crate) fn event(self, decode: bool, an: &mut Anomalies) -> Event {
         let mut pseudo: [Option<Vec<u8>>; 5] = Default::default();
-        let mut headers = Vec::with_capacity(msg.fields.len());
-        for (name, value) in msg.fields {
+        let mut headers = Vec::with_capacity(self.fields.len());
+        for (name, value) in self.fields {
             let slot = match name.as_slice() {
                 b":method" => Some(0),
                 b":path" => Some(1),
@@ -447,18 +480,18 @@ impl Half {
         }
         let body = body_from_raw(
             &headers,
-            msg.raw,
-            msg.wire_len,
-            incomplete,
-            msg.capped,
-            cx.decode,
-            cx.an,
+            self.raw,
+            self.wire_len,
+            self.incomplete,
+            self.capped,
+            decode,
+            an,
         );
         let text = |v: &Option<Vec<u8>>| {
             v.as_deref().map(String::from_utf8_lossy).unwrap_or_default().into_owned()
         };
-        let stream = Some(u64::from(stream));
-        let event = if self.client {
+        let stream = Some(self.stream);
+        if self.request {
             let method = text(&pseudo[0]);
             let authority = pseudo[2].clone();
             let uri = if method == "CONNECT" { text(&pseudo[2]) } else { text(&pseudo[1]) };
@@ -469,10 +502,10 @@ impl Half {
                     .and_then(|h| host_of(&h.value))
             });
             Event::HttpRequest(HttpRequest {
-                offset: msg.offset,
+                offset: self.offset,
                 method,
                 uri,
-                version: HttpVersion::H2,
+                version: self.version,
                 stream,
                 host,
                 headers,
@@ -481,15 +514,14 @@ impl Half {
         } else {
             let status = text(&pseudo[3]).parse().unwrap_or(0);
             Event::HttpResponse(HttpResponse {
-                offset: msg.offset,
+                offset: self.offset,
                 status,
-                version: HttpVersion::H2,
+                version: self.version,
                 stream,
                 headers,
                 body,
             })
-        };
-        cx.out.push(event);
+        }
     }
 }
 

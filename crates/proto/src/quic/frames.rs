@@ -161,3 +161,92 @@ impl CryptoStream {
         }
     }
 }
+
+/// A frame of a Handshake, 0-RTT or 1-RTT packet that the decryptor uses.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum AppFrame<'a> {
+    /// STREAM (RFC 9000 §19.8).
+    Stream { id: u64, offset: u64, data: &'a [u8], fin: bool },
+    /// NEW_CONNECTION_ID: the sender will accept this connection id.
+    NewConnectionId(&'a [u8]),
+}
+
+/// Walks every frame of a decrypted packet payload (RFC 9000 §19, RFC 9221 DATAGRAM, the ACK
+/// frequency extension), handing STREAM and NEW_CONNECTION_ID frames to `f`. An unknown frame
+/// type or a frame that does not fit ends the walk (`Err`: the frames before it were handed out).
+pub(crate) fn walk_app<'a>(
+    payload: &'a [u8],
+    mut f: impl FnMut(AppFrame<'a>),
+) -> Result<(), BadFrame> {
+    let mut r = Reader::new(payload);
+    let v = |r: &mut Reader<'a>| r.varint().ok_or(BadFrame);
+    while !r.is_empty() {
+        let typ = v(&mut r)?;
+        match typ {
+            FRAME_PADDING | FRAME_PING | 0x1e | 0x1f => {}
+            FRAME_ACK | FRAME_ACK_ECN => skip_ack(&mut r, typ == FRAME_ACK_ECN).ok_or(BadFrame)?,
+            0x04 => {
+                v(&mut r)?;
+                v(&mut r)?;
+                v(&mut r)?;
+            }
+            0x05 | 0x11 | 0x15 => {
+                v(&mut r)?;
+                v(&mut r)?;
+            }
+            FRAME_CRYPTO => {
+                v(&mut r)?;
+                let len = r.varint_len().ok_or(BadFrame)?;
+                r.skip(len).ok_or(BadFrame)?;
+            }
+            0x07 => {
+                let len = r.varint_len().ok_or(BadFrame)?;
+                r.skip(len).ok_or(BadFrame)?;
+            }
+            0x08..=0x0f => {
+                let id = v(&mut r)?;
+                let offset = if typ & 0x04 != 0 { v(&mut r)? } else { 0 };
+                let data = if typ & 0x02 != 0 {
+                    let len = r.varint_len().ok_or(BadFrame)?;
+                    r.take(len).ok_or(BadFrame)?
+                } else {
+                    r.take(r.left()).ok_or(BadFrame)?
+                };
+                offset.checked_add(data.len() as u64).ok_or(BadFrame)?;
+                f(AppFrame::Stream { id, offset, data, fin: typ & 0x01 != 0 });
+            }
+            0x10 | 0x12 | 0x13 | 0x14 | 0x16 | 0x17 | 0x19 => {
+                v(&mut r)?;
+            }
+            0x18 => {
+                v(&mut r)?;
+                v(&mut r)?;
+                let len = r.u8().ok_or(BadFrame)?;
+                let cid = r.take(usize::from(len)).ok_or(BadFrame)?;
+                r.skip(16).ok_or(BadFrame)?;
+                f(AppFrame::NewConnectionId(cid));
+            }
+            0x1a | 0x1b => r.skip(8).ok_or(BadFrame)?,
+            FRAME_CONNECTION_CLOSE | FRAME_CONNECTION_CLOSE_APP => {
+                v(&mut r)?;
+                if typ == FRAME_CONNECTION_CLOSE {
+                    v(&mut r)?;
+                }
+                let reason = r.varint_len().ok_or(BadFrame)?;
+                r.skip(reason).ok_or(BadFrame)?;
+            }
+            0x30 => return Ok(()),
+            0x31 => {
+                let len = r.varint_len().ok_or(BadFrame)?;
+                r.skip(len).ok_or(BadFrame)?;
+            }
+            0xaf => {
+                for _ in 0..4 {
+                    v(&mut r)?;
+                }
+            }
+            _ => return Err(BadFrame),
+        }
+    }
+    Ok(())
+}

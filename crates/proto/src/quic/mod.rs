@@ -24,11 +24,17 @@
 
 use flow::Direction;
 
+use crate::tls::keylog::KeyLog;
 use crate::{Anomalies, Event, QuicInitial};
 
 mod crypto;
+mod decrypt;
 mod frames;
+mod keys;
 mod packet;
+mod streams;
+
+pub use streams::{MAX_OOO_BYTES as MAX_STREAM_OOO_BYTES, MAX_STREAMS as MAX_QUIC_STREAMS};
 #[cfg(test)]
 pub(crate) mod testpcap;
 #[cfg(test)]
@@ -62,6 +68,8 @@ struct Conn {
     done: bool,
     /// CRYPTO data beyond the limit was already counted.
     capped: bool,
+    /// The ClientHello's random, once complete.
+    random: Option<[u8; 32]>,
 }
 
 impl Conn {
@@ -76,12 +84,65 @@ pub struct QuicParser {
     conns: Vec<Conn>,
     /// The side whose Initials decrypted with client keys.
     client_dir: Option<Direction>,
+    /// The client random of the first complete ClientHello, and whether the version is v2.
+    random: Option<([u8; 32], bool)>,
+    /// Decryption with logged secrets, once a ClientHello gave the client random.
+    dec: Option<Box<decrypt::QuicDecryptor>>,
+    /// Undo the content coding of HTTP/3 response bodies.
+    decode_responses: bool,
 }
 
 impl QuicParser {
     /// A parser for a new flow.
     pub fn new() -> Self {
-        Self::default()
+        Self { decode_responses: true, ..Self::default() }
+    }
+
+    /// A parser that leaves HTTP/3 response bodies as sent unless `decode_responses`.
+    pub fn with_options(decode_responses: bool) -> Self {
+        Self { decode_responses, ..Self::default() }
+    }
+
+    /// Decrypts the connection with the secrets of `keys` (see `decrypt.rs`): call with each
+    /// datagram after [`Self::datagram`]; HTTP/3 events go to `out`. Costs nothing while `keys` is
+    /// empty.
+    pub fn decrypt(
+        &mut self,
+        dir: Direction,
+        bytes: &[u8],
+        keys: &KeyLog,
+        out: &mut Vec<Event>,
+        an: &mut Anomalies,
+    ) {
+        if self.dec.is_none() {
+            if keys.is_empty() {
+                return;
+            }
+            let (Some((random, v2)), Some(client)) = (self.random, self.client_dir) else {
+                return;
+            };
+            self.dec = Some(Box::new(decrypt::QuicDecryptor::new(
+                v2,
+                client,
+                random,
+                self.decode_responses,
+            )));
+        }
+        if let Some(d) = &mut self.dec {
+            d.datagram(dir, bytes, keys, out, an);
+        }
+    }
+
+    /// The flow ended: HTTP/3 messages still open go out (truncated).
+    pub fn finish(&mut self, out: &mut Vec<Event>, an: &mut Anomalies) {
+        if let Some(d) = &mut self.dec {
+            d.finish(out, an);
+        }
+    }
+
+    /// What decryption made of the connection, when secrets were known.
+    pub fn decryption(&self) -> Option<crate::Decryption> {
+        self.dec.as_ref().map(|d| d.outcome())
     }
 
     /// One UDP payload of this flow.
@@ -153,7 +214,13 @@ impl QuicParser {
             if matched != Some(i) && c.dcids.len() <= MAX_ALIASES {
                 c.dcids.push(hdr.dcid.to_vec());
             }
-            return c.done || process(c, &buf[payload], out);
+            let ok = c.done || process(c, &buf[payload], out);
+            if self.random.is_none()
+                && let Some(r) = c.random
+            {
+                self.random = Some((r, c.version.v2));
+            }
+            return ok;
         }
         // New keys from this DCID, unless they are the ones that just failed.
         if matched.is_some_and(|i| self.conns[i].dcids[0] == hdr.dcid) {
@@ -172,8 +239,14 @@ impl QuicParser {
             crypto: CryptoStream::default(),
             done: false,
             capped: false,
+            random: None,
         };
         let ok = process(&mut c, &buf[payload], out);
+        if self.random.is_none()
+            && let Some(r) = c.random
+        {
+            self.random = Some((r, c.version.v2));
+        }
         if self.conns.len() >= MAX_CONNS {
             self.conns.remove(0);
         }
@@ -197,6 +270,7 @@ fn process(c: &mut Conn, payload: &[u8], out: &mut Vec<Event>) -> bool {
     match c.crypto.hello() {
         HelloState::Pending => {}
         HelloState::Complete(body) => {
+            c.random = crate::tls::decrypt::hs::client_info(body).map(|i| i.random);
             match crate::tls::parse_client_hello(body) {
                 Some(hello) => {
                     out.push(Event::QuicInitial(QuicInitial { version: c.version.id, hello }))

@@ -89,6 +89,8 @@ pub(crate) struct LongHeader<'a> {
     pub(crate) version: VersionInfo,
     pub(crate) ptype: PacketType,
     pub(crate) dcid: &'a [u8],
+    /// Source Connection ID.
+    pub(crate) scid: &'a [u8],
     /// Offset of the (protected) packet number.
     pub(crate) pn_offset: usize,
     /// End of the packet: `pn_offset + Length` (may exceed the input when truncated). A Retry
@@ -124,7 +126,7 @@ pub(crate) fn parse_long(pkt: &[u8]) -> Result<LongHeader<'_>, HeaderError> {
         return Err(bad);
     }
     if ptype == PacketType::Retry {
-        return Ok(LongHeader { version, ptype, dcid, pn_offset: pkt.len(), end: pkt.len() });
+        return Ok(LongHeader { version, ptype, dcid, scid, pn_offset: pkt.len(), end: pkt.len() });
     }
     if ptype == PacketType::Initial {
         let token_len = r.varint_len().ok_or(bad)?;
@@ -133,5 +135,5 @@ pub(crate) fn parse_long(pkt: &[u8]) -> Result<LongHeader<'_>, HeaderError> {
     let length = r.varint_len().ok_or(bad)?;
     let pn_offset = pkt.len() - r.left();
     let end = pn_offset.checked_add(length).ok_or(bad)?;
-    Ok(LongHeader { version, ptype, dcid, pn_offset, end })
+    Ok(LongHeader { version, ptype, dcid, scid, pn_offset, end })
 }

@@ -189,7 +189,9 @@ impl State {
         match pick {
             Pick::App(AppProto::Dns) => Self::Dns(Box::default()),
             Pick::App(AppProto::Tls) => Self::Tls(Box::default(), depth),
-            Pick::App(AppProto::Quic) => Self::Quic(Box::new(QuicParser::new())),
+            Pick::App(AppProto::Quic) => {
+                Self::Quic(Box::new(QuicParser::with_options(options.decode_responses)))
+            }
             Pick::App(AppProto::Http) => {
                 Self::Http(Box::new(HttpParser::with_options(options.decode_responses)), depth)
             }
@@ -245,7 +247,16 @@ impl Session {
     pub fn decryption(&self) -> Option<Decryption> {
         match &self.state {
             State::Tls(layer, _) => layer.tls.decryption(),
+            State::Quic(p) => p.decryption(),
             _ => None,
+        }
+    }
+
+    /// The flow ended (UDP flows get no end chunk): messages a decrypted QUIC connection still
+    /// had open go to `out`.
+    pub fn finish(&mut self, out: &mut Vec<Event>, an: &mut Anomalies) {
+        if let State::Quic(p) = &mut self.state {
+            p.finish(out, an);
         }
     }
 
@@ -311,7 +322,10 @@ impl Session {
         match (&mut self.state, chunk) {
             (State::Other | State::Opaque(_), _) => {}
             (State::Dns(p), Chunk::Datagram(bytes)) => p.datagram(bytes, out, an),
-            (State::Quic(p), Chunk::Datagram(bytes)) => p.datagram(dir, bytes, out, an),
+            (State::Quic(p), Chunk::Datagram(bytes)) => {
+                p.datagram(dir, bytes, out, an);
+                p.decrypt(dir, bytes, keys, out, an);
+            }
             (State::Dns(p), _) => p.stream(dir, chunk, out, an),
             (State::Tls(layer, depth), _) => {
                 let depth = *depth;
@@ -354,7 +368,7 @@ impl Session {
             (State::Fresh | State::UdpSniff(_), Chunk::Datagram(bytes))
                 if flow.transport == Transport::Udp =>
             {
-                self.udp_first(probes, flow, dir, bytes, out, an);
+                self.udp_first(probes, flow, dir, bytes, keys, out, an);
             }
             (State::Fresh, Chunk::Data { .. } | Chunk::Gap { .. } | Chunk::End)
                 if flow.transport == Transport::Tcp =>
@@ -381,12 +395,14 @@ impl Session {
     }
 
     /// A datagram of a UDP flow whose protocol is not decided yet.
+    #[allow(clippy::too_many_arguments)]
     fn udp_first(
         &mut self,
         probes: &Probes,
         flow: &FlowInfo,
         dir: Direction,
         bytes: &[u8],
+        keys: &mut KeyLog,
         out: &mut Vec<Event>,
         an: &mut Anomalies,
     ) {
@@ -405,7 +421,7 @@ impl Session {
         } else if port(&[SSDP_PORT]) {
             State::Http(Box::default(), MAX_TUNNELS)
         } else if (probes.quic_initial)(bytes) {
-            State::Quic(Box::new(QuicParser::new()))
+            State::Quic(Box::new(QuicParser::with_options(self.options.decode_responses)))
         } else if looked.saturating_add(1) < MAX_UDP_SNIFF {
             State::UdpSniff(looked.saturating_add(1))
         } else {
@@ -413,7 +429,10 @@ impl Session {
         };
         match &mut self.state {
             State::Dns(p) => p.datagram(bytes, out, an),
-            State::Quic(p) => p.datagram(dir, bytes, out, an),
+            State::Quic(p) => {
+                p.datagram(dir, bytes, out, an);
+                p.decrypt(dir, bytes, keys, out, an);
+            }
             State::Http(p, _) => p.data(dir, Chunk::Datagram(bytes), out, an),
             _ => {}
         }

@@ -197,6 +197,7 @@ fn coverage_json(c: &crate::finding::Coverage) -> Value {
         "tls_failed": c.tls_failed,
         "tls_unsupported": c.tls_unsupported,
         "quic_sessions": c.quic_sessions,
+        "quic_decrypted": c.quic_decrypted,
         "no_keys_hosts": hosts(&c.no_keys_hosts),
         "failed_hosts": hosts(&c.failed_hosts),
     })

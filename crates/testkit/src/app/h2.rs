@@ -49,7 +49,8 @@ impl H2Message {
     }
 }
 
-fn hpack_int(out: &mut Vec<u8>, first: u8, n: u8, v: usize) {
+/// An HPACK/QPACK integer with an `n`-bit prefix (RFC 7541 §5.1) after the bits of `first`.
+pub fn hpack_int(out: &mut Vec<u8>, first: u8, n: u8, v: usize) {
     let max = (1usize << n) - 1;
     if v < max {
         out.push(first | v as u8);

@@ -59,7 +59,7 @@ pub(crate) enum AeadAlg {
 }
 
 impl AeadAlg {
-    fn key_len(self) -> usize {
+    pub(crate) fn key_len(self) -> usize {
         match self {
             Self::Aes128Gcm => 16,
             Self::Aes256Gcm | Self::ChaCha20 => 32,
@@ -212,7 +212,7 @@ pub(crate) enum AeadKey {
 }
 
 impl AeadKey {
-    fn new(alg: AeadAlg, key: &[u8]) -> Option<Self> {
+    pub(crate) fn new(alg: AeadAlg, key: &[u8]) -> Option<Self> {
         Some(match alg {
             AeadAlg::Aes128Gcm => Self::Aes128(Box::new(Aes128Gcm::new_from_slice(key).ok()?)),
             AeadAlg::Aes256Gcm => Self::Aes256(Box::new(Aes256Gcm::new_from_slice(key).ok()?)),
@@ -223,7 +223,7 @@ impl AeadKey {
     }
 
     /// Decrypts `data` (ciphertext then tag) in place; the plaintext is `data[..len - 16]`.
-    fn open(&self, nonce: &[u8; 12], aad: &[u8], data: &mut [u8]) -> Option<usize> {
+    pub(crate) fn open(&self, nonce: &[u8; 12], aad: &[u8], data: &mut [u8]) -> Option<usize> {
         let n = data.len().checked_sub(TAG_LEN)?;
         let (ct, tag) = data.split_at_mut(n);
         let tag = Tag::try_from(&*tag).ok()?;
@@ -238,7 +238,7 @@ impl AeadKey {
 
     /// Encrypts in place, appending the tag (test sessions).
     #[cfg(test)]
-    fn seal(&self, nonce: &[u8; 12], aad: &[u8], data: &mut Vec<u8>) {
+    pub(crate) fn seal(&self, nonce: &[u8; 12], aad: &[u8], data: &mut Vec<u8>) {
         let nonce = Array::from(*nonce);
         let tag = match self {
             Self::Aes128(k) => k.encrypt_inout_detached(&nonce, aad, data.as_mut_slice().into()),

@@ -41,8 +41,8 @@ use super::keylog::{KeyLog, MASTER_LEN, Secret};
 use cipher::{Hash, RecordKeys, Suite};
 use hs::{ClientInfo, HsReader, ServerInfo};
 
-mod cipher;
-mod hs;
+pub(crate) mod cipher;
+pub(crate) mod hs;
 #[cfg(test)]
 mod tests;
 
