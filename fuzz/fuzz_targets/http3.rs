@@ -24,7 +24,14 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let sender = if ctl & 1 == 0 { Direction::ToServer } else { Direction::ToClient };
         let id = [0u64, 4, 2, 6, 3, 7, 1, 10][usize::from(ctl >> 1 & 7)];
         let off: &mut u64 = offsets.entry((id, ctl & 1)).or_default();
-        h.stream(Direction::ToServer, sender, id, Chunk::Data { offset: *off, bytes }, &mut out, &mut an);
+        h.stream(
+            Direction::ToServer,
+            sender,
+            id,
+            Chunk::Data { offset: *off, bytes },
+            &mut out,
+            &mut an,
+        );
         *off += n as u64;
         if ctl & 0x10 != 0 {
             h.stream(Direction::ToServer, sender, id, Chunk::End, &mut out, &mut an);

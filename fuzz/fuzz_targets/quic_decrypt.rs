@@ -21,7 +21,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         client: "10.0.0.2:40000".parse().unwrap(),
         server: "10.0.0.1:443".parse().unwrap(),
         transport: Transport::Udp,
-        client_by: ClientBy::Port,
+        client_by: ClientBy::Syn,
         first: capture::Timestamp(0),
         last: capture::Timestamp(0),
         packets: [0; 2],

@@ -146,6 +146,23 @@ pub fn http_response(resp: &HttpResponse, f: &mut dyn FnMut(&Field<'_>)) -> Fiel
     cx.stats
 }
 
+/// A WebSocket message: JSON documents walked at `ws.json:<path>`, anything else searched at
+/// `ws.message` (nested encodings tried as for any value).
+pub fn websocket_message(m: &proto::WebSocketMessage, f: &mut dyn FnMut(&Field<'_>)) -> FieldStats {
+    let mut cx = Cx::new(f);
+    let data = m.data.as_slice();
+    let first = data.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if matches!(first, Some(b'{' | b'[')) {
+        let mut w = None;
+        cx.top("", |cx| w = Some(cx.json(data, "ws.json:", 0, false)));
+        if w.is_some_and(|w| w.values > 0) {
+            return cx.stats;
+        }
+    }
+    cx.top("ws.message", |cx| cx.value(data, 0, Container::Plain));
+    cx.stats
+}
+
 /// The fields of a DNS question: `dns.qname` (the whole name) and `dns.label` (each label).
 pub fn dns_query(q: &DnsQuery, f: &mut dyn FnMut(&Field<'_>)) -> FieldStats {
     let mut cx = Cx::new(f);

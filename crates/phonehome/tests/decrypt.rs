@@ -204,3 +204,71 @@ fn events_show_http2_requests_with_their_stream() {
     assert_eq!((h2[1]["uri"].as_str(), h2[1]["stream"].as_u64()), (Some("/config?v=2"), Some(3)));
     let _ = std::fs::remove_dir_all(&f.dir);
 }
+
+#[test]
+fn mqtt_inside_tls_is_searched_as_a_raw_stream() {
+    use testkit::tls_session::{Resumption, TlsPair};
+    let dir = std::env::temp_dir().join(format!("phonehome-decrypt-{}-mqtt", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut connect = vec![0x10, 0x1d, 0x00, 0x04];
+    connect.extend_from_slice(b"MQTT\x04\x02\x00\x3c\x00\x0f");
+    connect.extend_from_slice(planted::IMEI.as_bytes());
+    let pair = TlsPair::new(0x1302, &["mqtt"], "push.xiaomi.com", Resumption::Tickets);
+    let t = pair.session(&[(connect, vec![0x20, 0x02, 0x00, 0x00])], None);
+    let mut tcp = testkit::Conversation::tcp(
+        "10.0.0.2:40000".parse().unwrap(),
+        "120.92.145.60:5222".parse().unwrap(),
+    )
+    .link(testkit::Link::ethernet());
+    tcp.handshake();
+    t.lay_on(&mut tcp, 7);
+    let mut w =
+        testkit::PcapWriter::new(Vec::new(), testkit::Link::ethernet().link_type()).unwrap();
+    w.write_frames(&tcp.frames()).unwrap();
+    let (pcap, keys, profile) = (dir.join("mqtt.pcap"), dir.join("keys.txt"), dir.join("p.toml"));
+    std::fs::write(&pcap, w.finish().unwrap()).unwrap();
+    std::fs::write(&keys, pair.keylog()).unwrap();
+    std::fs::write(&profile, format!("[identifiers]\nimei = [\"{}\"]\n", planted::IMEI)).unwrap();
+    let (out, doc) =
+        analyze(&[&pcap, Path::new("--keylog"), &keys, Path::new("--profile"), &profile]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let f = found(&doc, "imei", "push.xiaomi.com", "tls.payload").expect("IMEI in MQTT inside TLS");
+    assert_eq!(f["decrypted"], true);
+    // Without keys: nothing.
+    let (_, doc) = analyze(&[&pcap, Path::new("--profile"), &profile]);
+    assert!(doc["findings"].as_array().unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn websocket_messages_are_searched() {
+    let dir = std::env::temp_dir().join(format!("phonehome-decrypt-{}-ws", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let req = b"GET /socket HTTP/1.1\r\nHost: chat.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    let payload = format!("{{\"type\":\"hello\",\"device\":{{\"imei\":\"{}\"}}}}", planted::IMEI);
+    let key = [9u8, 8, 7, 6];
+    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&key);
+    frame.extend(payload.bytes().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    let resp =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    let mut tcp = testkit::Conversation::tcp(
+        "10.0.0.2:40000".parse().unwrap(),
+        "203.0.113.9:80".parse().unwrap(),
+    )
+    .link(testkit::Link::ethernet());
+    tcp.handshake();
+    tcp.client_sends(req).server_sends(resp).client_sends(&frame).fin();
+    let mut w =
+        testkit::PcapWriter::new(Vec::new(), testkit::Link::ethernet().link_type()).unwrap();
+    w.write_frames(&tcp.frames()).unwrap();
+    let (pcap, profile) = (dir.join("ws.pcap"), dir.join("p.toml"));
+    std::fs::write(&pcap, w.finish().unwrap()).unwrap();
+    std::fs::write(&profile, format!("[identifiers]\nimei = [\"{}\"]\n", planted::IMEI)).unwrap();
+    let (out, doc) = analyze(&[&pcap, Path::new("--profile"), &profile]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let f = found(&doc, "imei", "chat.example", "ws.json:device.imei")
+        .expect("IMEI in a WebSocket message");
+    assert_eq!(f["protection"], "cleartext-http");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -76,6 +76,8 @@ pub fn event_kind(event: &Event) -> &'static str {
         Event::QuicInitial(_) => "quic_initial",
         Event::HttpRequest(_) => "http_request",
         Event::HttpResponse(_) => "http_response",
+        Event::DecryptedStream(_) => "tls_payload",
+        Event::WebSocketMessage(_) => "websocket_message",
     }
 }
 
@@ -152,6 +154,26 @@ pub fn event_json(ctx: &Context<'_>, event: &Event) -> Value {
             m.insert("body_len".into(), json!(r.body.wire_len));
             body_extra(&mut m, &r.body);
         }
+        Event::WebSocketMessage(w) => {
+            m.insert("text".into(), json!(w.text));
+            m.insert("len".into(), json!(w.data.len()));
+            if w.truncated {
+                m.insert("truncated".into(), json!(true));
+            }
+        }
+        Event::DecryptedStream(c) => match c {
+            proto::PlainChunk::Data { offset, data } => {
+                m.insert("offset".into(), json!(offset));
+                m.insert("len".into(), json!(data.len()));
+            }
+            proto::PlainChunk::Gap { offset, len } => {
+                m.insert("offset".into(), json!(offset));
+                m.insert("gap".into(), json!(len));
+            }
+            proto::PlainChunk::End => {
+                m.insert("end".into(), json!(true));
+            }
+        },
         Event::HttpResponse(r) => {
             m.insert("status".into(), json!(r.status));
             m.insert("version".into(), json!(r.version.as_str()));
@@ -210,6 +232,16 @@ pub fn event_text(ctx: &Context<'_>, event: &Event) -> String {
         Event::HttpResponse(r) => {
             format!("{} body={}{}", r.status, r.body.wire_len, h2_suffix(r.version, r.stream))
         }
+        Event::WebSocketMessage(w) => {
+            format!("{} len={}", if w.text { "text" } else { "binary" }, w.data.len())
+        }
+        Event::DecryptedStream(c) => match c {
+            proto::PlainChunk::Data { offset, data } => {
+                format!("offset={offset} len={}", data.len())
+            }
+            proto::PlainChunk::Gap { offset, len } => format!("offset={offset} gap={len}"),
+            proto::PlainChunk::End => "end".into(),
+        },
     };
     format!(
         "{}  #{:<5} {} -> {}  {:<16} {}",

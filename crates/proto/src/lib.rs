@@ -26,6 +26,7 @@ pub mod tls;
 
 mod session;
 mod socks;
+pub mod websocket;
 /// Per-flow protocol dispatcher. API: `Session::new(flow: &flow::FlowInfo)`,
 /// `data(&mut self, flow, dir, chunk, out: &mut Vec<Event>, an: &mut Anomalies)`,
 /// `protocol(&self) -> AppProto`, `encrypted(&self) -> bool`.
@@ -49,6 +50,9 @@ pub struct Handoff {
     pub client_ended: bool,
     /// Server-to-client stream offset of the tunnel's first byte (just past the answer).
     pub server_from: u64,
+    /// The tunnel is a WebSocket connection (`101` to an `Upgrade: websocket` request), with
+    /// `permessage-deflate` when the second field is true.
+    pub websocket: Option<bool>,
 }
 
 /// Application protocol of a flow, as recognised from its content.
@@ -99,6 +103,45 @@ pub enum Event {
     HttpRequest(HttpRequest),
     /// An HTTP response.
     HttpResponse(HttpResponse),
+    /// A WebSocket text or binary message (after an HTTP/1.1 upgrade).
+    WebSocketMessage(WebSocketMessage),
+    /// Plaintext of a TLS connection opened with keys whose content is no protocol we parse
+    /// (MQTT, XMPP, vendor push...): searched as a raw stream, as cleartext TCP is.
+    DecryptedStream(PlainChunk),
+}
+
+/// A WebSocket message (RFC 6455), fragments joined, unmasked, decompressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSocketMessage {
+    /// Stream offset of its first frame.
+    pub offset: u64,
+    /// A text message (else binary).
+    pub text: bool,
+    /// The payload.
+    pub data: Vec<u8>,
+    /// Cut at [`websocket::MAX_MESSAGE`], or its decompression failed part way.
+    pub truncated: bool,
+}
+
+/// A piece of the plaintext stream of one direction of a decrypted TLS connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlainChunk {
+    /// Bytes at this offset of the plaintext stream.
+    Data {
+        /// Offset of the first byte.
+        offset: u64,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// Lost plaintext.
+    Gap {
+        /// Where the hole starts.
+        offset: u64,
+        /// Its length.
+        len: u64,
+    },
+    /// The stream ended.
+    End,
 }
 
 /// A DNS question.

@@ -333,6 +333,7 @@ impl SocksParser {
             client_to: self.client.pos.unwrap_or(client_from).max(client_from),
             client_ended: self.client_ended,
             server_from,
+            websocket: None,
         })
     }
 }

@@ -136,6 +136,8 @@ pub struct Analyzer {
     findings: HashMap<Key, Finding>,
     destinations: HashMap<String, Destination>,
     coverage: crate::finding::Coverage,
+    /// The raw stream being scanned is the plaintext of a decrypted TLS connection.
+    raw_decrypted: bool,
     uploads: Vec<AddressBookUpload>,
     /// Byte histograms of unknown-protocol flows, for [`Protection::EncryptedUnknown`].
     entropy: HashMap<FlowId, EntropyMeter>,
@@ -228,6 +230,7 @@ impl Analyzer {
             findings: HashMap::new(),
             destinations: HashMap::new(),
             coverage: crate::finding::Coverage::default(),
+            raw_decrypted: false,
             uploads: Vec::new(),
             entropy: HashMap::new(),
             stats: AnalyzerStats::default(),
@@ -388,7 +391,8 @@ impl Analyzer {
     /// touched the end of the last chunk (nothing can extend them now).
     fn flush_tail(&mut self, ctx: &Context<'_>, key: (FlowId, usize)) {
         let Some((offset, tail)) = self.tails.remove(&key) else { return };
-        let field = Field { location: "tcp.payload".into(), decoded: vec![], data: tail.into() };
+        let field =
+            Field { location: self.raw_location().into(), decoded: vec![], data: tail.into() };
         let mut msg = Message {
             ctx,
             offset,
@@ -397,7 +401,7 @@ impl Analyzer {
             found: Vec::new(),
             seen_until: field.data.len(),
             defer_at_end: false,
-            decrypted: false,
+            decrypted: self.raw_decrypted,
         };
         self.scan_field(&mut msg, &field, false);
         self.store(&mut msg);
@@ -407,7 +411,7 @@ impl Analyzer {
     fn scan_raw(&mut self, ctx: &Context<'_>, chunk: &Chunk<'_>) {
         let key = (ctx.flow.id, ctx.dir.index());
         let (location, offset, bytes) = match *chunk {
-            Chunk::Data { offset, bytes } => ("tcp.payload", offset, bytes),
+            Chunk::Data { offset, bytes } => (self.raw_location(), offset, bytes),
             Chunk::Datagram(d) => ("udp.payload", 0, d),
             Chunk::Gap { .. } => {
                 self.flush_tail(ctx, key);
@@ -427,7 +431,7 @@ impl Analyzer {
             }
         };
         self.stats.bytes_scanned += bytes.len() as u64;
-        if location == "tcp.payload" {
+        if location != "udp.payload" {
             if let Some(m) = &self.matcher {
                 let mut hits = Vec::new();
                 self.streams.entry(key).or_default().feed(m, offset, bytes, |h| hits.push(h));
@@ -453,7 +457,7 @@ impl Analyzer {
                 found: Vec::new(),
                 seen_until,
                 defer_at_end: true,
-                decrypted: false,
+                decrypted: self.raw_decrypted,
             };
             self.scan_field(&mut msg, &field, false);
             self.store(&mut msg);
@@ -468,6 +472,12 @@ impl Analyzer {
         });
     }
 
+    /// Where raw stream bytes are: `tls.payload` inside a decrypted TLS connection, else
+    /// `tcp.payload`.
+    fn raw_location(&self) -> &'static str {
+        if self.raw_decrypted { "tls.payload" } else { "tcp.payload" }
+    }
+
     fn stream_hits(&mut self, ctx: &Context<'_>, hits: Vec<detect::matcher::StreamHit>) {
         for h in hits {
             let Some(v) = self.set.variants.get(h.pattern as usize) else { continue };
@@ -478,17 +488,17 @@ impl Analyzer {
                 source: Source::Profile,
                 reason: "",
                 encoding: join_encoding("", &v.encoding),
-                where_: "tcp.payload".into(),
+                where_: self.raw_location().into(),
                 time: ctx.meta.ts,
                 evidence: self.evidence(
                     ctx,
                     h.start,
-                    "tcp.payload",
+                    self.raw_location(),
                     &String::from_utf8_lossy(&v.bytes),
                 ),
                 dns_domain: None,
                 len: v.bytes.len(),
-                decrypted: false,
+                decrypted: self.raw_decrypted,
             };
             self.stats.profile_hits += 1;
             self.push(ctx.flow.id, p);
@@ -600,6 +610,23 @@ impl Observer for Analyzer {
             }
             Event::QuicInitial(q) => {
                 self.scan_message(ctx, 0, None, false, |f| fields::client_hello(&q.hello, true, f));
+            }
+            Event::WebSocketMessage(m) if to_server || self.options.scan_responses => {
+                self.scan_message(ctx, m.offset, None, true, |f| fields::websocket_message(m, f));
+            }
+            Event::DecryptedStream(c) if to_server || self.options.scan_responses => {
+                let chunk = match c {
+                    proto::PlainChunk::Data { offset, data } => {
+                        Chunk::Data { offset: *offset, bytes: data }
+                    }
+                    proto::PlainChunk::Gap { offset, len } => {
+                        Chunk::Gap { offset: *offset, len: *len }
+                    }
+                    proto::PlainChunk::End => Chunk::End,
+                };
+                self.raw_decrypted = true;
+                self.scan_raw(ctx, &chunk);
+                self.raw_decrypted = false;
             }
             _ => {}
         }

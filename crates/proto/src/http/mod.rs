@@ -103,6 +103,8 @@ struct Shared {
     answer: Option<Answer>,
     /// A `CONNECT` tunnel opened: where it starts, for the session to take.
     tunnel: Option<Box<Handoff>>,
+    /// The switch answered is to WebSocket (with `permessage-deflate` when true).
+    websocket: Option<bool>,
 }
 
 /// How a `CONNECT` / `Upgrade` request was answered.
@@ -420,6 +422,7 @@ impl Half {
                     client_to: self.pos.max(client_from),
                     client_ended: self.ended,
                     server_from,
+                    websocket: cx.shared.websocket,
                 }));
                 self.stop();
             }
@@ -647,6 +650,26 @@ impl Half {
             cx.out.push(event);
             cx.shared.pending.clear();
             cx.shared.awaiting_switch = false;
+            cx.shared.answer = Some(Answer::Tunnel(start.saturating_add(head.len() as u64)));
+            self.stop();
+            return;
+        }
+        let websocket = status == 101
+            && kind == ReqKind::Upgrade
+            && matches!(&event, Event::HttpResponse(r) if r.headers.iter().any(|f| {
+                f.name.eq_ignore_ascii_case("upgrade")
+                    && f.value.trim_ascii().eq_ignore_ascii_case(b"websocket")
+            }));
+        if websocket && let Event::HttpResponse(r) = &event {
+            // The rest of both directions is WebSocket frames, from the offsets of a tunnel.
+            let deflate = r.headers.iter().any(|f| {
+                f.name.eq_ignore_ascii_case("sec-websocket-extensions")
+                    && memchr::memmem::find(&f.value, b"permessage-deflate").is_some()
+            });
+            cx.out.push(event);
+            cx.shared.pending.clear();
+            cx.shared.awaiting_switch = false;
+            cx.shared.websocket = Some(deflate);
             cx.shared.answer = Some(Answer::Tunnel(start.saturating_add(head.len() as u64)));
             self.stop();
             return;

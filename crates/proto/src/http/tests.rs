@@ -533,6 +533,7 @@ fn connect_tunnel_is_handed_over() {
         client_to: client.len() as u64,
         client_ended: false,
         server_from: answer.len() as u64,
+        websocket: None,
     };
     for cut_c in 0..=client.len() {
         for cut_s in 0..=server.len() {

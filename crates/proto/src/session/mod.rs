@@ -58,7 +58,8 @@ use crate::socks::{self, SocksParser};
 use crate::tls::TlsParser;
 use crate::tls::decrypt::Decryption;
 use crate::tls::keylog::KeyLog;
-use crate::{Anomalies, AppProto, Event, Handoff};
+use crate::websocket::WsParser;
+use crate::{Anomalies, AppProto, Event, Handoff, PlainChunk};
 
 mod sniff;
 #[cfg(test)]
@@ -154,6 +155,8 @@ enum State {
     Http(Box<HttpParser>, u8),
     /// Decided: HTTP/2 (inside decrypted TLS).
     Http2(Box<H2Parser>),
+    /// A WebSocket connection after an HTTP/1.1 upgrade.
+    WebSocket(Box<WsParser>),
     /// A SOCKS handshake is going on.
     Socks(Box<SocksParser>, u8),
     /// Decided: nothing we parse; chunks are dropped.
@@ -174,6 +177,7 @@ impl fmt::Debug for State {
             Self::Quic(_) => "Quic",
             Self::Http(..) => "Http",
             Self::Http2(_) => "Http2",
+            Self::WebSocket(_) => "WebSocket",
             Self::Socks(..) => "Socks",
             Self::Other => "Other",
             Self::Opaque(_) => "Opaque",
@@ -260,6 +264,11 @@ impl Session {
         }
     }
 
+    /// True when the content is no protocol we parse (decided Other, or an opaque tunnel).
+    fn is_opaque(&self) -> bool {
+        matches!(self.state, State::Other | State::Opaque(_))
+    }
+
     /// The session of a decrypted TLS connection's content: HTTP/2 straight away when the ALPN
     /// says so (its server may speak first), else detected from the content.
     fn decrypted(depth: u8, alpn: Option<&str>, options: SessionOptions) -> Self {
@@ -300,7 +309,7 @@ impl Session {
             State::Dns(_) => AppProto::Dns,
             State::Tls(..) => AppProto::Tls,
             State::Quic(_) => AppProto::Quic,
-            State::Http(..) | State::Http2(_) => AppProto::Http,
+            State::Http(..) | State::Http2(_) | State::WebSocket(_) => AppProto::Http,
             State::Other => AppProto::Other,
             State::Opaque(outer) => *outer,
         }
@@ -347,9 +356,23 @@ impl Session {
                         inner.get_or_insert_with(|| Self::decrypted(depth + 1, alpn, options));
                     let none = none.get_or_insert_with(KeyLog::new);
                     inner.data_with(probes, flow, d, c, none, out, an);
+                    // A protocol we do not parse: its plaintext is searched as a raw stream (the
+                    // bytes the protocol decision looked at before are not repeated).
+                    if inner.is_opaque() {
+                        let plain = match c {
+                            Chunk::Data { offset, bytes } => {
+                                PlainChunk::Data { offset, data: bytes.to_vec() }
+                            }
+                            Chunk::Gap { offset, len } => PlainChunk::Gap { offset, len },
+                            Chunk::End => PlainChunk::End,
+                            Chunk::Datagram(_) => return,
+                        };
+                        out.push(Event::DecryptedStream(plain));
+                    }
                 });
             }
             (State::Http2(p), _) => p.data(dir, chunk, out, an),
+            (State::WebSocket(p), _) => p.data(dir, chunk, out, an),
             (State::Http(p, depth), _) => {
                 p.data(dir, chunk, out, an);
                 if let Some(handoff) = p.take_tunnel() {
@@ -486,7 +509,13 @@ impl Session {
             // Not looked into: the outer parser has stopped, chunks cost it one check.
             return;
         }
-        *self = Self::tunnel_start(depth + 1, self.protocol(), self.options);
+        *self = match h.websocket {
+            Some(deflate) => Self {
+                state: State::WebSocket(Box::new(WsParser::new(deflate))),
+                options: self.options,
+            },
+            None => Self::tunnel_start(depth + 1, self.protocol(), self.options),
+        };
         let c = Direction::ToServer;
         if !h.held.is_empty() {
             self.data_with(

@@ -370,3 +370,61 @@ fn tunnels_keep_the_outer_protocol_until_their_content_is_known() {
         assert_eq!(s.protocol(), want);
     }
 }
+
+#[test]
+fn websocket_upgrade_hands_both_directions_to_the_websocket_parser() {
+    let flow = flow_info(
+        Transport::Tcp,
+        "10.0.0.2:40000".parse().unwrap(),
+        "10.0.0.1:80".parse().unwrap(),
+    );
+    let mut req = b"GET /chat HTTP/1.1\r\nHost: push.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec();
+    let head = req.len();
+    // A masked text frame right behind the request (sent before the answer: held, then replayed).
+    let payload = b"{\"imei\":\"490154203237518\"}";
+    let key = [1u8, 2, 3, 4];
+    req.extend_from_slice(&[0x81, 0x80 | payload.len() as u8]);
+    req.extend_from_slice(&key);
+    req.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    let mut resp =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            .to_vec();
+    resp.extend_from_slice(&[0x81, 0x02, b'o', b'k']);
+    // The server answers once the request head is in (the frame after it may be cut anywhere).
+    for cut in [head, head + 1, head + 7, req.len() - 3, req.len()] {
+        let mut s = Session::new(&flow);
+        let (mut out, mut an) = (Vec::new(), Anomalies::default());
+        s.data(
+            &flow,
+            Direction::ToServer,
+            Chunk::Data { offset: 0, bytes: &req[..cut] },
+            &mut out,
+            &mut an,
+        );
+        s.data(
+            &flow,
+            Direction::ToClient,
+            Chunk::Data { offset: 0, bytes: &resp },
+            &mut out,
+            &mut an,
+        );
+        s.data(
+            &flow,
+            Direction::ToServer,
+            Chunk::Data { offset: cut as u64, bytes: &req[cut..] },
+            &mut out,
+            &mut an,
+        );
+        let ws: Vec<&crate::WebSocketMessage> = out
+            .iter()
+            .filter_map(|e| match e {
+                Event::WebSocketMessage(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ws.len(), 2, "cut {cut}: {out:?}");
+        assert!(ws.iter().any(|m| m.data == payload));
+        assert!(ws.iter().any(|m| m.data == b"ok"));
+        assert_eq!(s.protocol(), AppProto::Http);
+    }
+}

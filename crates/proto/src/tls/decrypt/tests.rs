@@ -287,3 +287,27 @@ fn openssl_cbc_suites_with_and_without_encrypt_then_mac_and_old_versions() {
         assert_eq!(outcome, Some(Decryption::Failed), "TLS {version} {ciphers} etm={etm}");
     }
 }
+
+#[test]
+fn unparsed_protocols_inside_tls_come_out_as_plaintext_stream_events() {
+    // An MQTT CONNECT whose client id is the IMEI, inside TLS 1.3.
+    let mut connect = vec![0x10, 0x1d, 0x00, 0x04];
+    connect.extend_from_slice(b"MQTT\x04\x02\x00\x3c\x00\x0f");
+    connect.extend_from_slice(IMEI.as_bytes());
+    let pair = TlsPair::new(0x1301, &["mqtt"], "push.phonehome.test", Resumption::Tickets);
+    let t = pair.session(&[(connect, vec![0x20, 0x02, 0x00, 0x00])], None);
+    let (events, outcome, _) = run(&t, &mut keys_of(&pair.keylog()), 0);
+    assert_eq!(outcome, Some(Decryption::Decrypted));
+    let plain: Vec<u8> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::DecryptedStream(crate::PlainChunk::Data { data, .. }) => Some(data.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(
+        plain.windows(IMEI.len()).any(|w| w == IMEI.as_bytes()),
+        "the client id is in the plaintext events: {events:?}"
+    );
+}
