@@ -153,6 +153,7 @@ impl TlsPair {
             .with_no_client_auth();
         client.alpn_protocols = alpn.iter().map(|a| a.as_bytes().to_vec()).collect();
         client.key_log = Arc::new(keylog.clone());
+        client.enable_early_data = true;
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(KEY.to_vec()));
         let mut server = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)
@@ -161,6 +162,7 @@ impl TlsPair {
             .with_single_cert(vec![CertificateDer::from(CERT.to_vec())], key)
             .expect("test certificate");
         server.alpn_protocols = client.alpn_protocols.clone();
+        server.max_early_data_size = 16_384;
         if resumption == Resumption::Tickets {
             server.ticketer = ring::Ticketer::new().expect("ticketer");
         }
@@ -184,6 +186,42 @@ impl TlsPair {
         key_update_before: Option<usize>,
     ) -> Transcript {
         self.session_to(&self.sni, exchanges, key_update_before)
+    }
+
+    /// A TLS 1.3 session that sends `early` as 0-RTT data (it needs a ticket from an earlier
+    /// session of this pair), then the exchanges. Returns the transcript and whether the server
+    /// accepted the early data.
+    ///
+    /// # Panics
+    /// As [`Self::session`].
+    pub fn session_early(
+        &self,
+        early: &[u8],
+        exchanges: &[(Vec<u8>, Vec<u8>)],
+    ) -> (Transcript, bool) {
+        let name = ServerName::try_from(self.sni.clone()).expect("server name");
+        let mut c = ClientConnection::new(self.client.clone(), name).expect("client");
+        let mut s = ServerConnection::new(self.server.clone()).expect("server");
+        let mut t = Transcript::default();
+        if let Some(mut e) = c.early_data() {
+            e.write_all(early).expect("early data");
+        }
+        pump(&mut c, &mut s, &mut t);
+        if let Some(mut r) = s.early_data() {
+            read_all(&mut r, &mut t.server_got);
+        }
+        let accepted = c.is_early_data_accepted();
+        for (req, resp) in exchanges {
+            c.writer().write_all(req).expect("client write");
+            pump(&mut c, &mut s, &mut t);
+            read_all(&mut s.reader(), &mut t.server_got);
+            s.writer().write_all(resp).expect("server write");
+            pump(&mut c, &mut s, &mut t);
+            read_all(&mut c.reader(), &mut t.client_got);
+        }
+        c.send_close_notify();
+        pump(&mut c, &mut s, &mut t);
+        (t, accepted)
     }
 
     /// [`Self::session`] with another server name.

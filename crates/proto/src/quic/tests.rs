@@ -476,3 +476,62 @@ fn random_frames_in_valid_packets_never_panic() {
         assert!(out.len() <= 1);
     }
 }
+
+/// QUIC v1 and v2 connections carrying HTTP/3 (testkit's packets: 1-RTT with a client key
+/// update, out-of-order packets), opened with their key log through the session.
+#[test]
+fn quic_v1_and_v2_one_rtt_with_key_update_give_http3_requests() {
+    use testkit::app::{h3, quic::QuicVersion};
+    let flow = crate::session::test_util::flow_info(
+        flow::Transport::Udp,
+        "10.0.0.2:40000".parse().unwrap(),
+        "10.0.0.1:443".parse().unwrap(),
+    );
+    for v in [QuicVersion::V1, QuicVersion::V2] {
+        let reqs: Vec<Vec<u8>> = (0..3)
+            .map(|i| {
+                h3::request(
+                    "POST",
+                    "q.example",
+                    &format!("/r{i}"),
+                    &[("x-imei", "490154203237518")],
+                    b"{}",
+                )
+            })
+            .collect();
+        let q = h3::connection_version(v, "q.example", &reqs, true, 3);
+        let mut keys = crate::KeyLog::new();
+        keys.read(q.keylog.as_bytes());
+        let mut s = crate::Session::new(&flow);
+        let (mut out, mut an) = (Vec::new(), crate::Anomalies::default());
+        for (client, d) in &q.datagrams {
+            let dir = if *client { Direction::ToServer } else { Direction::ToClient };
+            s.data_keyed(&flow, dir, flow::Chunk::Datagram(d), &mut keys, &mut out, &mut an);
+        }
+        s.finish(&mut out, &mut an);
+        let uris: Vec<String> = out
+            .iter()
+            .filter_map(|e| match e {
+                Event::HttpRequest(r) => Some(r.uri.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(uris, vec!["/r0", "/r1", "/r2"], "{v:?}: {an:?}");
+        assert_eq!(s.decryption(), Some(crate::Decryption::Decrypted), "{v:?}");
+        // Without the secrets: the Initial is read (SNI), nothing else.
+        let mut s = crate::Session::new(&flow);
+        let mut out = Vec::new();
+        for (client, d) in &q.datagrams {
+            let dir = if *client { Direction::ToServer } else { Direction::ToClient };
+            s.data_keyed(
+                &flow,
+                dir,
+                flow::Chunk::Datagram(d),
+                &mut crate::KeyLog::new(),
+                &mut out,
+                &mut an,
+            );
+        }
+        assert!(out.iter().all(|e| matches!(e, Event::QuicInitial(_))), "{v:?}");
+    }
+}

@@ -106,7 +106,17 @@ impl H3Connection {
 /// SETTINGS frame. `key_update`: the client moves to its next 1-RTT keys after the first request.
 /// `seed` makes the secrets and connection ids differ between connections.
 pub fn connection(sni: &str, requests: &[Vec<u8>], key_update: bool, seed: u8) -> H3Connection {
-    let v = QuicVersion::V1;
+    connection_version(QuicVersion::V1, sni, requests, key_update, seed)
+}
+
+/// [`connection`] with QUIC version `v` (v2 has its own labels, key-update label included).
+pub fn connection_version(
+    v: QuicVersion,
+    sni: &str,
+    requests: &[Vec<u8>],
+    key_update: bool,
+    seed: u8,
+) -> H3Connection {
     let (dcid, cscid, sscid) = ([seed; 8], [seed ^ 0x5a; 8], [seed ^ 0xa5; 8]);
     let mut ch = ClientHello::quic(sni, &["h3"], quic::transport_parameters(&cscid));
     ch.random = [seed.wrapping_add(0x42); 32];
@@ -147,7 +157,8 @@ pub fn connection(sni: &str, requests: &[Vec<u8>], key_update: bool, seed: u8) -
         let id = 4 * i as u64;
         if key_update && i == 1 {
             let mut secret = csec.to_vec();
-            secret = hkdf_expand_label(&secret, "quic ku", &[], 32);
+            let ku = if v == QuicVersion::V2 { "quicv2 ku" } else { "quic ku" };
+            secret = hkdf_expand_label(&secret, ku, &[], 32);
             let next = keys(v, &secret);
             ckeys = InitialKeys { hp: ckeys.hp, ..next };
             phase ^= 1;

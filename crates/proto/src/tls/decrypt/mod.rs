@@ -409,7 +409,14 @@ impl Decryptor {
         match self.lookup {
             Lookup::Found if self.sides[d].held.is_empty() => self.open(dir, hdr, body, plain),
             Lookup::Found => {
-                self.hold(d, hdr, body, keys);
+                // Earlier records wait (0-RTT before the ServerHello): this one goes after them.
+                if !self.budget.take(body.len()) {
+                    self.capped += 1;
+                    self.stop(d);
+                    return;
+                }
+                self.sides[d].held.push_back(Held { hdr, body: body.to_vec() });
+                self.sides[d].held_bytes += body.len();
                 self.release_held(keys, plain);
             }
             Lookup::Pending => self.hold(d, hdr, body, keys),

@@ -311,3 +311,24 @@ fn unparsed_protocols_inside_tls_come_out_as_plaintext_stream_events() {
         "the client id is in the plaintext events: {events:?}"
     );
 }
+
+#[test]
+fn tls13_early_data_is_read_with_the_early_secret() {
+    let pair = TlsPair::new(0x1301, &["http/1.1"], "api.phonehome.test", Resumption::SessionIds);
+    // (rustls accepts 0-RTT only with stateful tickets: SessionIds gives the server a cache.)
+    let _ = pair.session(&[exchange(0)], None);
+    let (early_req, _) = exchange(7);
+    let (t, accepted) = pair.session_early(&early_req, &[exchange(8)]);
+    assert!(accepted, "rustls accepted the 0-RTT data");
+    assert!(pair.keylog().contains("CLIENT_EARLY_TRAFFIC_SECRET"));
+    for piece in [0, 3, 900] {
+        let (events, outcome, _) = run(&t, &mut keys_of(&pair.keylog()), piece);
+        let reqs = requests(&events);
+        assert_eq!(outcome, Some(Decryption::Decrypted));
+        assert!(reqs.iter().any(|r| r.contains("seq=7")), "the early request: {reqs:?}");
+        assert!(
+            reqs.iter().any(|r| r.contains("seq=8")),
+            "the request after the handshake: {reqs:?}"
+        );
+    }
+}
