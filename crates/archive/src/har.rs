@@ -48,6 +48,21 @@ struct Entry {
     response: Option<Response>,
     #[serde(default, rename = "serverIPAddress")]
     server_ip_address: Option<String>,
+    /// Chrome's WebSocket messages.
+    #[serde(default, rename = "_webSocketMessages")]
+    websocket: Vec<HarWs>,
+}
+
+#[derive(Deserialize)]
+struct HarWs {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    time: f64,
+    #[serde(default)]
+    opcode: u8,
+    #[serde(default)]
+    data: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -193,14 +208,32 @@ fn exchange(index: u64, e: Entry) -> Result<Exchange, String> {
         }
     });
     let ip = e.server_ip_address.as_deref().and_then(|a| a.trim_matches(['[', ']']).parse().ok());
+    let time = parse_time(&e.started_date_time).unwrap_or_default();
+    let websocket = e
+        .websocket
+        .into_iter()
+        .filter(|m| matches!(m.opcode, 1 | 2))
+        .map(|m| crate::WsMessage {
+            from_client: m.kind == "send",
+            text: m.opcode == 1,
+            // Binary payloads are base64 in Chrome's HAR.
+            data: if m.opcode == 2 {
+                base64::engine::general_purpose::STANDARD.decode(m.data.trim()).unwrap_or_default()
+            } else {
+                m.data.into_bytes()
+            },
+            time: if m.time > 0.0 { capture::Timestamp((m.time * 1e9) as i64) } else { time },
+        })
+        .collect();
     Ok(Exchange {
         index,
-        time: parse_time(&e.started_date_time).unwrap_or_default(),
+        time,
         client: None,
         server: server_addr(host_part(authority), ip, port_of(authority, tls)),
         tls,
         request,
         response,
+        websocket,
     })
 }
 

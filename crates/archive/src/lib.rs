@@ -68,6 +68,22 @@ pub struct Exchange {
     pub request: HttpRequest,
     /// The response, when there was one.
     pub response: Option<HttpResponse>,
+    /// WebSocket messages recorded on the connection (HAR `_webSocketMessages`, mitmproxy
+    /// `websocket.messages`), in order.
+    pub websocket: Vec<WsMessage>,
+}
+
+/// A recorded WebSocket message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WsMessage {
+    /// Sent by the client (else received).
+    pub from_client: bool,
+    /// A text message (else binary).
+    pub text: bool,
+    /// The payload.
+    pub data: Vec<u8>,
+    /// When it was recorded (the exchange's time when the archive has none).
+    pub time: Timestamp,
 }
 
 /// What reading an archive gave.

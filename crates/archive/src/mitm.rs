@@ -104,6 +104,30 @@ fn exchange(index: u64, flow: &Value<'_>) -> Result<Option<Exchange>, String> {
         .and_then(|c| addr(c.get("peername")).or_else(|| addr(c.get("address"))));
     let start = req.get("timestamp_start").and_then(Value::float).unwrap_or(0.0);
     let time = capture::Timestamp((start * 1e9) as i64);
+    // [type (1 text, 2 binary), from_client, content, timestamp, ...]
+    let websocket = flow
+        .get("websocket")
+        .and_then(|w| w.get("messages"))
+        .and_then(Value::list)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| {
+            let m = m.list()?;
+            let typ = m.first()?.int()?;
+            let from_client = *m.get(1)? == Value::Bool(true);
+            let data = m.get(2)?.bytes()?.to_vec();
+            let t = m
+                .get(3)
+                .and_then(Value::float)
+                .map_or(time, |f| capture::Timestamp((f * 1e9) as i64));
+            matches!(typ, 1 | 2).then_some(crate::WsMessage {
+                from_client,
+                text: typ == 1,
+                data,
+                time: t,
+            })
+        })
+        .collect();
     Ok(Some(Exchange {
         index,
         time,
@@ -112,6 +136,7 @@ fn exchange(index: u64, flow: &Value<'_>) -> Result<Option<Exchange>, String> {
         tls,
         request,
         response,
+        websocket,
     }))
 }
 

@@ -113,3 +113,17 @@ fn real_har_and_mitmproxy_files() {
         assert!(a.exchanges.iter().any(|x| !x.request.body.data.is_empty()));
     }
 }
+
+#[test]
+fn websocket_messages_of_har_and_mitmproxy() {
+    for (name, kind) in
+        [("flows__websocket.har", Kind::Har), ("flows__websocket.mitm", Kind::Mitmproxy)]
+    {
+        let Some(data) = corpus(name) else { continue };
+        let a = read(kind, &data).unwrap();
+        let msgs: Vec<&WsMessage> = a.exchanges.iter().flat_map(|x| &x.websocket).collect();
+        assert_eq!(msgs.len(), 5, "{name}");
+        assert!(msgs.iter().any(|m| m.from_client && m.data == b"foo" && m.text), "{name}");
+        assert!(msgs.iter().any(|m| !m.from_client && m.data.starts_with(b"{\"error\"")), "{name}");
+    }
+}

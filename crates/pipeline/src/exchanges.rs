@@ -47,15 +47,25 @@ impl<O: Observer> Pipeline<O> {
             let meta = Meta { ts: x.time, frame: x.index };
             let name = x.request.host.clone().filter(|h| !h.is_empty());
             let mut events = 0;
-            let mut emit = |dir, event: Event| {
+            let mut emit = |dir, event: Event, meta: Meta| {
                 let ctx = Context { file, flow: &info, dir, meta, protocol, encrypted };
                 d.observer.event(&ctx, &event);
                 d.event_count += 1;
                 events += 1;
             };
-            emit(Direction::ToServer, Event::HttpRequest(x.request));
+            emit(Direction::ToServer, Event::HttpRequest(x.request), meta);
             if let Some(r) = x.response {
-                emit(Direction::ToClient, Event::HttpResponse(r));
+                emit(Direction::ToClient, Event::HttpResponse(r), meta);
+            }
+            for m in x.websocket {
+                let dir = if m.from_client { Direction::ToServer } else { Direction::ToClient };
+                let ws = proto::WebSocketMessage {
+                    offset: 0,
+                    text: m.text,
+                    data: m.data,
+                    truncated: false,
+                };
+                emit(dir, Event::WebSocketMessage(ws), Meta { ts: m.time, frame: x.index });
             }
             let dns_chain = d.names.lookup_chain(x.server.ip()).unwrap_or_default();
             let record = FlowRecord {

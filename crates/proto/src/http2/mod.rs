@@ -103,6 +103,7 @@ struct Half {
 pub struct H2Parser {
     halves: [Half; 2],
     decode_responses: bool,
+    ws: WsStreams,
 }
 
 impl Default for H2Parser {
@@ -115,13 +116,27 @@ struct Cx<'a> {
     out: &'a mut Vec<Event>,
     an: &'a mut Anomalies,
     decode: bool,
+    /// WebSocket streams (RFC 8441): their DATA is WebSocket frames.
+    ws: &'a mut WsStreams,
+}
+
+/// Streams opened by an extended CONNECT with `:protocol websocket`, with a frame parser per
+/// stream and direction; at most [`MAX_STREAMS`].
+#[derive(Debug, Default)]
+struct WsStreams {
+    parsers: std::collections::HashMap<(u32, bool), crate::websocket::WsParser>,
+    streams: std::collections::HashMap<u32, bool>,
 }
 
 impl H2Parser {
     /// A parser for a new connection; response bodies keep their content coding unless
     /// `decode_responses`.
     pub fn new(decode_responses: bool) -> Self {
-        Self { halves: [Half::new(true), Half::new(false)], decode_responses }
+        Self {
+            halves: [Half::new(true), Half::new(false)],
+            decode_responses,
+            ws: WsStreams::default(),
+        }
     }
 
     /// Plaintext of one direction; events are appended to `out`.
@@ -134,7 +149,7 @@ impl H2Parser {
     ) {
         let half = &mut self.halves[dir.index()];
         let decode = half.client || self.decode_responses;
-        let mut cx = Cx { out, an, decode };
+        let mut cx = Cx { out, an, decode, ws: &mut self.ws };
         if half.done {
             return;
         }
@@ -330,6 +345,16 @@ impl Half {
     }
 
     fn body(&mut self, stream: u32, bytes: &[u8], cx: &mut Cx<'_>) {
+        if let Some(&deflate) = cx.ws.streams.get(&stream) {
+            let dir = if self.client { Direction::ToServer } else { Direction::ToClient };
+            let p = cx
+                .ws
+                .parsers
+                .entry((stream, self.client))
+                .or_insert_with(|| crate::websocket::WsParser::new(deflate));
+            p.data(dir, Chunk::Data { offset: 0, bytes }, cx.out, cx.an);
+            return;
+        }
         let Some(msg) = self.msgs.get_mut(&stream) else { return };
         msg.wire_len += bytes.len() as u64;
         if msg.capped {
@@ -413,7 +438,24 @@ impl Half {
                 e.insert(Msg { offset: b.offset, fields, ..Msg::default() });
             }
         }
-        if b.end_stream {
+        // An extended CONNECT for WebSocket (RFC 8441): the request and its answer go out at
+        // once; the stream's DATA from now on is WebSocket frames.
+        let websocket = self.msgs.get(&b.stream).is_some_and(|m| {
+            let has = |n: &[u8], v: &[u8]| m.fields.iter().any(|(fnm, fv)| fnm == n && fv == v);
+            has(b":method", b"CONNECT") && has(b":protocol", b"websocket")
+        });
+        if self.client && websocket && cx.ws.streams.len() < MAX_STREAMS {
+            let deflate = self.msgs.get(&b.stream).is_some_and(|m| {
+                m.fields.iter().any(|(n, v)| {
+                    n == b"sec-websocket-extensions"
+                        && v.windows(18).any(|w| w == b"permessage-deflate")
+                })
+            });
+            cx.ws.streams.insert(b.stream, deflate);
+            self.finish(b.stream, cx);
+        } else if !self.client && cx.ws.streams.contains_key(&b.stream) {
+            self.finish(b.stream, cx);
+        } else if b.end_stream {
             self.finish(b.stream, cx);
         }
     }

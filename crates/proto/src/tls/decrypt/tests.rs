@@ -332,3 +332,29 @@ fn tls13_early_data_is_read_with_the_early_secret() {
         );
     }
 }
+
+#[test]
+fn websocket_over_http2_extended_connect() {
+    use testkit::app::h2::{self, H2Message};
+    let payload = format!("{{\"imei\":\"{IMEI}\"}}");
+    let key = [5u8, 6, 7, 8];
+    let mut frame = vec![0x81, 0x80 | payload.len() as u8];
+    frame.extend_from_slice(&key);
+    frame.extend(payload.bytes().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    let mut req = H2Message::request(1, "CONNECT", "push.phonehome.test", "/ws").body(frame);
+    req.fields.push((":protocol".into(), "websocket".into()));
+    let resp = H2Message::response(1, 200).body(vec![0x81, 0x02, b'o', b'k']);
+    let pair = TlsPair::new(0x1303, &["h2"], "push.phonehome.test", Resumption::Tickets);
+    let t = pair.session(&[(h2::client(&[req]), h2::server(&[resp]))], None);
+    let (events, _, an) = run(&t, &mut keys_of(&pair.keylog()), 0);
+    let ws: Vec<&crate::WebSocketMessage> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::WebSocketMessage(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ws.len(), 2, "{events:?} {an:?}");
+    assert!(ws.iter().any(|m| m.data == payload.as_bytes()));
+    assert!(events.iter().any(|e| matches!(e, Event::HttpRequest(r) if r.method == "CONNECT")));
+}
