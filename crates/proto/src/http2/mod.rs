@@ -453,9 +453,7 @@ impl Half {
             });
             cx.ws.streams.insert(b.stream, deflate);
             self.finish(b.stream, cx);
-        } else if !self.client && cx.ws.streams.contains_key(&b.stream) {
-            self.finish(b.stream, cx);
-        } else if b.end_stream {
+        } else if b.end_stream || (!self.client && cx.ws.streams.contains_key(&b.stream)) {
             self.finish(b.stream, cx);
         }
     }
