@@ -135,6 +135,12 @@ fn decrypted_requests_match_tshark() {
             &real.join("mercury/data__test_decrypt.pcap"),
             Some(&real.join("mercury/data__sslkeylogfile.log")),
         );
+        // RC4-128 (MD5 and SHA-1) over TLS 1.2, keys by client random and by session id.
+        agreed += compare(
+            "wireshark-notes/works__dump.pcapng",
+            &real.join("wireshark-notes/works__dump.pcapng"),
+            Some(&real.join("wireshark-notes/works__premaster.txt")),
+        );
         let chrome = real.join("ja4/chrome-cloudflare-quic-with-secrets.pcapng");
         agreed += compare("ja4/chrome-cloudflare-quic-with-secrets.pcapng (DSB)", &chrome, None);
         // Its QUIC connection, decrypted with the same block's secrets: Chrome's HTTP/3 request

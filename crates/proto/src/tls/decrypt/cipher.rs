@@ -10,7 +10,8 @@
 //!   - AES-GCM (RFC 5288): nonce = 4-byte implicit IV + the record's 8-byte explicit nonce;
 //!   - ChaCha20-Poly1305 (RFC 7905): nonce = 12-byte IV XOR the sequence number;
 //!   - AES-CBC with HMAC-SHA1/256/384, MAC-then-encrypt or encrypt-then-MAC (RFC 7366); TLS 1.1+
-//!     carries an explicit IV per record, TLS 1.0 chains the last ciphertext block.
+//!     carries an explicit IV per record, TLS 1.0 chains the last ciphertext block;
+//!   - RC4-128 with HMAC-MD5 or HMAC-SHA1 (one keystream per direction; `rc4`).
 //!
 //! Every record is authenticated (AEAD tag, HMAC) before its plaintext is used. The crypto is
 //! RustCrypto's (`aes` uses AES-NI, `ghash`/`polyval` CLMUL, `sha2` SHA-NI when the CPU has
@@ -35,6 +36,8 @@ const BLOCK: usize = 16;
 /// The hash of a suite's PRF / HKDF, and of its HMAC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Hash {
+    /// HMAC-MD5 of the RC4-MD5 suite (never a PRF or HKDF hash).
+    Md5,
     Sha1,
     Sha256,
     Sha384,
@@ -43,6 +46,7 @@ pub(crate) enum Hash {
 impl Hash {
     pub(crate) fn len(self) -> usize {
         match self {
+            Self::Md5 => 16,
             Self::Sha1 => 20,
             Self::Sha256 => 32,
             Self::Sha384 => 48,
@@ -76,6 +80,11 @@ pub(crate) enum Bulk {
         key_len: usize,
         mac: Hash,
     },
+    /// RC4 with a 128-bit key and this HMAC hash (SSL 3.0 to TLS 1.2; still in old phones'
+    /// captures).
+    Rc4 {
+        mac: Hash,
+    },
 }
 
 /// A cipher suite we can decrypt.
@@ -86,8 +95,8 @@ pub(crate) struct Suite {
     pub(crate) prf: Hash,
 }
 
-/// The suite for an IANA id, `None` for suites we do not decrypt (export, RC4, 3DES, CCM,
-/// Camellia, ARIA, NULL: the last is read in the clear by `null.rs`).
+/// The suite for an IANA id, `None` for suites we do not decrypt (export, 3DES, CCM, Camellia,
+/// ARIA, NULL: the last is read in the clear by `null.rs`).
 pub(crate) fn suite(id: u16) -> Option<Suite> {
     use AeadAlg::{Aes128Gcm as G128, Aes256Gcm as G256, ChaCha20 as Cc};
     use Hash::{Sha1, Sha256, Sha384};
@@ -116,6 +125,11 @@ pub(crate) fn suite(id: u16) -> Option<Suite> {
         }
         0x003d | 0x006b | 0x006a => cbc(32, Sha256, Sha256),
         0xc024 | 0xc028 | 0xc026 | 0xc02a | 0x00af => cbc(32, Sha384, Sha384),
+        // RC4-128 (not the 40-bit export suites).
+        0x0004 => Some(Suite { bulk: Bulk::Rc4 { mac: Hash::Md5 }, prf: Sha256 }),
+        0x0005 | 0xc002 | 0xc007 | 0xc00c | 0xc011 | 0x008a => {
+            Some(Suite { bulk: Bulk::Rc4 { mac: Sha1 }, prf: Sha256 })
+        }
         _ => None,
     }
 }
@@ -131,6 +145,7 @@ fn hmac_parts(hash: Hash, key: &[u8], parts: &[&[u8]], out: &mut Vec<u8>) {
         }};
     }
     match hash {
+        Hash::Md5 => run!(Md5),
         Hash::Sha1 => run!(Sha1),
         Hash::Sha256 => run!(Sha256),
         Hash::Sha384 => run!(Sha384),
@@ -200,7 +215,7 @@ pub(crate) fn expand_label(hash: Hash, secret: &[u8], label: &[u8], len: usize) 
     match hash {
         Hash::Sha256 => Hkdf::<Sha256>::from_prk(secret).ok()?.expand(&info, &mut out).ok()?,
         Hash::Sha384 => Hkdf::<Sha384>::from_prk(secret).ok()?.expand(&info, &mut out).ok()?,
-        Hash::Sha1 => return None,
+        Hash::Sha1 | Hash::Md5 => return None,
     }
     Some(out)
 }
@@ -284,6 +299,8 @@ pub(crate) enum RecordKeys {
         chained_iv: Option<[u8; BLOCK]>,
         etm: bool,
     },
+    /// RC4 with HMAC: one keystream per direction across records.
+    Rc4 { rc4: Box<rc4::Rc4>, mac_key: Vec<u8>, mac: Hash },
 }
 
 impl std::fmt::Debug for RecordKeys {
@@ -293,6 +310,7 @@ impl std::fmt::Debug for RecordKeys {
             Self::Gcm12 { .. } => "Gcm12",
             Self::ChaCha12 { .. } => "ChaCha12",
             Self::Cbc { .. } => "Cbc",
+            Self::Rc4 { .. } => "Rc4",
         };
         f.write_str(name) // never the keys
     }
@@ -329,6 +347,7 @@ impl RecordKeys {
             Bulk::Aead(AeadAlg::ChaCha20) => (0, 32, 12),
             Bulk::Aead(a) => (0, a.key_len(), 4),
             Bulk::Cbc { key_len, mac } => (mac.len(), key_len, BLOCK),
+            Bulk::Rc4 { mac } => (mac.len(), 16, 0),
         };
         let mut seed = [0u8; 64];
         seed[..32].copy_from_slice(server_random);
@@ -363,6 +382,9 @@ impl RecordKeys {
                 },
                 Bulk::Aead(a) => {
                     Self::Gcm12 { key: AeadKey::new(a, &key)?, salt: iv.try_into().ok()? }
+                }
+                Bulk::Rc4 { mac } => {
+                    Self::Rc4 { rc4: Box::new(rc4::Rc4::new_from_slice(&key).ok()?), mac_key, mac }
                 }
                 Bulk::Cbc { key_len, mac } => Self::Cbc {
                     key: if key_len == 16 {
@@ -415,6 +437,15 @@ impl RecordKeys {
             Self::Cbc { key, mac_key, mac, chained_iv, etm } => {
                 open_cbc(key, mac_key, *mac, chained_iv, *etm, &mut aad, body)
             }
+            Self::Rc4 { rc4, mac_key, mac } => {
+                use aes::cipher::StreamCipher;
+                rc4.apply_keystream(body);
+                let content_len = body.len().checked_sub(mac.len())?;
+                aad[11..].copy_from_slice(&u16::try_from(content_len).ok()?.to_be_bytes());
+                let mut tag = Vec::with_capacity(20);
+                hmac_parts(*mac, mac_key, &[&aad[..], &body[..content_len]], &mut tag);
+                (tag[..] == body[content_len..]).then_some(0..content_len)
+            }
             Self::Tls13 { .. } => None,
         }
     }
@@ -441,7 +472,9 @@ impl RecordKeys {
                 key.seal(&nonce, &aad, &mut data);
                 data.splice(0..0, seq.to_be_bytes());
             }
-            Self::Cbc { .. } => unimplemented!("CBC test records come from cbc_seal"),
+            Self::Cbc { .. } | Self::Rc4 { .. } => {
+                unimplemented!("CBC and RC4 test records come from OpenSSL sessions")
+            }
         }
         data
     }
