@@ -70,6 +70,7 @@ use flate2::write::GzEncoder;
 
 pub mod app;
 pub mod conversation;
+pub mod h2_session;
 pub mod matrix;
 pub mod mix;
 pub mod packet;

@@ -358,3 +358,77 @@ fn websocket_over_http2_extended_connect() {
     assert!(ws.iter().any(|m| m.data == payload.as_bytes()));
     assert!(events.iter().any(|e| matches!(e, Event::HttpRequest(r) if r.method == "CONNECT")));
 }
+
+#[test]
+fn http2_from_the_h2_crate_inside_tls() {
+    // Three requests on one connection: the h2 encoder puts repeated fields in its dynamic table
+    // and Huffman-codes strings; one body is larger than a default DATA frame.
+    let big = format!("{{\"imei\":\"{IMEI}\",\"pad\":\"{}\"}}", "x".repeat(20_000));
+    let reqs: Vec<testkit::h2_session::Request<'_>> = vec![
+        (
+            "POST",
+            "api.phonehome.test",
+            "/v1/a?imei=490154203237518",
+            vec![("x-device", IMEI.to_string()), ("user-agent", "okhttp/4.9".into())],
+            b"{}".to_vec(),
+        ),
+        (
+            "POST",
+            "api.phonehome.test",
+            "/v1/b",
+            vec![("x-device", IMEI.to_string()), ("user-agent", "okhttp/4.9".into())],
+            big.clone().into_bytes(),
+        ),
+        ("GET", "cdn.phonehome.test", "/c", vec![("user-agent", "okhttp/4.9".into())], Vec::new()),
+    ];
+    let (client, server) = testkit::h2_session::exchange(&reqs);
+    assert!(client.starts_with(crate::http2::PREFACE));
+    let pair = TlsPair::new(0x1302, &["h2"], "api.phonehome.test", Resumption::Tickets);
+    let t = pair.session(&[(client, server)], None);
+    for piece in [0, 11, 1400] {
+        let (events, _, an) = run(&t, &mut keys_of(&pair.keylog()), piece);
+        let got: Vec<(String, String, Option<String>, usize, Option<u64>)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::HttpRequest(r) => Some((
+                    r.method.clone(),
+                    r.uri.clone(),
+                    r.host.clone(),
+                    r.body.data.len(),
+                    r.stream,
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "POST".into(),
+                    "/v1/a?imei=490154203237518".into(),
+                    Some("api.phonehome.test".into()),
+                    2,
+                    Some(1)
+                ),
+                (
+                    "POST".into(),
+                    "/v1/b".into(),
+                    Some("api.phonehome.test".into()),
+                    big.len(),
+                    Some(3)
+                ),
+                ("GET".into(), "/c".into(), Some("cdn.phonehome.test".into()), 0, Some(5)),
+            ],
+            "pieces {piece}: {an:?}"
+        );
+        let x_device = events.iter().filter(|e| matches!(e, Event::HttpRequest(r) if r.headers.iter().any(|h| h.name == "x-device" && h.value == IMEI.as_bytes()))).count();
+        assert_eq!(x_device, 2, "the second x-device comes from the dynamic table");
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| matches!(e, Event::HttpResponse(r) if r.status == 200))
+                .count(),
+            3
+        );
+    }
+}
