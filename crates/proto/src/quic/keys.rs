@@ -5,8 +5,9 @@
 
 use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
 use aes::{Aes128, Aes256};
-use chacha20::ChaCha20;
-use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
+use chacha20::cipher::{KeyIvInit, StreamCipherCore};
+use chacha20::variants::Ietf;
+use chacha20::{ChaChaCore, R20};
 
 use super::crypto::decode_packet_number;
 use crate::tls::decrypt::cipher::{AeadAlg, AeadKey, Bulk, Suite, TAG_LEN, expand_label};
@@ -38,9 +39,13 @@ impl Hp {
             Self::ChaCha(key) => {
                 let counter = u32::from_le_bytes(sample.get(..4)?.try_into().ok()?);
                 let nonce: [u8; 12] = sample.get(4..16)?.try_into().ok()?;
-                let mut c = ChaCha20::new(&(*key).into(), &nonce.into());
-                c.seek(u64::from(counter) * 64);
-                c.apply_keystream(&mut out);
+                // One block at the sample's counter, through the core: the stream wrapper
+                // refuses counter 0xffffffff (its last block), which RFC 9001 §5.4.4 allows.
+                let mut core = ChaChaCore::<R20, Ietf>::new(&(*key).into(), &nonce.into());
+                core.set_block_pos(counter);
+                let mut block = Default::default();
+                core.write_keystream_block(&mut block);
+                out.copy_from_slice(&block[..5]);
             }
         }
         Some(out)
@@ -206,5 +211,60 @@ mod tests {
         assert!(keys.next().is_some());
         let mut bad = unhex("4cfe4189655e5cd55c41f69080575d7999c25a5bfa");
         assert!(keys.open(&mut bad, 1, false, Some(654_360_564)).is_none());
+    }
+
+    /// RFC 8439 §2.3 block function written out, the reference for the mask below.
+    fn chacha20_block(key: &[u8; 32], counter: u32, nonce: &[u8; 12]) -> [u8; 64] {
+        let word = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap());
+        let mut s = [0u32; 16];
+        s[..4].copy_from_slice(&[0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574]);
+        for i in 0..8 {
+            s[4 + i] = word(&key[4 * i..4 * i + 4]);
+        }
+        s[12] = counter;
+        for i in 0..3 {
+            s[13 + i] = word(&nonce[4 * i..4 * i + 4]);
+        }
+        let mut x = s;
+        let qr = |x: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize| {
+            x[a] = x[a].wrapping_add(x[b]);
+            x[d] = (x[d] ^ x[a]).rotate_left(16);
+            x[c] = x[c].wrapping_add(x[d]);
+            x[b] = (x[b] ^ x[c]).rotate_left(12);
+            x[a] = x[a].wrapping_add(x[b]);
+            x[d] = (x[d] ^ x[a]).rotate_left(8);
+            x[c] = x[c].wrapping_add(x[d]);
+            x[b] = (x[b] ^ x[c]).rotate_left(7);
+        };
+        for _ in 0..10 {
+            qr(&mut x, 0, 4, 8, 12);
+            qr(&mut x, 1, 5, 9, 13);
+            qr(&mut x, 2, 6, 10, 14);
+            qr(&mut x, 3, 7, 11, 15);
+            qr(&mut x, 0, 5, 10, 15);
+            qr(&mut x, 1, 6, 11, 12);
+            qr(&mut x, 2, 7, 8, 13);
+            qr(&mut x, 3, 4, 9, 14);
+        }
+        let mut out = [0u8; 64];
+        for i in 0..16 {
+            out[4 * i..4 * i + 4].copy_from_slice(&x[i].wrapping_add(s[i]).to_le_bytes());
+        }
+        out
+    }
+
+    /// Header protection takes the block counter from the sample: every value is allowed, the
+    /// last one (0xffffffff) included, which the stream wrapper refuses (found by the
+    /// quic_decrypt fuzz target as a panic).
+    #[test]
+    fn chacha_mask_at_every_counter() {
+        let key = [0x5au8; 32];
+        let nonce = [7u8; 12];
+        for counter in [0u32, 1, 0x8000_0000, 0xffff_fffe, 0xffff_ffff] {
+            let mut sample = counter.to_le_bytes().to_vec();
+            sample.extend_from_slice(&nonce);
+            let mask = Hp::ChaCha(key).mask(&sample).unwrap();
+            assert_eq!(mask[..], chacha20_block(&key, counter, &nonce)[..5], "{counter:#x}");
+        }
     }
 }

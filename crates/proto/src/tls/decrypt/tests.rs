@@ -385,9 +385,10 @@ fn http2_from_the_h2_crate_inside_tls() {
     assert!(client.starts_with(crate::http2::PREFACE));
     let pair = TlsPair::new(0x1302, &["h2"], "api.phonehome.test", Resumption::Tickets);
     let t = pair.session(&[(client, server)], None);
+    type Row = (String, String, Option<String>, usize, Option<u64>);
     for piece in [0, 11, 1400] {
         let (events, _, an) = run(&t, &mut keys_of(&pair.keylog()), piece);
-        let got: Vec<(String, String, Option<String>, usize, Option<u64>)> = events
+        let got: Vec<Row> = events
             .iter()
             .filter_map(|e| match e {
                 Event::HttpRequest(r) => Some((
