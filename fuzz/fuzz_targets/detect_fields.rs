@@ -81,13 +81,21 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
         offset: 0,
         method: "POST".into(),
         uri: uri.clone(),
-        version: 1,
+        version: proto::HttpVersion::H1(1),
+        stream: None,
         host: None,
         headers: headers.clone(),
         body: body.clone(),
     };
     fields::http_request(&req, &mut |f| check(f));
-    let resp = HttpResponse { offset: 0, status: 200, version: 1, headers, body };
+    let resp = HttpResponse {
+        offset: 0,
+        status: 200,
+        version: proto::HttpVersion::H1(1),
+        stream: None,
+        headers,
+        body,
+    };
     fields::http_response(&resp, &mut |f| check(f));
     fields::dns_query(&DnsQuery { id: 0, name: uri.clone(), qtype: 1 }, &mut |f| check(f));
     let hello = ClientHello { sni: Some(uri), ..Default::default() };

@@ -279,6 +279,11 @@ impl<O: Observer> FlowSink for Dispatch<O> {
                 Event::DnsAnswer(a) => self.names.learn(a),
                 _ => {}
             }
+            // Plaintext replayed for the other direction says so.
+            let ctx = match event {
+                Event::DecryptedStream(dir, _) => Context { dir, ..ctx },
+                _ => ctx,
+            };
             self.observer.event(&ctx, &event);
         }
     }

@@ -76,7 +76,7 @@ pub fn event_kind(event: &Event) -> &'static str {
         Event::QuicInitial(_) => "quic_initial",
         Event::HttpRequest(_) => "http_request",
         Event::HttpResponse(_) => "http_response",
-        Event::DecryptedStream(_) => "tls_payload",
+        Event::DecryptedStream(..) => "tls_payload",
         Event::WebSocketMessage(_) => "websocket_message",
     }
 }
@@ -161,7 +161,7 @@ pub fn event_json(ctx: &Context<'_>, event: &Event) -> Value {
                 m.insert("truncated".into(), json!(true));
             }
         }
-        Event::DecryptedStream(c) => match c {
+        Event::DecryptedStream(_, c) => match c {
             proto::PlainChunk::Data { offset, data } => {
                 m.insert("offset".into(), json!(offset));
                 m.insert("len".into(), json!(data.len()));
@@ -235,7 +235,7 @@ pub fn event_text(ctx: &Context<'_>, event: &Event) -> String {
         Event::WebSocketMessage(w) => {
             format!("{} len={}", if w.text { "text" } else { "binary" }, w.data.len())
         }
-        Event::DecryptedStream(c) => match c {
+        Event::DecryptedStream(_, c) => match c {
             proto::PlainChunk::Data { offset, data } => {
                 format!("offset={offset} len={}", data.len())
             }

@@ -106,8 +106,9 @@ pub enum Event {
     /// A WebSocket text or binary message (after an HTTP/1.1 upgrade).
     WebSocketMessage(WebSocketMessage),
     /// Plaintext of a TLS connection opened with keys whose content is no protocol we parse
-    /// (MQTT, XMPP, vendor push...): searched as a raw stream, as cleartext TCP is.
-    DecryptedStream(PlainChunk),
+    /// (MQTT, XMPP, vendor push...), from its first byte, with its direction: searched as a raw
+    /// stream, as cleartext TCP is.
+    DecryptedStream(flow::Direction, PlainChunk),
 }
 
 /// A WebSocket message (RFC 6455), fragments joined, unmasked, decompressed.

@@ -614,7 +614,7 @@ impl Observer for Analyzer {
             Event::WebSocketMessage(m) if to_server || self.options.scan_responses => {
                 self.scan_message(ctx, m.offset, None, true, |f| fields::websocket_message(m, f));
             }
-            Event::DecryptedStream(c) if to_server || self.options.scan_responses => {
+            Event::DecryptedStream(_, c) if to_server || self.options.scan_responses => {
                 let chunk = match c {
                     proto::PlainChunk::Data { offset, data } => {
                         Chunk::Data { offset: *offset, bytes: data }

@@ -124,6 +124,9 @@ impl Default for SessionOptions {
 pub struct Session {
     state: State,
     options: SessionOptions,
+    /// The plaintext of a decrypted TLS connection: when its protocol is none we parse, every
+    /// chunk (the sniffed start included) goes out as [`Event::DecryptedStream`].
+    raw_out: bool,
 }
 
 /// A TLS connection, and the session of its plaintext when its cipher is NULL.
@@ -215,7 +218,7 @@ impl Session {
     /// A session for a new flow, with the run's options (inherited by tunnelled sessions).
     pub fn with_options(flow: &FlowInfo, options: SessionOptions) -> Self {
         let _ = flow;
-        Self { state: State::Fresh, options }
+        Self { state: State::Fresh, options, raw_out: false }
     }
 
     /// Routes a chunk of the flow to its parser; events are appended to `out`.
@@ -265,21 +268,14 @@ impl Session {
     }
 
     /// True when the content is no protocol we parse (decided Other, or an opaque tunnel).
-    fn is_opaque(&self) -> bool {
-        matches!(self.state, State::Other | State::Opaque(_))
-    }
-
     /// The session of a decrypted TLS connection's content: HTTP/2 straight away when the ALPN
     /// says so (its server may speak first), else detected from the content.
     fn decrypted(depth: u8, alpn: Option<&str>, options: SessionOptions) -> Self {
-        match alpn {
-            Some("h2") => {
-                let _ = depth;
-                let parser = H2Parser::new(options.decode_responses);
-                Self { state: State::Http2(Box::new(parser)), options }
-            }
-            _ => Self::tunnel_start(depth, AppProto::Tls, options),
-        }
+        let state = match alpn {
+            Some("h2") => State::Http2(Box::new(H2Parser::new(options.decode_responses))),
+            _ => State::Sniff(Box::new(Sniff::new(depth, AppProto::Tls))),
+        };
+        Self { state, options, raw_out: true }
     }
 
     /// True when the flow's content is encrypted: QUIC, and TLS unless its handshake chose a
@@ -295,7 +291,7 @@ impl Session {
     /// The session of a stream starting inside a tunnel opened at depth `depth - 1` in a flow of
     /// protocol `outer`.
     fn tunnel_start(depth: u8, outer: AppProto, options: SessionOptions) -> Self {
-        Self { state: State::Sniff(Box::new(Sniff::new(depth, outer))), options }
+        Self { state: State::Sniff(Box::new(Sniff::new(depth, outer))), options, raw_out: false }
     }
 
     /// The protocol recognised so far.
@@ -329,7 +325,11 @@ impl Session {
     ) {
         let options = self.options;
         match (&mut self.state, chunk) {
-            (State::Other | State::Opaque(_), _) => {}
+            (State::Other | State::Opaque(_), _) => {
+                if self.raw_out {
+                    raw_event(dir, chunk, out);
+                }
+            }
             (State::Dns(p), Chunk::Datagram(bytes)) => p.datagram(bytes, out, an),
             (State::Quic(p), Chunk::Datagram(bytes)) => {
                 p.datagram(dir, bytes, out, an);
@@ -356,19 +356,6 @@ impl Session {
                         inner.get_or_insert_with(|| Self::decrypted(depth + 1, alpn, options));
                     let none = none.get_or_insert_with(KeyLog::new);
                     inner.data_with(probes, flow, d, c, none, out, an);
-                    // A protocol we do not parse: its plaintext is searched as a raw stream (the
-                    // bytes the protocol decision looked at before are not repeated).
-                    if inner.is_opaque() {
-                        let plain = match c {
-                            Chunk::Data { offset, bytes } => {
-                                PlainChunk::Data { offset, data: bytes.to_vec() }
-                            }
-                            Chunk::Gap { offset, len } => PlainChunk::Gap { offset, len },
-                            Chunk::End => PlainChunk::End,
-                            Chunk::Datagram(_) => return,
-                        };
-                        out.push(Event::DecryptedStream(plain));
-                    }
                 });
             }
             (State::Http2(p), _) => p.data(dir, chunk, out, an),
@@ -483,7 +470,9 @@ impl Session {
             State::Other if sniff.outer != AppProto::Unknown => State::Opaque(sniff.outer),
             state => state,
         };
-        if !matches!(self.state, State::Other | State::Opaque(_)) {
+        // Parsed, or (plaintext of a decrypted connection in a protocol we do not parse)
+        // searched as a raw stream from its first byte.
+        if !matches!(self.state, State::Other | State::Opaque(_)) || self.raw_out {
             sniff.replay(dir, before, chunk, |d, c| {
                 self.data_with(probes, flow, d, c, keys, out, an)
             });
@@ -509,12 +498,16 @@ impl Session {
             // Not looked into: the outer parser has stopped, chunks cost it one check.
             return;
         }
+        let raw_out = self.raw_out;
         *self = match h.websocket {
             Some(deflate) => Self {
                 state: State::WebSocket(Box::new(WsParser::new(deflate))),
                 options: self.options,
+                raw_out,
             },
-            None => Self::tunnel_start(depth + 1, self.protocol(), self.options),
+            None => {
+                Self { raw_out, ..Self::tunnel_start(depth + 1, self.protocol(), self.options) }
+            }
         };
         let c = Direction::ToServer;
         if !h.held.is_empty() {
@@ -564,4 +557,15 @@ impl Session {
             }
         }
     }
+}
+
+/// A chunk of a decrypted connection's plaintext, as an event for raw search.
+fn raw_event(dir: Direction, chunk: Chunk<'_>, out: &mut Vec<Event>) {
+    let plain = match chunk {
+        Chunk::Data { offset, bytes } => PlainChunk::Data { offset, data: bytes.to_vec() },
+        Chunk::Gap { offset, len } => PlainChunk::Gap { offset, len },
+        Chunk::End => PlainChunk::End,
+        Chunk::Datagram(_) => return,
+    };
+    out.push(Event::DecryptedStream(dir, plain));
 }

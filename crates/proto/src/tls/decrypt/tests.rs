@@ -290,26 +290,33 @@ fn openssl_cbc_suites_with_and_without_encrypt_then_mac_and_old_versions() {
 
 #[test]
 fn unparsed_protocols_inside_tls_come_out_as_plaintext_stream_events() {
-    // An MQTT CONNECT whose client id is the IMEI, inside TLS 1.3.
+    // An MQTT CONNECT whose client id is the IMEI, and a vendor protocol that starts with the
+    // IMEI: every plaintext byte comes out, the ones protocol detection looked at included, each
+    // with its direction.
     let mut connect = vec![0x10, 0x1d, 0x00, 0x04];
     connect.extend_from_slice(b"MQTT\x04\x02\x00\x3c\x00\x0f");
     connect.extend_from_slice(IMEI.as_bytes());
-    let pair = TlsPair::new(0x1301, &["mqtt"], "push.phonehome.test", Resumption::Tickets);
-    let t = pair.session(&[(connect, vec![0x20, 0x02, 0x00, 0x00])], None);
-    let (events, outcome, _) = run(&t, &mut keys_of(&pair.keylog()), 0);
-    assert_eq!(outcome, Some(Decryption::Decrypted));
-    let plain: Vec<u8> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::DecryptedStream(crate::PlainChunk::Data { data, .. }) => Some(data.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    assert!(
-        plain.windows(IMEI.len()).any(|w| w == IMEI.as_bytes()),
-        "the client id is in the plaintext events: {events:?}"
-    );
+    let line = format!("{IMEI}\nhello").into_bytes();
+    for (alpn, request, answer) in
+        [("mqtt", connect, vec![0x20, 0x02, 0x00, 0x00]), ("push", line, b"OK\n".to_vec())]
+    {
+        let pair = TlsPair::new(0x1301, &[alpn], "push.phonehome.test", Resumption::Tickets);
+        let t = pair.session(&[(request.clone(), answer.clone())], None);
+        for piece in [0, 1, 7, 1400] {
+            let (events, outcome, _) = run(&t, &mut keys_of(&pair.keylog()), piece);
+            assert_eq!(outcome, Some(Decryption::Decrypted));
+            let mut plain = [Vec::new(), Vec::new()];
+            for e in &events {
+                if let Event::DecryptedStream(dir, crate::PlainChunk::Data { offset, data }) = e {
+                    let side = &mut plain[dir.index()];
+                    assert_eq!(*offset, side.len() as u64, "{alpn} piece {piece}: in order");
+                    side.extend_from_slice(data);
+                }
+            }
+            assert_eq!(plain[0], request, "{alpn} piece {piece}: the client's bytes, all of them");
+            assert_eq!(plain[1], answer, "{alpn} piece {piece}: the server's bytes");
+        }
+    }
 }
 
 #[test]
