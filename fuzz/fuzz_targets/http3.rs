@@ -7,6 +7,9 @@
 //! bodies stay within the decoded-size limit. The bytes are also fed to a QPACK decoder as an
 //! encoder stream and decoded as a field section.
 
+#[path = "common/input.rs"]
+mod input;
+
 use flow::{Chunk, Direction};
 use proto::http3::{H3Conn, qpack};
 use proto::{Anomalies, Event};
@@ -15,12 +18,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut h = H3Conn::new(true);
     let (mut out, mut an) = (Vec::new(), Anomalies::default());
     let mut offsets = std::collections::HashMap::new();
-    let mut rest = data;
-    while let Some((&ctl, tail)) = rest.split_first() {
-        let Some((len, tail)) = tail.split_first_chunk::<2>() else { break };
-        let n = usize::from(u16::from_le_bytes(*len)).min(tail.len());
-        let (bytes, tail) = tail.split_at(n);
-        rest = tail;
+    for (ctl, bytes) in input::records(data) {
         let sender = if ctl & 1 == 0 { Direction::ToServer } else { Direction::ToClient };
         let id = [0u64, 4, 2, 6, 3, 7, 1, 10][usize::from(ctl >> 1 & 7)];
         let off: &mut u64 = offsets.entry((id, ctl & 1)).or_default();
@@ -32,7 +30,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             &mut out,
             &mut an,
         );
-        *off += n as u64;
+        *off += bytes.len() as u64;
         if ctl & 0x10 != 0 {
             h.stream(Direction::ToServer, sender, id, Chunk::End, &mut out, &mut an);
         }

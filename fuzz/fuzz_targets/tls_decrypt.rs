@@ -8,46 +8,30 @@
 //! decrypted paths (keys that open the records) as well as the rejecting ones. Nothing may panic or
 //! loop; a session never reports a plaintext event without a decryption outcome.
 
-use flow::{Chunk, ClientBy, Direction, FlowFlags, FlowInfo, Transport};
-use proto::{Anomalies, Event, KeyLog, Session};
+#[path = "common/input.rs"]
+mod input;
+
+use flow::{Chunk, ClientBy, Direction, FlowInfo, Transport};
+use proto::{Anomalies, Event, Session};
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let Some((len, rest)) = data.split_first_chunk::<2>() else { return };
-    let n = usize::from(u16::from_le_bytes(*len)).min(rest.len());
-    let (keylog, mut rest) = rest.split_at(n);
-    let mut keys = KeyLog::new();
-    let _ = keys.read(keylog);
-    let flow = FlowInfo {
-        id: 1,
-        client: "10.0.0.2:40000".parse().unwrap(),
-        server: "10.0.0.1:443".parse().unwrap(),
-        transport: Transport::Tcp,
-        client_by: ClientBy::Syn,
-        first: capture::Timestamp(0),
-        last: capture::Timestamp(0),
-        packets: [0; 2],
-        bytes: [0; 2],
-        payload_bytes: [0; 2],
-        tcp_state: None,
-        flags: FlowFlags::default(),
-    };
+    let Some((mut keys, rest)) = input::keylog_prefix(data) else { return };
+    let (client, server) = ("10.0.0.2:40000".parse().unwrap(), "10.0.0.1:443".parse().unwrap());
+    let flow =
+        FlowInfo::new(1, Transport::Tcp, client, server, ClientBy::Syn, capture::Timestamp(0));
     let mut s = Session::new(&flow);
     let (mut out, mut an) = (Vec::new(), Anomalies::default());
     let mut off = [0u64; 2];
-    while let Some((&ctl, tail)) = rest.split_first() {
-        let Some((len, tail)) = tail.split_first_chunk::<2>() else { break };
-        let n = usize::from(u16::from_le_bytes(*len)).min(tail.len());
-        let (bytes, tail) = tail.split_at(n);
-        rest = tail;
+    for (ctl, bytes) in input::records(rest) {
         let dir = if ctl & 1 == 0 { Direction::ToServer } else { Direction::ToClient };
         let offset = off[dir.index()];
         let chunk = if ctl & 2 != 0 {
-            Chunk::Gap { offset, len: n as u64 }
+            Chunk::Gap { offset, len: bytes.len() as u64 }
         } else {
             Chunk::Data { offset, bytes }
         };
         s.data_keyed(&flow, dir, chunk, &mut keys, &mut out, &mut an);
-        off[dir.index()] += n as u64;
+        off[dir.index()] += bytes.len() as u64;
     }
     for dir in [Direction::ToServer, Direction::ToClient] {
         s.data_keyed(&flow, dir, Chunk::End, &mut keys, &mut out, &mut an);

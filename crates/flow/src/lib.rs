@@ -124,6 +124,34 @@ pub struct FlowInfo {
     pub flags: FlowFlags,
 }
 
+impl FlowInfo {
+    /// A flow first seen at `ts` that nothing has been counted on yet: no packets, no TCP state,
+    /// no flags (the flow table, archive exchanges, tests and fuzz targets start from here).
+    pub fn new(
+        id: FlowId,
+        transport: Transport,
+        client: SocketAddr,
+        server: SocketAddr,
+        client_by: ClientBy,
+        ts: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            client,
+            server,
+            transport,
+            client_by,
+            first: ts,
+            last: ts,
+            packets: [0; 2],
+            bytes: [0; 2],
+            payload_bytes: [0; 2],
+            tcp_state: None,
+            flags: FlowFlags::default(),
+        }
+    }
+}
+
 /// A piece of a flow's data stream, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chunk<'a> {

@@ -446,22 +446,13 @@ impl FlowTable {
         self.stats.flows += 1;
         let flow = Flow {
             info: FlowInfo {
-                id,
-                client,
-                server,
-                transport,
-                client_by,
-                first: ts,
-                last: ts,
-                packets: [0; 2],
-                bytes: [0; 2],
-                payload_bytes: [0; 2],
                 tcp_state,
                 // The handshake was not seen if the flow does not start with a SYN.
                 flags: FlowFlags {
                     midstream: tcp.is_some_and(|s| !s.flags.has(TcpFlags::SYN)),
                     ..FlowFlags::default()
                 },
+                ..FlowInfo::new(id, transport, client, server, client_by, ts)
             },
             key,
             dirs: Default::default(),

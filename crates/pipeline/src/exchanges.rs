@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use flow::{ClientBy, Direction, FlowFlags, FlowInfo, Meta, Transport};
+use flow::{ClientBy, Direction, FlowInfo, Meta, Transport};
 use proto::{AppProto, Decryption, Event};
 
 use crate::{Context, FlowRecord, NameSource, Observer, Pipeline};
@@ -27,19 +27,13 @@ impl<O: Observer> Pipeline<O> {
             self.stats.exchanges += 1;
             let req_len = x.request.body.wire_len;
             let resp_len = x.response.as_ref().map_or(0, |r| r.body.wire_len);
+            let client = x.client.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0));
+            let id = self.table.allocate_id();
             let info = FlowInfo {
-                id: self.table.allocate_id(),
-                client: x.client.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)),
-                server: x.server,
-                transport: Transport::Tcp,
-                client_by: ClientBy::FirstPacket,
-                first: x.time,
-                last: x.time,
                 packets: [1, u64::from(x.response.is_some())],
                 bytes: [req_len, resp_len],
                 payload_bytes: [req_len, resp_len],
-                tcp_state: None,
-                flags: FlowFlags::default(),
+                ..FlowInfo::new(id, Transport::Tcp, client, x.server, ClientBy::FirstPacket, x.time)
             };
             let d = &mut self.dispatch;
             let (protocol, encrypted) =

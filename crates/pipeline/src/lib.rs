@@ -61,7 +61,12 @@ pub struct Context<'a> {
     pub encrypted: bool,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// The context of data of `flow` in direction `dir`, as its session sees the flow now.
+    fn of(file: usize, flow: &'a FlowInfo, dir: Direction, meta: Meta, session: &Session) -> Self {
+        Self { file, flow, dir, meta, protocol: session.protocol(), encrypted: session.encrypted() }
+    }
+
     /// Sender address of the data.
     pub fn src(&self) -> std::net::SocketAddr {
         match self.dir {
@@ -240,14 +245,7 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             &mut self.events,
             &mut self.anomalies,
         );
-        let ctx = Context {
-            file: self.file,
-            flow,
-            dir,
-            meta,
-            protocol: state.session.protocol(),
-            encrypted: state.session.encrypted(),
-        };
+        let ctx = Context::of(self.file, flow, dir, meta, &state.session);
         self.observer.chunk(&ctx, &chunk);
         if self.events.is_empty() {
             return;
@@ -297,14 +295,7 @@ impl<O: Observer> FlowSink for Dispatch<O> {
                 Event::HttpResponse(_) => Direction::ToClient,
                 _ => Direction::ToServer,
             };
-            let ctx = Context {
-                file: self.file,
-                flow,
-                dir,
-                meta,
-                protocol: state.session.protocol(),
-                encrypted: state.session.encrypted(),
-            };
+            let ctx = Context::of(self.file, flow, dir, meta, &state.session);
             state.events += 1;
             self.event_count += 1;
             self.observer.event(&ctx, &event);

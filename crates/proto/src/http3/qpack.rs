@@ -224,33 +224,23 @@ impl Decoder {
             Err(e) => Err(e),
             Ok(n) => Ok(Some(n)),
         };
-        if first & 0x80 != 0 {
-            // Insert with name reference: T bit 0x40, 6-bit index.
-            let r = (|| {
-                let (idx, mut used) = integer(b, 6)?;
-                let name = if first & 0x40 != 0 {
-                    static_field(idx)?.0
-                } else {
-                    let abs = self.inserted.checked_sub(1 + idx).ok_or(HpackError::BadIndex)?;
-                    self.get_absolute(abs)?.0
-                };
-                let mut value = Vec::new();
-                used += string(&b[used..], 7, &mut value, MAX_LIST_BYTES)?;
-                Ok((used, (name, value)))
-            })();
-            return match r {
-                Ok((n, f)) => {
-                    self.insert(f)?;
-                    Ok(Some(n))
-                }
-                Err(e) => done(Err(e)),
-            };
-        }
-        if first & 0x40 != 0 {
-            // Insert with literal name: H bit 0x20, 5-bit name length.
+        if first & 0xc0 != 0 {
             let r = (|| {
                 let mut name = Vec::new();
-                let mut used = string(b, 5, &mut name, MAX_LIST_BYTES)?;
+                let mut used = if first & 0x80 != 0 {
+                    // Insert with name reference: T bit 0x40, 6-bit index.
+                    let (idx, used) = integer(b, 6)?;
+                    name = if first & 0x40 != 0 {
+                        static_field(idx)?.0
+                    } else {
+                        let abs = self.inserted.checked_sub(1 + idx).ok_or(HpackError::BadIndex)?;
+                        self.get_absolute(abs)?.0
+                    };
+                    used
+                } else {
+                    // Insert with literal name: H bit 0x20, 5-bit name length.
+                    string(b, 5, &mut name, MAX_LIST_BYTES)?
+                };
                 let mut value = Vec::new();
                 used += string(&b[used..], 7, &mut value, MAX_LIST_BYTES)?;
                 Ok((used, (name, value)))
