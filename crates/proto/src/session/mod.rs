@@ -135,6 +135,9 @@ struct TlsLayer {
     tls: TlsParser,
     /// Created with the first plaintext byte.
     inner: Option<Session>,
+    /// The (empty) secrets the decrypted content is read with: it is not decrypted again (no
+    /// TLS in TLS). Made once, with the first decrypted byte.
+    inner_keys: Option<KeyLog>,
 }
 
 /// Where a session is. Parsers are boxed so that the state stays two words; the `u8` of the
@@ -267,7 +270,6 @@ impl Session {
         }
     }
 
-    /// True when the content is no protocol we parse (decided Other, or an opaque tunnel).
     /// The session of a decrypted TLS connection's content: HTTP/2 straight away when the ALPN
     /// says so (its server may speak first), else detected from the content.
     fn decrypted(depth: u8, alpn: Option<&str>, options: SessionOptions) -> Self {
@@ -339,7 +341,7 @@ impl Session {
             (State::Tls(layer, depth), _) => {
                 let depth = *depth;
                 layer.tls.data(dir, chunk, out, an);
-                let TlsLayer { tls, inner } = &mut **layer;
+                let TlsLayer { tls, inner, inner_keys } = &mut **layer;
                 if depth >= MAX_TUNNELS {
                     return;
                 }
@@ -349,12 +351,10 @@ impl Session {
                     });
                     inner.data_with(probes, flow, dir, c, keys, out, an);
                 });
-                // Content of a decrypted connection is not decrypted again (no TLS in TLS).
-                let mut none: Option<KeyLog> = None;
                 an.tls_decrypt_capped += tls.decrypt(dir, chunk, keys, |d, alpn, c| {
                     let inner =
                         inner.get_or_insert_with(|| Self::decrypted(depth + 1, alpn, options));
-                    let none = none.get_or_insert_with(KeyLog::new);
+                    let none = inner_keys.get_or_insert_with(KeyLog::new);
                     inner.data_with(probes, flow, d, c, none, out, an);
                 });
             }

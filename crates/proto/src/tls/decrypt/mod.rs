@@ -68,7 +68,7 @@ pub enum Decryption {
     NoKeys,
     /// A record failed authentication (wrong key, another capture's keys) or the stream broke.
     Failed,
-    /// The cipher suite is one we do not decrypt (RC4, 3DES, CCM, export...).
+    /// The cipher suite is one we do not decrypt (40-bit export RC4, 3DES, CCM...).
     Unsupported,
 }
 
