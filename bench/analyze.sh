@@ -68,20 +68,12 @@ if [ "${PEERS:-1}" = 1 ] && command -v suricata >/dev/null; then
   mkdir -p "$out/suricata"
 fi
 
+. bench/lib.sh
 # measure NAME BYTES CMD...: best wall time of $runs runs, peak RSS of the best run; sets $best.
 measure() {
   local name=$1 bytes=$2; shift 2
-  local rss="" t w m
-  best=""
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -o "$out/time.txt" -f "%e %M" "${pin[@]}" "$@" >/dev/null 2>&1 || true
-    t=$(tail -1 "$out/time.txt")
-    w=${t% *} m=${t#* }
-    if [ -z "$best" ] || [ "$(echo "$w < $best" | bc)" = 1 ]; then best=$w; rss=$m; fi
-  done
-  local mbs
-  mbs=$(echo "scale=0; $bytes / 1000000 / ($best + 0.0001)" | bc)
-  printf '| %-44s | %7ss | %5s MB/s | %5s MiB |' "$name" "$best" "$mbs" "$((rss / 1024))"
+  best_of "$@"
+  printf '| %-44s | %7ss | %5s MB/s | %5s MiB |' "$name" "$best" "$(mbs "$bytes")" "$((rss / 1024))"
 }
 
 echo

@@ -33,17 +33,12 @@ small=$out/keyed-${tmib}m.pcap
 [ -s "$cap" ] || target/release/examples/gen_keyed "$cap" "$size" 1
 [ -s "$small" ] || target/release/examples/gen_keyed "$small" "$tmib" 1
 
+. bench/lib.sh
+# measure NAME BYTES CMD...: best wall time of $runs runs, peak RSS of the best run
 measure() {
   local name=$1 bytes=$2; shift 2
-  local best="" rss="" t w m
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -o "$out/time.txt" -f "%e %M" "${pin[@]}" "$@" >/dev/null 2>&1 || true
-    t=$(tail -1 "$out/time.txt")
-    w=${t% *} m=${t#* }
-    if [ -z "$best" ] || [ "$(echo "$w < $best" | bc)" = 1 ]; then best=$w; rss=$m; fi
-  done
-  printf '| %-58s | %7ss | %6s MB/s | %5s MiB |\n' "$name" "$best" \
-    "$(echo "scale=0; $bytes / 1000000 / ($best + 0.0001)" | bc)" "$((rss / 1024))"
+  best_of "$@"
+  printf '| %-58s | %7ss | %6s MB/s | %5s MiB |\n' "$name" "$best" "$(mbs "$bytes")" "$((rss / 1024))"
 }
 
 bytes=$(stat -c %s "$cap")

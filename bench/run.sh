@@ -31,20 +31,12 @@ cat "$cap" >/dev/null # page cache
 pin=()
 [ -n "$core" ] && command -v taskset >/dev/null && pin=(taskset -c "$core")
 
+. bench/lib.sh
 # measure NAME CMD...: best wall time of $runs runs, peak RSS of the best run
 measure() {
   local name=$1; shift
-  local best="" rss=""
-  for _ in $(seq "$runs"); do
-    local t
-    /usr/bin/time -o "$out/time.txt" -f "%e %M" "${pin[@]}" "$@" >/dev/null 2>&1 || true
-    t=$(tail -1 "$out/time.txt")
-    local w=${t% *} m=${t#* }
-    if [ -z "$best" ] || [ "$(echo "$w < $best" | bc)" = 1 ]; then best=$w; rss=$m; fi
-  done
-  local mbs
-  mbs=$(echo "scale=0; $bytes / 1000000 / ($best + 0.0001)" | bc)
-  printf '| %-44s | %8s | %7s MB/s | %6s MiB |\n' "$name" "${best}s" "$mbs" "$((rss / 1024))"
+  best_of "$@"
+  printf '| %-44s | %8s | %7s MB/s | %6s MiB |\n' "$name" "${best}s" "$(mbs "$bytes")" "$((rss / 1024))"
 }
 
 echo
