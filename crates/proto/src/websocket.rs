@@ -7,9 +7,10 @@
 //! a frame header is at most 14 bytes. A reserved opcode or a gap stops the direction (counted
 //! `gaps` for a gap, `http_malformed` otherwise).
 
-use flate2::{Decompress, FlushDecompress};
+use flate2::Decompress;
 use flow::{Chunk, Direction};
 
+use crate::http::decode::{SCRATCH, inflate_with};
 use crate::{Anomalies, Event, WebSocketMessage};
 
 /// Largest message kept (decompressed).
@@ -189,24 +190,10 @@ fn end_frame(h: &mut Half, out: &mut Vec<Event>) {
     {
         data.extend_from_slice(&[0, 0, 0xff, 0xff]);
         let mut plain = Vec::new();
-        let mut input = &data[..];
-        loop {
-            if plain.len() >= MAX_MESSAGE {
-                h.truncated = true;
-                break;
-            }
-            plain.reserve((MAX_MESSAGE - plain.len()).min(64 * 1024));
-            let (before_in, before_out) = (z.total_in(), z.total_out());
-            let r = z.decompress_vec(input, &mut plain, FlushDecompress::Sync);
-            let used = usize::try_from(z.total_in() - before_in).unwrap_or(input.len());
-            input = input.get(used..).unwrap_or_default();
-            let produced = z.total_out() - before_out;
-            if r.is_err() || (used == 0 && produced == 0) {
-                break;
-            }
-            if input.is_empty() && plain.len() < plain.capacity() {
-                break;
-            }
+        // The window carries over from earlier messages; a corrupt stream keeps what inflated
+        // before the error.
+        if let Ok(r) = inflate_with(z, &mut vec![0u8; SCRATCH], &data, &mut plain, MAX_MESSAGE) {
+            h.truncated |= r.capped;
         }
         data = plain;
     }
@@ -301,6 +288,28 @@ mod tests {
         let (mut out, mut an) = (Vec::new(), Anomalies::default());
         messages(&s, true, &mut out, &mut an);
         assert_eq!(texts(&out), vec!["{\"imsi\":\"466920123456789\"}"; 2]);
+    }
+
+    #[test]
+    fn a_compressed_message_inflates_to_the_cap_and_says_truncated() {
+        use std::io::Write;
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&vec![b'7'; MAX_MESSAGE + 4096]).unwrap();
+        z.flush().unwrap();
+        let small = frame(2 | 0x40, true, None, z.get_ref());
+        let (mut out, mut an) = (Vec::new(), Anomalies::default());
+        messages(&small, true, &mut out, &mut an);
+        let Some(Event::WebSocketMessage(m)) = out.first() else { panic!("{out:?}") };
+        assert_eq!(m.data.len(), MAX_MESSAGE);
+        assert!(m.truncated && m.data.iter().all(|&b| b == b'7'));
+        // Just under the cap: whole, not truncated.
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&vec![b'7'; MAX_MESSAGE - 1]).unwrap();
+        z.flush().unwrap();
+        let (mut out, mut an) = (Vec::new(), Anomalies::default());
+        messages(&frame(2 | 0x40, true, None, z.get_ref()), true, &mut out, &mut an);
+        let Some(Event::WebSocketMessage(m)) = out.first() else { panic!("{out:?}") };
+        assert_eq!((m.data.len(), m.truncated), (MAX_MESSAGE - 1, false));
     }
 
     #[test]

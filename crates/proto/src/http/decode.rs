@@ -11,7 +11,7 @@ use brotli_decompressor::{BrotliDecompressStream, BrotliResult, BrotliState, Sta
 use flate2::{Decompress, FlushDecompress, Status};
 
 /// Size of the scratch output buffer of one decoding step.
-const SCRATCH: usize = 32 * 1024;
+pub(crate) const SCRATCH: usize = 32 * 1024;
 /// Most codings undone on one body (identity not counted). Each stage may cost up to the output
 /// cap, so a header listing thousands of codings over a nested bomb must not multiply that work;
 /// real stacks have two or three (suricata-verify bug-2511 has three gzip).
@@ -23,7 +23,7 @@ const MAX_GZIP_MEMBERS: usize = 64;
 
 /// Decoding failed: unknown coding, or corrupt data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Failed;
+pub(crate) struct Failed;
 
 /// A decoded body.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -102,12 +102,13 @@ fn append_capped(out: &mut Vec<u8>, produced: &[u8], cap: usize) -> bool {
 }
 
 /// Outcome of one deflate stream.
-struct Inflated {
+pub(crate) struct Inflated {
     /// Input bytes the stream used (for gzip members, the trailer follows).
     consumed: usize,
     /// The stream reached its end marker.
     ended: bool,
-    capped: bool,
+    /// Output stopped at the cap.
+    pub(crate) capped: bool,
 }
 
 /// Inflates one deflate stream (zlib-wrapped if `zlib`) from `input`, appending to `out`.
@@ -115,22 +116,26 @@ fn inflate(input: &[u8], zlib: bool, out: &mut Vec<u8>, cap: usize) -> Result<In
     inflate_with(&mut Decompress::new(zlib), &mut vec![0u8; SCRATCH], input, out, cap)
 }
 
-/// [`inflate`] with a fresh (or reset) inflater and a scratch buffer given by the caller.
-fn inflate_with(
+/// [`inflate`] with an inflater and a scratch buffer given by the caller. The inflater may carry
+/// the window of earlier input (WebSocket's context takeover): `input` is read from its start
+/// whatever the inflater's running count.
+pub(crate) fn inflate_with(
     d: &mut Decompress,
     scratch: &mut [u8],
     input: &[u8],
     out: &mut Vec<u8>,
     cap: usize,
 ) -> Result<Inflated, Failed> {
+    let start = d.total_in();
+    let used = |d: &Decompress| usize::try_from(d.total_in() - start).unwrap_or(usize::MAX);
     loop {
         let (in0, out0) = (d.total_in(), d.total_out());
-        let pos = usize::try_from(in0).unwrap_or(usize::MAX).min(input.len());
+        let pos = used(d).min(input.len());
         let rest = input.get(pos..).unwrap_or_default();
         let status = d.decompress(rest, scratch, FlushDecompress::None).map_err(|_| Failed)?;
         let produced =
             usize::try_from(d.total_out() - out0).unwrap_or(usize::MAX).min(scratch.len());
-        let consumed = usize::try_from(d.total_in()).unwrap_or(usize::MAX).min(input.len());
+        let consumed = used(d).min(input.len());
         if append_capped(out, scratch.get(..produced).unwrap_or_default(), cap) {
             return Ok(Inflated { consumed, ended: false, capped: true });
         }

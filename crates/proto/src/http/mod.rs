@@ -49,7 +49,7 @@ use self::parse::{FramingFields, Verdict};
 use crate::{Anomalies, Body, Event, Handoff, Header, HttpRequest, HttpResponse, HttpVersion};
 
 mod body;
-mod decode;
+pub(crate) mod decode;
 mod parse;
 #[cfg(test)]
 pub(crate) mod tests;
