@@ -57,6 +57,13 @@ pub(crate) struct RunOptions {
     pub(crate) keylogs: Vec<std::path::PathBuf>,
 }
 
+/// The first `limit` bytes of a file (one more than a size limit tells a file over it).
+fn read_at_most(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?.take(limit).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
 /// Reads the key logs into the pipeline's store. Problems (a file that cannot be read, malformed
 /// lines) are printed with the file and line; true if there was any (exit code 2). Returns the
 /// secrets taken too.
@@ -65,12 +72,7 @@ fn load_keylogs(paths: &[std::path::PathBuf], keys: &mut proto::KeyLog) -> (bool
     let mut secrets = 0u64;
     for path in paths {
         let shown = path.display();
-        let text = std::fs::File::open(path).and_then(|f| {
-            let mut buf = Vec::new();
-            f.take(MAX_KEYLOG_LEN + 1).read_to_end(&mut buf)?;
-            Ok(buf)
-        });
-        let text = match text {
+        let text = match read_at_most(path, MAX_KEYLOG_LEN + 1) {
             Ok(t) if t.len() as u64 > MAX_KEYLOG_LEN => {
                 eprintln!(
                     "phonehome: {shown}: key log larger than {MAX_KEYLOG_LEN} bytes; not read"
@@ -318,9 +320,7 @@ fn sniff_archive(path: &Path) -> Option<archive::Kind> {
     if path.as_os_str() == "-" {
         return None;
     }
-    let mut prefix = Vec::with_capacity(64);
-    std::fs::File::open(path).ok()?.take(64).read_to_end(&mut prefix).ok()?;
-    archive::sniff(&prefix)
+    archive::sniff(&read_at_most(path, 64).ok()?)
 }
 
 /// Reads an archive into the pipeline as input `index`: its description for the report, and true
@@ -339,12 +339,7 @@ fn run_archive<O: Observer>(
         compression: Some("none"),
         ..CaptureInfo::default()
     };
-    let data = std::fs::File::open(path).and_then(|f| {
-        let mut buf = Vec::new();
-        f.take(archive::MAX_ARCHIVE_LEN + 1).read_to_end(&mut buf)?;
-        Ok(buf)
-    });
-    let data = match data {
+    let data = match read_at_most(path, archive::MAX_ARCHIVE_LEN + 1) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("phonehome: {shown}: cannot read: {e}");
