@@ -161,15 +161,13 @@ impl TlsCoverage {
             self.quic_decrypted += u64::from(record.decryption == Some(Decryption::Decrypted));
             return;
         }
-        if record.protocol != AppProto::Tls || !record.encrypted {
-            return;
-        }
+        let Some(outcome) = record.tls_outcome() else { return };
         self.sessions += 1;
-        match record.decryption {
-            Some(Decryption::Decrypted) => self.decrypted += 1,
-            Some(Decryption::Failed) => self.failed += 1,
-            Some(Decryption::Unsupported) => self.unsupported += 1,
-            Some(Decryption::NoKeys) | None => self.no_keys += 1,
+        match outcome {
+            Decryption::Decrypted => self.decrypted += 1,
+            Decryption::Failed => self.failed += 1,
+            Decryption::Unsupported => self.unsupported += 1,
+            Decryption::NoKeys => self.no_keys += 1,
         }
     }
 }

@@ -35,3 +35,12 @@ pub struct FlowRecord {
     /// `encrypted` and no decryption was not opened).
     pub decryption: Option<proto::Decryption>,
 }
+
+impl FlowRecord {
+    /// What decryption made of an encrypted TLS flow ([`proto::Decryption::NoKeys`] when it was
+    /// not tried); `None` for any other flow (QUIC included).
+    pub fn tls_outcome(&self) -> Option<proto::Decryption> {
+        (self.protocol == AppProto::Tls && self.encrypted)
+            .then(|| self.decryption.unwrap_or(proto::Decryption::NoKeys))
+    }
+}

@@ -324,20 +324,8 @@ pub const MAX_COVERAGE_HOSTS: usize = 50;
 pub struct Coverage {
     /// Secrets given (key log lines read from `--keylog` files and Decryption Secrets Blocks).
     pub secrets: u64,
-    /// Encrypted TLS connections.
-    pub tls_sessions: u64,
-    /// Opened and authenticated with keys.
-    pub tls_decrypted: u64,
-    /// Not opened: no secret for them.
-    pub tls_no_keys: u64,
-    /// A record failed authentication (wrong or foreign keys) or the stream broke.
-    pub tls_failed: u64,
-    /// A cipher suite phonehome does not decrypt.
-    pub tls_unsupported: u64,
-    /// QUIC connections.
-    pub quic_sessions: u64,
-    /// QUIC connections opened with keys.
-    pub quic_decrypted: u64,
+    /// TLS and QUIC connections by what decryption made of them.
+    pub counts: pipeline::TlsCoverage,
     /// Hosts of TLS connections without keys, with their count, at most [`MAX_COVERAGE_HOSTS`].
     pub no_keys_hosts: std::collections::BTreeMap<String, u64>,
     /// Hosts of connections that failed authentication.
@@ -347,43 +335,20 @@ pub struct Coverage {
 impl Coverage {
     /// Encrypted connections whose content could not be read.
     pub fn unopened(&self) -> u64 {
-        self.tls_no_keys
-            + self.tls_failed
-            + self.tls_unsupported
-            + self.quic_sessions.saturating_sub(self.quic_decrypted)
+        let c = &self.counts;
+        c.no_keys + c.failed + c.unsupported + c.quic_sessions.saturating_sub(c.quic_decrypted)
     }
 
     /// Counts one ended flow to `host`.
     pub fn count(&mut self, record: &pipeline::FlowRecord, host: &str) {
-        use proto::{AppProto, Decryption};
-        let add = |m: &mut std::collections::BTreeMap<String, u64>| {
-            if m.len() < MAX_COVERAGE_HOSTS || m.contains_key(host) {
-                *m.entry(host.to_string()).or_default() += 1;
-            }
+        self.counts.count(record);
+        let hosts = match record.tls_outcome() {
+            Some(proto::Decryption::Failed) => &mut self.failed_hosts,
+            Some(proto::Decryption::NoKeys) => &mut self.no_keys_hosts,
+            _ => return,
         };
-        match record.protocol {
-            AppProto::Tls if record.encrypted => {
-                self.tls_sessions += 1;
-                match record.decryption {
-                    Some(Decryption::Decrypted) => self.tls_decrypted += 1,
-                    Some(Decryption::Failed) => {
-                        self.tls_failed += 1;
-                        add(&mut self.failed_hosts);
-                    }
-                    Some(Decryption::Unsupported) => self.tls_unsupported += 1,
-                    Some(Decryption::NoKeys) | None => {
-                        self.tls_no_keys += 1;
-                        add(&mut self.no_keys_hosts);
-                    }
-                }
-            }
-            AppProto::Quic => {
-                self.quic_sessions += 1;
-                if record.decryption == Some(Decryption::Decrypted) {
-                    self.quic_decrypted += 1;
-                }
-            }
-            _ => {}
+        if hosts.len() < MAX_COVERAGE_HOSTS || hosts.contains_key(host) {
+            *hosts.entry(host.to_string()).or_default() += 1;
         }
     }
 }

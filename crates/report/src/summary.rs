@@ -251,41 +251,42 @@ impl Summary {
 
 /// `12 TLS connections: 10 opened with keys, 2 without keys (api.x.com, ...); 3 QUIC connections not opened.`
 fn coverage_line(c: &crate::finding::Coverage) -> String {
+    let t = &c.counts;
     let plural = |n: u64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
     let mut parts = Vec::new();
-    if c.tls_sessions > 0 {
+    if t.sessions > 0 {
         let mut what = Vec::new();
-        if c.tls_decrypted > 0 {
-            what.push(format!("{} opened", c.tls_decrypted));
+        if t.decrypted > 0 {
+            what.push(format!("{} opened", t.decrypted));
         }
-        if c.tls_no_keys > 0 {
+        if t.no_keys > 0 {
             let hosts: Vec<&str> = c.no_keys_hosts.keys().take(5).map(String::as_str).collect();
             let more = if c.no_keys_hosts.len() > 5 { ", ..." } else { "" };
-            what.push(format!("{} without keys ({}{more})", c.tls_no_keys, hosts.join(", ")));
+            what.push(format!("{} without keys ({}{more})", t.no_keys, hosts.join(", ")));
         }
-        if c.tls_failed > 0 {
-            what.push(format!("{} failed authentication (wrong or foreign keys)", c.tls_failed));
+        if t.failed > 0 {
+            what.push(format!("{} failed authentication (wrong or foreign keys)", t.failed));
         }
-        if c.tls_unsupported > 0 {
-            what.push(format!("{} with a cipher suite not decrypted", c.tls_unsupported));
+        if t.unsupported > 0 {
+            what.push(format!("{} with a cipher suite not decrypted", t.unsupported));
         }
-        parts.push(format!("{}: {}", plural(c.tls_sessions, "TLS connection"), what.join(", ")));
+        parts.push(format!("{}: {}", plural(t.sessions, "TLS connection"), what.join(", ")));
     }
-    if c.quic_sessions > 0 {
-        let shut = c.quic_sessions - c.quic_decrypted.min(c.quic_sessions);
-        let what = match (c.quic_decrypted, shut) {
+    if t.quic_sessions > 0 {
+        let shut = t.quic_sessions - t.quic_decrypted.min(t.quic_sessions);
+        let what = match (t.quic_decrypted, shut) {
             (0, _) => "not opened".to_string(),
             (d, 0) => format!("{d} opened"),
             (d, n) => format!("{d} opened, {n} not"),
         };
-        parts.push(format!("{}: {what}", plural(c.quic_sessions, "QUIC connection")));
+        parts.push(format!("{}: {what}", plural(t.quic_sessions, "QUIC connection")));
     }
     if parts.is_empty() {
         return String::new();
     }
     let mut line = parts.join("; ");
     line.push('.');
-    if (c.tls_no_keys > 0 || c.quic_sessions > c.quic_decrypted) && c.secrets == 0 {
+    if (t.no_keys > 0 || t.quic_sessions > t.quic_decrypted) && c.secrets == 0 {
         line.push_str(" Give the key log with --keylog to read inside TLS and QUIC.");
     }
     line

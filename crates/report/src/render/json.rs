@@ -191,13 +191,13 @@ fn coverage_json(c: &crate::finding::Coverage) -> Value {
     };
     json!({
         "secrets": c.secrets,
-        "tls_sessions": c.tls_sessions,
-        "tls_decrypted": c.tls_decrypted,
-        "tls_no_keys": c.tls_no_keys,
-        "tls_failed": c.tls_failed,
-        "tls_unsupported": c.tls_unsupported,
-        "quic_sessions": c.quic_sessions,
-        "quic_decrypted": c.quic_decrypted,
+        "tls_sessions": c.counts.sessions,
+        "tls_decrypted": c.counts.decrypted,
+        "tls_no_keys": c.counts.no_keys,
+        "tls_failed": c.counts.failed,
+        "tls_unsupported": c.counts.unsupported,
+        "quic_sessions": c.counts.quic_sessions,
+        "quic_decrypted": c.counts.quic_decrypted,
         "no_keys_hosts": hosts(&c.no_keys_hosts),
         "failed_hosts": hosts(&c.failed_hosts),
     })
