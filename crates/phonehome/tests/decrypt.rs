@@ -240,6 +240,57 @@ fn mqtt_inside_tls_is_searched_as_a_raw_stream() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A QUIC connection whose server chose a protocol other than HTTP/3 (in its encrypted
+/// EncryptedExtensions): each stream is searched raw, and `events` lists its pieces by stream.
+#[test]
+fn quic_streams_of_another_protocol_are_searched_raw() {
+    use testkit::app::h3;
+    let dir =
+        std::env::temp_dir().join(format!("phonehome-decrypt-{}-quicraw", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let payload = format!("\x10\x1d\x00\x04MQTT\x04\x02\x00\x3c\x00\x0f{}", planted::IMEI);
+    let opts = h3::QuicOptions {
+        seed: 21,
+        offer: &["h3", "mipush"],
+        handshake_alpn: Some("mipush"),
+        ..h3::QuicOptions::default()
+    };
+    let q = h3::connection_with("push.xiaomi.com", &[payload.into_bytes()], &opts);
+    let mut u = testkit::Conversation::udp(
+        "10.0.0.2:40000".parse().unwrap(),
+        "120.92.145.60:443".parse().unwrap(),
+    )
+    .link(testkit::Link::ethernet());
+    q.lay_on(&mut u);
+    let mut w =
+        testkit::PcapWriter::new(Vec::new(), testkit::Link::ethernet().link_type()).unwrap();
+    w.write_frames(&u.frames()).unwrap();
+    let (pcap, keys, profile) = (dir.join("q.pcap"), dir.join("keys.txt"), dir.join("p.toml"));
+    std::fs::write(&pcap, w.finish().unwrap()).unwrap();
+    std::fs::write(&keys, &q.keylog).unwrap();
+    std::fs::write(&profile, format!("[identifiers]\nimei = [\"{}\"]\n", planted::IMEI)).unwrap();
+    let (out, doc) =
+        analyze(&[&pcap, Path::new("--keylog"), &keys, Path::new("--profile"), &profile]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let f = found(&doc, "imei", "push.xiaomi.com", "quic.payload").expect("IMEI in a QUIC stream");
+    assert_eq!(f["decrypted"], true);
+    let out = Command::new(env!("CARGO_BIN_EXE_phonehome"))
+        .arg("events")
+        .arg(&pcap)
+        .arg("--keylog")
+        .arg(&keys)
+        .output()
+        .expect("run phonehome");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().find(|l| l.contains("quic_payload")).expect("a quic_payload event");
+    let e: Value = serde_json::from_str(first).unwrap();
+    assert_eq!((e["stream"].as_u64(), e["offset"].as_u64()), (Some(0), Some(0)), "{e}");
+    // Without keys: nothing.
+    let (_, doc) = analyze(&[&pcap, Path::new("--profile"), &profile]);
+    assert!(doc["findings"].as_array().unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn websocket_messages_are_searched() {
     let dir = std::env::temp_dir().join(format!("phonehome-decrypt-{}-ws", std::process::id()));

@@ -277,7 +277,7 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             }
             // Plaintext replayed for the other direction says so.
             let ctx = match event {
-                Event::DecryptedStream(dir, _) => Context { dir, ..ctx },
+                Event::DecryptedStream { dir, .. } => Context { dir, ..ctx },
                 _ => ctx,
             };
             self.observer.event(&ctx, &event);

@@ -76,7 +76,8 @@ pub fn event_kind(event: &Event) -> &'static str {
         Event::QuicInitial(_) => "quic_initial",
         Event::HttpRequest(_) => "http_request",
         Event::HttpResponse(_) => "http_response",
-        Event::DecryptedStream(..) => "tls_payload",
+        Event::DecryptedStream { stream: None, .. } => "tls_payload",
+        Event::DecryptedStream { stream: Some(_), .. } => "quic_payload",
         Event::WebSocketMessage(_) => "websocket_message",
     }
 }
@@ -161,19 +162,24 @@ pub fn event_json(ctx: &Context<'_>, event: &Event) -> Value {
                 m.insert("truncated".into(), json!(true));
             }
         }
-        Event::DecryptedStream(_, c) => match c {
-            proto::PlainChunk::Data { offset, data } => {
-                m.insert("offset".into(), json!(offset));
-                m.insert("len".into(), json!(data.len()));
+        Event::DecryptedStream { stream, chunk, .. } => {
+            if let Some(s) = stream {
+                m.insert("stream".into(), json!(s));
             }
-            proto::PlainChunk::Gap { offset, len } => {
-                m.insert("offset".into(), json!(offset));
-                m.insert("gap".into(), json!(len));
+            match chunk {
+                proto::PlainChunk::Data { offset, data } => {
+                    m.insert("offset".into(), json!(offset));
+                    m.insert("len".into(), json!(data.len()));
+                }
+                proto::PlainChunk::Gap { offset, len } => {
+                    m.insert("offset".into(), json!(offset));
+                    m.insert("gap".into(), json!(len));
+                }
+                proto::PlainChunk::End => {
+                    m.insert("end".into(), json!(true));
+                }
             }
-            proto::PlainChunk::End => {
-                m.insert("end".into(), json!(true));
-            }
-        },
+        }
         Event::HttpResponse(r) => {
             m.insert("status".into(), json!(r.status));
             m.insert("version".into(), json!(r.version.as_str()));
@@ -235,13 +241,16 @@ pub fn event_text(ctx: &Context<'_>, event: &Event) -> String {
         Event::WebSocketMessage(w) => {
             format!("{} len={}", if w.text { "text" } else { "binary" }, w.data.len())
         }
-        Event::DecryptedStream(_, c) => match c {
-            proto::PlainChunk::Data { offset, data } => {
-                format!("offset={offset} len={}", data.len())
+        Event::DecryptedStream { stream, chunk, .. } => {
+            let s = stream.map_or(String::new(), |s| format!("stream={s} "));
+            match chunk {
+                proto::PlainChunk::Data { offset, data } => {
+                    format!("{s}offset={offset} len={}", data.len())
+                }
+                proto::PlainChunk::Gap { offset, len } => format!("{s}offset={offset} gap={len}"),
+                proto::PlainChunk::End => format!("{s}end"),
             }
-            proto::PlainChunk::Gap { offset, len } => format!("offset={offset} gap={len}"),
-            proto::PlainChunk::End => "end".into(),
-        },
+        }
     };
     format!(
         "{}  #{:<5} {} -> {}  {:<16} {}",

@@ -105,10 +105,17 @@ pub enum Event {
     HttpResponse(HttpResponse),
     /// A WebSocket text or binary message (after an HTTP/1.1 upgrade).
     WebSocketMessage(WebSocketMessage),
-    /// Plaintext of a TLS connection opened with keys whose content is no protocol we parse
-    /// (MQTT, XMPP, vendor push...), from its first byte, with its direction: searched as a raw
-    /// stream, as cleartext TCP is.
-    DecryptedStream(flow::Direction, PlainChunk),
+    /// Plaintext of a TLS connection (or of one QUIC stream) opened with keys whose content is
+    /// no protocol we parse (MQTT, XMPP, vendor push, DNS over QUIC...), from its first byte:
+    /// searched as a raw stream, as cleartext TCP is.
+    DecryptedStream {
+        /// The direction the bytes travel.
+        dir: flow::Direction,
+        /// The QUIC stream id; `None` for the one stream of a TLS connection.
+        stream: Option<u64>,
+        /// The piece of the stream.
+        chunk: PlainChunk,
+    },
 }
 
 /// A WebSocket message (RFC 6455), fragments joined, unmasked, decompressed.
@@ -124,7 +131,7 @@ pub struct WebSocketMessage {
     pub truncated: bool,
 }
 
-/// A piece of the plaintext stream of one direction of a decrypted TLS connection.
+/// A piece of the plaintext stream of one direction of a decrypted TLS connection or QUIC stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlainChunk {
     /// Bytes at this offset of the plaintext stream.
@@ -143,6 +150,18 @@ pub enum PlainChunk {
     },
     /// The stream ended.
     End,
+}
+
+impl PlainChunk {
+    /// The owned form of a reassembled chunk (datagrams are not stream pieces: `None`).
+    pub(crate) fn of(chunk: flow::Chunk<'_>) -> Option<Self> {
+        Some(match chunk {
+            flow::Chunk::Data { offset, bytes } => Self::Data { offset, data: bytes.to_vec() },
+            flow::Chunk::Gap { offset, len } => Self::Gap { offset, len },
+            flow::Chunk::End => Self::End,
+            flow::Chunk::Datagram(_) => return None,
+        })
+    }
 }
 
 /// A DNS question.

@@ -18,6 +18,9 @@ use crate::finding::{AddressBookUpload, Destination, Evidence, Finding, Report, 
 use crate::protection::{EntropyMeter, Protection};
 use crate::severity::{Exposure, Severity};
 use crate::{MAX_EVIDENCE, mask};
+use raw::{RawKey, RawSource, raw_key};
+
+mod raw;
 
 /// Hits held per flow until it ends; beyond this they are dropped and counted
 /// ([`AnalyzerStats::pending_capped`]).
@@ -130,14 +133,14 @@ pub struct Analyzer {
     location: Option<Location>,
     options: Options,
     flows: HashMap<FlowId, FlowHits>,
-    streams: HashMap<(FlowId, usize), StreamMatcher>,
-    /// The last bytes of each raw TCP stream direction, for the heuristics ([`RAW_HEURISTIC_TAIL`]).
-    tails: HashMap<(FlowId, usize), (u64, Vec<u8>)>,
+    streams: HashMap<RawKey, StreamMatcher>,
+    /// The last bytes of each raw stream, for the heuristics ([`RAW_HEURISTIC_TAIL`]).
+    tails: HashMap<RawKey, (u64, Vec<u8>)>,
     findings: HashMap<Key, Finding>,
     destinations: HashMap<String, Destination>,
     coverage: crate::finding::Coverage,
-    /// The raw stream being scanned is the plaintext of a decrypted TLS connection.
-    raw_decrypted: bool,
+    /// What the raw stream being scanned is.
+    raw: RawSource,
     uploads: Vec<AddressBookUpload>,
     /// Byte histograms of unknown-protocol flows, for [`Protection::EncryptedUnknown`].
     entropy: HashMap<FlowId, EntropyMeter>,
@@ -230,7 +233,7 @@ impl Analyzer {
             findings: HashMap::new(),
             destinations: HashMap::new(),
             coverage: crate::finding::Coverage::default(),
-            raw_decrypted: false,
+            raw: RawSource::Tcp,
             uploads: Vec::new(),
             entropy: HashMap::new(),
             stats: AnalyzerStats::default(),
@@ -387,124 +390,6 @@ impl Analyzer {
         }
     }
 
-    /// At a gap or the end of a raw stream: reports the heuristic hits held back because they
-    /// touched the end of the last chunk (nothing can extend them now).
-    fn flush_tail(&mut self, ctx: &Context<'_>, key: (FlowId, usize)) {
-        let Some((offset, tail)) = self.tails.remove(&key) else { return };
-        let field =
-            Field { location: self.raw_location().into(), decoded: vec![], data: tail.into() };
-        let mut msg = Message {
-            ctx,
-            offset,
-            contacts: BTreeSet::new(),
-            dns_domain: None,
-            found: Vec::new(),
-            seen_until: field.data.len(),
-            defer_at_end: false,
-            decrypted: self.raw_decrypted,
-        };
-        self.scan_field(&mut msg, &field, false);
-        self.store(&mut msg);
-    }
-
-    /// Raw payload of a cleartext stream of unknown protocol.
-    fn scan_raw(&mut self, ctx: &Context<'_>, chunk: &Chunk<'_>) {
-        let key = (ctx.flow.id, ctx.dir.index());
-        let (location, offset, bytes) = match *chunk {
-            Chunk::Data { offset, bytes } => (self.raw_location(), offset, bytes),
-            Chunk::Datagram(d) => ("udp.payload", 0, d),
-            Chunk::Gap { .. } => {
-                self.flush_tail(ctx, key);
-                if let Some(s) = self.streams.get_mut(&key) {
-                    s.gap();
-                }
-                return;
-            }
-            Chunk::End => {
-                self.flush_tail(ctx, key);
-                if let (Some(mut s), Some(m)) = (self.streams.remove(&key), self.matcher.as_ref()) {
-                    let mut hits = Vec::new();
-                    s.finish(m, |h| hits.push(h));
-                    self.stream_hits(ctx, hits);
-                }
-                return;
-            }
-        };
-        self.stats.bytes_scanned += bytes.len() as u64;
-        if location != "udp.payload" {
-            if let Some(m) = &self.matcher {
-                let mut hits = Vec::new();
-                self.streams.entry(key).or_default().feed(m, offset, bytes, |h| hits.push(h));
-                self.stream_hits(ctx, hits);
-            }
-            // Heuristics look at each chunk after the tail of the previous one.
-            let (_, tail) = self.tails.remove(&key).unwrap_or_default();
-            let seen_until = tail.len();
-            let data: std::borrow::Cow<'_, [u8]> = if tail.is_empty() {
-                bytes.into()
-            } else {
-                let mut v = tail;
-                v.extend_from_slice(bytes);
-                v.into()
-            };
-            let next_tail = data[data.len().saturating_sub(RAW_HEURISTIC_TAIL)..].to_vec();
-            let field = Field { location: location.into(), decoded: vec![], data };
-            let mut msg = Message {
-                ctx,
-                offset: offset.saturating_sub(seen_until as u64),
-                contacts: BTreeSet::new(),
-                dns_domain: None,
-                found: Vec::new(),
-                seen_until,
-                defer_at_end: true,
-                decrypted: self.raw_decrypted,
-            };
-            self.scan_field(&mut msg, &field, false);
-            self.store(&mut msg);
-            let tail_offset = (offset + bytes.len() as u64).saturating_sub(next_tail.len() as u64);
-            self.tails.insert(key, (tail_offset, next_tail));
-            return;
-        }
-        let field = Field { location: location.into(), decoded: vec![], data: bytes.into() };
-        self.scan_message(ctx, offset, None, false, |f| {
-            f(&field);
-            fields::FieldStats::default()
-        });
-    }
-
-    /// Where raw stream bytes are: `tls.payload` inside a decrypted TLS connection, else
-    /// `tcp.payload`.
-    fn raw_location(&self) -> &'static str {
-        if self.raw_decrypted { "tls.payload" } else { "tcp.payload" }
-    }
-
-    fn stream_hits(&mut self, ctx: &Context<'_>, hits: Vec<detect::matcher::StreamHit>) {
-        for h in hits {
-            let Some(v) = self.set.variants.get(h.pattern as usize) else { continue };
-            let item = self.set.item(v);
-            let p = Pending {
-                data: item.kind,
-                item: self.item_label(item),
-                source: Source::Profile,
-                reason: "",
-                encoding: join_encoding("", &v.encoding),
-                where_: self.raw_location().into(),
-                time: ctx.meta.ts,
-                evidence: self.evidence(
-                    ctx,
-                    h.start,
-                    self.raw_location(),
-                    &String::from_utf8_lossy(&v.bytes),
-                ),
-                dns_domain: None,
-                len: v.bytes.len(),
-                decrypted: self.raw_decrypted,
-            };
-            self.stats.profile_hits += 1;
-            self.push(ctx.flow.id, p);
-        }
-    }
-
     /// Ends the run: every finding, destination and upload, sorted, with the counters.
     pub fn into_report(self) -> (Report, AnalyzerStats) {
         let mut findings: Vec<Finding> = self.findings.into_values().collect();
@@ -614,7 +499,9 @@ impl Observer for Analyzer {
             Event::WebSocketMessage(m) if to_server || self.options.scan_responses => {
                 self.scan_message(ctx, m.offset, None, true, |f| fields::websocket_message(m, f));
             }
-            Event::DecryptedStream(_, c) if to_server || self.options.scan_responses => {
+            Event::DecryptedStream { stream, chunk: c, .. }
+                if to_server || self.options.scan_responses =>
+            {
                 let chunk = match c {
                     proto::PlainChunk::Data { offset, data } => {
                         Chunk::Data { offset: *offset, bytes: data }
@@ -624,9 +511,9 @@ impl Observer for Analyzer {
                     }
                     proto::PlainChunk::End => Chunk::End,
                 };
-                self.raw_decrypted = true;
-                self.scan_raw(ctx, &chunk);
-                self.raw_decrypted = false;
+                self.raw = if stream.is_some() { RawSource::Quic } else { RawSource::Tls };
+                self.scan_raw(ctx, raw_key(ctx, *stream), &chunk);
+                self.raw = RawSource::Tcp;
             }
             _ => {}
         }
@@ -647,10 +534,12 @@ impl Observer for Analyzer {
         {
             return;
         }
-        self.scan_raw(ctx, chunk);
+        self.scan_raw(ctx, raw_key(ctx, None), chunk);
     }
 
     fn flow_end(&mut self, record: &FlowRecord) {
+        // QUIC streams scanned raw were ended one by one (the QUIC layer ends every open stream
+        // when the connection does); the flow's own two directions end here.
         for dir in 0..2 {
             self.streams.remove(&(record.info.id, dir));
             self.tails.remove(&(record.info.id, dir));

@@ -46,10 +46,19 @@ fn main() -> std::io::Result<()> {
     std::fs::write(root.join("protobuf/message"), [&[0u8][..], msg].concat())?;
     let frame = [&[0u8, 0, 0, 0, msg.len() as u8][..], msg].concat();
     std::fs::write(root.join("protobuf/grpc"), [&[1u8][..], &frame].concat())?;
-    // quic_decrypt: testkit's QUIC + HTTP/3 connections with their key logs.
+    // quic_decrypt: testkit's QUIC connections with their key logs: HTTP/3 without and with
+    // Handshake packets, and a raw protocol chosen in the server's EncryptedExtensions.
     for seed in 0..4u8 {
         let req = testkit::app::h3::request("POST", "x.test", "/imei/490154203237518", &[], b"{}");
-        let q = testkit::app::h3::connection("x.test", &[req.clone(), req], seed % 2 == 0, seed);
+        let alpn = [None, Some("h3"), None, Some("vpush")][usize::from(seed)];
+        let opts = testkit::app::h3::QuicOptions {
+            key_update: seed % 2 == 0,
+            seed,
+            offer: &["h3", "vpush"],
+            handshake_alpn: alpn,
+            ..Default::default()
+        };
+        let q = testkit::app::h3::connection_with("x.test", &[req.clone(), req], &opts);
         let mut input = (q.keylog.len() as u16).to_le_bytes().to_vec();
         input.extend_from_slice(q.keylog.as_bytes());
         for (client, d) in &q.datagrams {

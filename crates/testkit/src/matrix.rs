@@ -888,7 +888,13 @@ fn plant_frames(p: &Plant, key: &str, tls: &TlsPlaces) -> Vec<Frame> {
                 &[("content-type", "application/json")],
                 &json(v),
             );
-            let q = crate::app::h3::connection(host, &[req], false, (p.id % 251) as u8);
+            // With Handshake packets: the server's EncryptedExtensions chooses h3.
+            let opts = crate::app::h3::QuicOptions {
+                seed: (p.id % 251) as u8,
+                handshake_alpn: Some("h3"),
+                ..Default::default()
+            };
+            let q = crate::app::h3::connection_with(host, &[req], &opts);
             tls.quic.borrow_mut().push_str(&q.keylog);
             let mut u = Conversation::udp(client, SocketAddr::new(server_ip(p.id).into(), 443))
                 .link(link)

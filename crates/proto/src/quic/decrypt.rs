@@ -11,8 +11,15 @@
 //!   end); a short header's Destination Connection ID has one of the lengths the receiver chose
 //!   (its Source Connection IDs in long headers, its NEW_CONNECTION_ID frames). Every packet is
 //!   authenticated before use; one that opens with no key is skipped (counted: `quic_failed`).
-//! - Streams: STREAM frames reassembled per stream and side ([`super::streams`]), handed to
-//!   [`crate::http3::H3Conn`].
+//! - Handshake: the CRYPTO frames of Handshake packets are reassembled per side with gaps
+//!   explicit (a second [`Streams`]) and read as TLS handshake messages
+//!   ([`crate::tls::decrypt::hs::HsReader`]); the server's EncryptedExtensions gives the ALPN
+//!   the connection runs. 1-RTT CRYPTO frames (NewSessionTicket only) are not needed and skipped.
+//! - Streams: STREAM frames reassembled per stream and side ([`super::streams`]). The ALPN
+//!   decides what reads them: `h3` (and its drafts) [`crate::http3::H3Conn`]; any other protocol
+//!   (DNS over QUIC, vendor push...) goes out stream by stream as [`Event::DecryptedStream`] for
+//!   raw search. Without the server's choice (no handshake secrets logged, or the capture started
+//!   late) the client's offer decides: HTTP/3 if it offered it.
 //!
 //! The outcome ([`Decryption`]) is per connection, as for TLS.
 
@@ -25,8 +32,9 @@ use super::streams::Streams;
 use crate::http3::H3Conn;
 use crate::tls::decrypt::Decryption;
 use crate::tls::decrypt::cipher::{Suite, suite};
+use crate::tls::decrypt::hs::{self, HsReader};
 use crate::tls::keylog::{KeyLog, Secret};
-use crate::{Anomalies, Event};
+use crate::{Anomalies, Event, PlainChunk};
 
 /// Connection id lengths remembered per side.
 const MAX_CID_LENS: usize = 4;
@@ -51,15 +59,59 @@ struct Secrets {
     early: Option<Secret>,
 }
 
+/// What the streams of a connection carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Content {
+    Http3,
+    /// Searched as raw streams.
+    Raw,
+}
+
+/// The Handshake-space CRYPTO streams of both sides and what they said.
+#[derive(Debug, Default)]
+struct Handshake {
+    /// Reassembly, stream id 0 per side.
+    crypto: Streams,
+    reader: [HsReader; 2],
+    /// A side's handshake stream can no longer be framed (a gap, an oversized message).
+    broken: [bool; 2],
+    /// The protocol the server chose (its EncryptedExtensions).
+    alpn: Option<String>,
+}
+
+impl Handshake {
+    /// One CRYPTO frame of a Handshake packet sent by `dir` (`client` is the client's side).
+    fn frame(&mut self, dir: Direction, client: Direction, offset: u64, data: &[u8]) {
+        let d = dir.index();
+        let (reader, broken, alpn) = (&mut self.reader[d], &mut self.broken[d], &mut self.alpn);
+        self.crypto.frame(dir, 0, offset, data, false, &mut |_, c| match c {
+            Chunk::Data { bytes, .. } if !*broken => {
+                *broken = !reader.feed(bytes, |typ, body| {
+                    if dir != client && typ == hs::ENCRYPTED_EXTENSIONS {
+                        *alpn = hs::encrypted_extensions_alpn(body);
+                    }
+                });
+            }
+            Chunk::Gap { .. } => *broken = true,
+            _ => {}
+        });
+    }
+}
+
 /// Decrypts one QUIC connection.
 #[derive(Debug)]
 pub(crate) struct QuicDecryptor {
     v2: bool,
     client: Direction,
     random: [u8; 32],
+    /// The client offered HTTP/3 in its ClientHello.
+    offered_h3: bool,
     secrets: Option<Secrets>,
     suite: Option<Suite>,
     sides: [Side; 2],
+    handshake: Handshake,
+    /// Settled at the first stream byte.
+    content: Option<Content>,
     streams: Streams,
     h3: H3Conn,
     decrypted: bool,
@@ -69,20 +121,25 @@ pub(crate) struct QuicDecryptor {
 }
 
 impl QuicDecryptor {
-    /// A decryptor for the connection whose ClientHello had `random`, `client` its sending side.
+    /// A decryptor for the connection whose ClientHello had `random` (and offered HTTP/3 if
+    /// `offered_h3`), `client` its sending side.
     pub(crate) fn new(
         v2: bool,
         client: Direction,
         random: [u8; 32],
+        offered_h3: bool,
         decode_responses: bool,
     ) -> Self {
         Self {
             v2,
             client,
             random,
+            offered_h3,
             secrets: None,
             suite: None,
             sides: Default::default(),
+            handshake: Handshake::default(),
+            content: None,
             streams: Streams::default(),
             h3: H3Conn::new(decode_responses),
             decrypted: false,
@@ -278,17 +335,33 @@ impl QuicDecryptor {
         self.decrypted = true;
         let side = &mut self.sides[d];
         side.largest[space] = Some(side.largest[space].map_or(o.pn, |l| l.max(o.pn)));
-        if epoch != 0 {
-            let payload = &buf[o.payload.clone()];
+        let payload = &buf[o.payload.clone()];
+        let client = self.client;
+        if epoch == 0 {
+            let hs = &mut self.handshake;
+            let _ = frames::walk_app(payload, |f| {
+                if let AppFrame::Crypto { offset, data } = f {
+                    hs.frame(dir, client, offset, data);
+                }
+            });
+        } else {
             let mut new_cids = Vec::new();
-            let (client, h3, streams) = (self.client, &mut self.h3, &mut self.streams);
+            let content =
+                *self.content.get_or_insert_with(|| match self.handshake.alpn.as_deref() {
+                    Some(alpn) if is_h3(alpn) => Content::Http3,
+                    Some(_) => Content::Raw,
+                    None if self.offered_h3 => Content::Http3,
+                    None => Content::Raw,
+                });
+            let (h3, streams) = (&mut self.h3, &mut self.streams);
             let _ = frames::walk_app(payload, |f| match f {
                 AppFrame::Stream { id, offset, data, fin } => {
                     streams.frame(dir, id, offset, data, fin, &mut |id, c: Chunk<'_>| {
-                        h3.stream(client, dir, id, c, out, an);
+                        deliver(content, client, h3, dir, id, c, out, an);
                     });
                 }
                 AppFrame::NewConnectionId(cid) => new_cids.push(cid.len()),
+                AppFrame::Crypto { .. } => {}
             });
             let side = &mut self.sides[d];
             for len in new_cids {
@@ -301,12 +374,46 @@ impl QuicDecryptor {
         true
     }
 
+    /// The protocol the server chose in its EncryptedExtensions, once read.
+    #[cfg(test)]
+    pub(crate) fn alpn(&self) -> Option<&str> {
+        self.handshake.alpn.as_deref()
+    }
+
     /// The connection is over: streams and messages still open go out.
     pub(crate) fn finish(&mut self, out: &mut Vec<Event>, an: &mut Anomalies) {
         let (client, h3) = (self.client, &mut self.h3);
-        self.streams.finish(|dir, id, c| h3.stream(client, dir, id, c, out, an));
+        let content = self.content.unwrap_or(Content::Http3);
+        self.streams.finish(|dir, id, c| deliver(content, client, h3, dir, id, c, out, an));
         an.http2_capped += self.streams.capped;
         self.streams.capped = 0;
         h3.close(client, out, an);
+    }
+}
+
+/// An ALPN protocol id of HTTP/3: `h3` or one of its drafts (`h3-29`...).
+fn is_h3(alpn: &str) -> bool {
+    alpn == "h3" || alpn.starts_with("h3-")
+}
+
+/// In-order bytes of stream `id` to what reads the connection's content.
+#[allow(clippy::too_many_arguments)]
+fn deliver(
+    content: Content,
+    client: Direction,
+    h3: &mut H3Conn,
+    dir: Direction,
+    id: u64,
+    chunk: Chunk<'_>,
+    out: &mut Vec<Event>,
+    an: &mut Anomalies,
+) {
+    match content {
+        Content::Http3 => h3.stream(client, dir, id, chunk, out, an),
+        Content::Raw => {
+            if let Some(chunk) = PlainChunk::of(chunk) {
+                out.push(Event::DecryptedStream { dir, stream: Some(id), chunk });
+            }
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Frames of a decrypted Initial packet (RFC 9000 §19) and reassembly of the CRYPTO stream.
+//! Frames of decrypted packets (RFC 9000 §19) and reassembly of the Initial CRYPTO stream.
 
 use crate::tls::reader::Reader;
 
@@ -169,10 +169,12 @@ pub(crate) enum AppFrame<'a> {
     Stream { id: u64, offset: u64, data: &'a [u8], fin: bool },
     /// NEW_CONNECTION_ID: the sender will accept this connection id.
     NewConnectionId(&'a [u8]),
+    /// CRYPTO (RFC 9000 §19.6): TLS handshake bytes at an offset of the packet space's stream.
+    Crypto { offset: u64, data: &'a [u8] },
 }
 
 /// Walks every frame of a decrypted packet payload (RFC 9000 §19, RFC 9221 DATAGRAM, the ACK
-/// frequency extension), handing STREAM and NEW_CONNECTION_ID frames to `f`. An unknown frame
+/// frequency extension), handing STREAM, CRYPTO and NEW_CONNECTION_ID frames to `f`. An unknown frame
 /// type or a frame that does not fit ends the walk (`Err`: the frames before it were handed out).
 pub(crate) fn walk_app<'a>(
     payload: &'a [u8],
@@ -195,9 +197,11 @@ pub(crate) fn walk_app<'a>(
                 v(&mut r)?;
             }
             FRAME_CRYPTO => {
-                v(&mut r)?;
+                let offset = v(&mut r)?;
                 let len = r.varint_len().ok_or(BadFrame)?;
-                r.skip(len).ok_or(BadFrame)?;
+                let data = r.take(len).ok_or(BadFrame)?;
+                offset.checked_add(data.len() as u64).ok_or(BadFrame)?;
+                f(AppFrame::Crypto { offset, data });
             }
             0x07 => {
                 let len = r.varint_len().ok_or(BadFrame)?;

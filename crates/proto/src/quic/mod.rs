@@ -68,8 +68,8 @@ struct Conn {
     done: bool,
     /// CRYPTO data beyond the limit was already counted.
     capped: bool,
-    /// The ClientHello's random, once complete.
-    random: Option<[u8; 32]>,
+    /// The ClientHello's random and whether it offered HTTP/3, once complete.
+    random: Option<([u8; 32], bool)>,
 }
 
 impl Conn {
@@ -84,8 +84,9 @@ pub struct QuicParser {
     conns: Vec<Conn>,
     /// The side whose Initials decrypted with client keys.
     client_dir: Option<Direction>,
-    /// The client random of the first complete ClientHello, and whether the version is v2.
-    random: Option<([u8; 32], bool)>,
+    /// The first complete ClientHello: its random, whether the version is v2, whether it
+    /// offered HTTP/3.
+    random: Option<([u8; 32], bool, bool)>,
     /// Decryption with logged secrets, once a ClientHello gave the client random.
     dec: Option<Box<decrypt::QuicDecryptor>>,
     /// Undo the content coding of HTTP/3 response bodies.
@@ -118,13 +119,15 @@ impl QuicParser {
             if keys.is_empty() {
                 return;
             }
-            let (Some((random, v2)), Some(client)) = (self.random, self.client_dir) else {
+            let (Some((random, v2, offered_h3)), Some(client)) = (self.random, self.client_dir)
+            else {
                 return;
             };
             self.dec = Some(Box::new(decrypt::QuicDecryptor::new(
                 v2,
                 client,
                 random,
+                offered_h3,
                 self.decode_responses,
             )));
         }
@@ -138,6 +141,12 @@ impl QuicParser {
         if let Some(d) = &mut self.dec {
             d.finish(out, an);
         }
+    }
+
+    /// The protocol the server chose in its (decrypted) EncryptedExtensions.
+    #[cfg(test)]
+    pub(crate) fn server_alpn(&self) -> Option<&str> {
+        self.dec.as_ref().and_then(|d| d.alpn())
     }
 
     /// What decryption made of the connection, when secrets were known.
@@ -216,9 +225,9 @@ impl QuicParser {
             }
             let ok = c.done || process(c, &buf[payload], out);
             if self.random.is_none()
-                && let Some(r) = c.random
+                && let Some((r, h3)) = c.random
             {
-                self.random = Some((r, c.version.v2));
+                self.random = Some((r, c.version.v2, h3));
             }
             return ok;
         }
@@ -243,9 +252,9 @@ impl QuicParser {
         };
         let ok = process(&mut c, &buf[payload], out);
         if self.random.is_none()
-            && let Some(r) = c.random
+            && let Some((r, h3)) = c.random
         {
-            self.random = Some((r, c.version.v2));
+            self.random = Some((r, c.version.v2, h3));
         }
         if self.conns.len() >= MAX_CONNS {
             self.conns.remove(0);
@@ -270,12 +279,17 @@ fn process(c: &mut Conn, payload: &[u8], out: &mut Vec<Event>) -> bool {
     match c.crypto.hello() {
         HelloState::Pending => {}
         HelloState::Complete(body) => {
-            c.random = crate::tls::decrypt::hs::client_info(body).map(|i| i.random);
+            let random = crate::tls::decrypt::hs::client_info(body).map(|i| i.random);
             match crate::tls::parse_client_hello(body) {
                 Some(hello) => {
+                    let h3 = hello.alpn.iter().any(|a| a == "h3" || a.starts_with("h3-"));
+                    c.random = random.map(|r| (r, h3));
                     out.push(Event::QuicInitial(QuicInitial { version: c.version.id, hello }))
                 }
-                None => ok = false,
+                None => {
+                    c.random = random.map(|r| (r, false));
+                    ok = false;
+                }
             }
             finish(c);
         }

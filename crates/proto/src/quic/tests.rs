@@ -535,3 +535,121 @@ fn quic_v1_and_v2_one_rtt_with_key_update_give_http3_requests() {
         assert!(out.iter().all(|e| matches!(e, Event::QuicInitial(_))), "{v:?}");
     }
 }
+
+/// Runs a testkit QUIC connection through a parser with `keylog`: the events and the parser.
+fn run_quic(q: &testkit::app::h3::H3Connection, keylog: &str) -> (Vec<Event>, QuicParser) {
+    let mut keys = crate::KeyLog::new();
+    keys.read(keylog.as_bytes());
+    let mut p = QuicParser::new();
+    let (mut out, mut an) = (Vec::new(), Anomalies::default());
+    for (client, d) in &q.datagrams {
+        let dir = if *client { Direction::ToServer } else { Direction::ToClient };
+        p.datagram(dir, d, &mut out, &mut an);
+        p.decrypt(dir, d, &keys, &mut out, &mut an);
+    }
+    p.finish(&mut out, &mut an);
+    assert_eq!(an.quic_undecryptable, 0, "{an:?}");
+    (out, p)
+}
+
+fn request_uris(out: &[Event]) -> Vec<String> {
+    out.iter()
+        .filter_map(|e| match e {
+            Event::HttpRequest(r) => Some(r.uri.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The raw bytes of each (stream, direction) that went out as `DecryptedStream`, checking that
+/// they come in order.
+fn raw_streams(out: &[Event]) -> std::collections::BTreeMap<(u64, usize), Vec<u8>> {
+    let mut got = std::collections::BTreeMap::<(u64, usize), Vec<u8>>::new();
+    for e in out {
+        if let Event::DecryptedStream { dir, stream, chunk } = e {
+            let id = stream.expect("a QUIC stream id");
+            if let crate::PlainChunk::Data { offset, data } = chunk {
+                let s = got.entry((id, dir.index())).or_default();
+                assert_eq!(*offset, s.len() as u64, "stream {id}: in order");
+                s.extend_from_slice(data);
+            }
+        }
+    }
+    got
+}
+
+/// Handshake packets (v1, v2): the server's flight in two CRYPTO frames, second half first and
+/// coalesced after its Initial, is put back together and its EncryptedExtensions read; the ALPN
+/// it chose decides how the streams are read.
+#[test]
+fn handshake_crypto_is_reassembled_and_the_servers_alpn_decides() {
+    use testkit::app::{h3, quic::QuicVersion};
+    let req = h3::request("POST", "q.example", "/r", &[("x-imei", "490154203237518")], b"{}");
+    let raw = b"\x10\x20\x00\x04MQTTimei=490154203237518".to_vec();
+    for v in [QuicVersion::V1, QuicVersion::V2] {
+        // HTTP/3 chosen: requests, and the ALPN read from EncryptedExtensions.
+        let opts = h3::QuicOptions {
+            version: v,
+            seed: 9,
+            offer: &["h3"],
+            handshake_alpn: Some("h3"),
+            ..h3::QuicOptions::default()
+        };
+        let q = h3::connection_with("q.example", std::slice::from_ref(&req), &opts);
+        let (out, p) = run_quic(&q, &q.keylog);
+        assert_eq!(request_uris(&out), vec!["/r"], "{v:?}");
+        assert_eq!(p.server_alpn(), Some("h3"), "{v:?}");
+
+        // The client offered h3 first, the server chose another protocol: raw streams, in both
+        // directions, with their stream ids.
+        let opts =
+            h3::QuicOptions { offer: &["h3", "vpush"], handshake_alpn: Some("vpush"), ..opts };
+        let q = h3::connection_with("push.example", &[raw.clone(), raw.clone()], &opts);
+        let (out, p) = run_quic(&q, &q.keylog);
+        assert_eq!(p.server_alpn(), Some("vpush"), "{v:?}");
+        assert!(request_uris(&out).is_empty(), "{v:?}");
+        let got = raw_streams(&out);
+        assert_eq!(got.get(&(0, 0)), Some(&raw), "{v:?}: stream 0, client");
+        assert_eq!(got.get(&(4, 0)), Some(&raw), "{v:?}: stream 4, client");
+        assert_eq!(got.get(&(4, 1)).map(Vec::as_slice), Some(&b"OK\n"[..]), "{v:?}: server");
+        let ends = out
+            .iter()
+            .filter(|e| matches!(e, Event::DecryptedStream { chunk: crate::PlainChunk::End, .. }))
+            .count();
+        assert_eq!(ends, 4, "{v:?}: every stream ends");
+
+        // Without the handshake secrets the server's choice is unknown: the client's offer
+        // (HTTP/3) decides, and the raw bytes are not HTTP/3.
+        let app_only: String = q
+            .keylog
+            .lines()
+            .filter(|l| !l.contains("HANDSHAKE"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let (out, p) = run_quic(&q, &app_only);
+        assert_eq!(p.server_alpn(), None, "{v:?}");
+        assert!(raw_streams(&out).is_empty(), "{v:?}");
+    }
+}
+
+/// A Handshake packet lost from the capture leaves a hole before the EncryptedExtensions: the
+/// ALPN stays unknown (nothing is read past a gap), the rest still decrypts.
+#[test]
+fn handshake_crypto_gap_is_not_read_across() {
+    use testkit::app::h3;
+    let opts = h3::QuicOptions {
+        seed: 4,
+        offer: &["vpush"],
+        handshake_alpn: Some("vpush"),
+        ..h3::QuicOptions::default()
+    };
+    let raw = b"imei=490154203237518".to_vec();
+    let mut q = h3::connection_with("push.example", std::slice::from_ref(&raw), &opts);
+    // Datagram 2 is the server's Handshake packet with the first half of its flight.
+    q.datagrams.remove(2);
+    let (out, p) = run_quic(&q, &q.keylog);
+    assert_eq!(p.server_alpn(), None);
+    assert_eq!(p.decryption(), Some(crate::Decryption::Decrypted));
+    // The client offered only vpush: raw streams.
+    assert_eq!(raw_streams(&out).get(&(0, 0)), Some(&raw));
+}

@@ -561,11 +561,7 @@ impl Session {
 
 /// A chunk of a decrypted connection's plaintext, as an event for raw search.
 fn raw_event(dir: Direction, chunk: Chunk<'_>, out: &mut Vec<Event>) {
-    let plain = match chunk {
-        Chunk::Data { offset, bytes } => PlainChunk::Data { offset, data: bytes.to_vec() },
-        Chunk::Gap { offset, len } => PlainChunk::Gap { offset, len },
-        Chunk::End => PlainChunk::End,
-        Chunk::Datagram(_) => return,
-    };
-    out.push(Event::DecryptedStream(dir, plain));
+    if let Some(chunk) = PlainChunk::of(chunk) {
+        out.push(Event::DecryptedStream { dir, stream: None, chunk });
+    }
 }

@@ -307,7 +307,12 @@ fn unparsed_protocols_inside_tls_come_out_as_plaintext_stream_events() {
             assert_eq!(outcome, Some(Decryption::Decrypted));
             let mut plain = [Vec::new(), Vec::new()];
             for e in &events {
-                if let Event::DecryptedStream(dir, crate::PlainChunk::Data { offset, data }) = e {
+                if let Event::DecryptedStream {
+                    dir,
+                    stream: None,
+                    chunk: crate::PlainChunk::Data { offset, data },
+                } = e
+                {
                     let side = &mut plain[dir.index()];
                     assert_eq!(*offset, side.len() as u64, "{alpn} piece {piece}: in order");
                     side.extend_from_slice(data);
