@@ -110,7 +110,28 @@ const MAX_KEY_NAME_VALUE: usize = 64;
 /// grouped by detector, each group in data order; key-name hits last.
 pub fn scan_with(field: &Field<'_>, options: &Options, out: &mut dyn FnMut(Hit)) {
     let data: &[u8] = &field.data;
+    // Most values of telemetry are short (counters, flags, enums): no detector can fire on them.
+    if data.len() < MIN_KEYED_LEN {
+        return;
+    }
     let ctx = Ctx { data, field: field.key().map_or(0, |k| keys::classify(k.as_bytes())) };
+    if ctx.field == 0 && data.len() < MIN_UNKEYED_LEN {
+        return;
+    }
+    scan_all(&ctx, options, out);
+}
+
+/// Shortest field any detector reports a hit in when its key tells nothing: an e-mail `a@b.co`
+/// (digit and hex identifiers are 12 bytes and more, a `key=value` pair inside needs a key).
+/// `tests::no_hit_below_the_minimum_lengths` checks both bounds over every short value.
+const MIN_UNKEYED_LEN: usize = 6;
+/// Shortest field any detector reports a hit in under a telling key (a key-name hit needs a
+/// 4-byte value; a `lat,lon` key needs two numbers with decimals).
+const MIN_KEYED_LEN: usize = 4;
+
+/// Every detector, with the field's key classified.
+fn scan_all(ctx: &Ctx<'_>, options: &Options, out: &mut dyn FnMut(Hit)) {
+    let data = ctx.data;
     // Value ranges already reported, for the key-name rule.
     let mut spans: Vec<(usize, usize)> = Vec::new();
     // Pairs under telling key names, for the key-name rule once every value detector has run.
@@ -120,23 +141,23 @@ pub fn scan_with(field: &Field<'_>, options: &Options, out: &mut dyn FnMut(Hit))
             spans.push((h.start, h.end));
             out(h);
         };
-        ids::scan_digits(&ctx, &mut emit);
-        ids::scan_hex(&ctx, &mut emit);
-        text::scan_email(&ctx, &mut emit);
-        text::scan_coords(&ctx, &mut emit);
+        ids::scan_digits(ctx, &mut emit);
+        ids::scan_hex(ctx, &mut emit);
+        text::scan_email(ctx, &mut emit);
+        text::scan_coords(ctx, &mut emit);
 
         // Key-value pairs: phone numbers, coordinate keys.
         let mut coords = text::KeyCoords::default();
         if ctx.field & (keys::PHONE | keys::PHONE_WEAK) != 0 {
-            text::phone(&ctx, ctx.field, 0, options.region, &mut emit);
+            text::phone(ctx, ctx.field, 0, options.region, &mut emit);
         }
         if ctx.field & keys::LATLON != 0 {
-            coords.pair(&ctx, keys::LATLON, 0, data.len(), &mut emit);
+            coords.pair(ctx, keys::LATLON, 0, data.len(), &mut emit);
         }
         keys::pairs(data, |p| {
-            ids::mac_encoded(&ctx, p.classes, p.start, p.end, &mut emit);
-            text::phone(&ctx, p.classes, p.start, options.region, &mut emit);
-            coords.pair(&ctx, p.classes, p.start, p.end, &mut emit);
+            ids::mac_encoded(ctx, p.classes, p.start, p.end, &mut emit);
+            text::phone(ctx, p.classes, p.start, options.region, &mut emit);
+            coords.pair(ctx, p.classes, p.start, p.end, &mut emit);
             if p.classes & keys::NAMED != 0 && named_pairs.len() < MAX_KEY_NAME_HITS * 4 {
                 named_pairs.push(p);
             }
@@ -147,7 +168,7 @@ pub fn scan_with(field: &Field<'_>, options: &Options, out: &mut dyn FnMut(Hit))
     let mut named = 0;
     if ctx.field & keys::NAMED != 0
         && spans.is_empty()
-        && let Some(h) = key_name_hit(&ctx, ctx.field, 0, data.len())
+        && let Some(h) = key_name_hit(ctx, ctx.field, 0, data.len())
     {
         named += 1;
         out(h);
@@ -159,7 +180,7 @@ pub fn scan_with(field: &Field<'_>, options: &Options, out: &mut dyn FnMut(Hit))
         if spans.iter().any(|&(s, e)| s < p.end.max(p.start + 1) && p.start < e) {
             continue;
         }
-        if let Some(h) = key_name_hit(&ctx, p.classes, p.start, p.end) {
+        if let Some(h) = key_name_hit(ctx, p.classes, p.start, p.end) {
             named += 1;
             out(h);
         }

@@ -128,14 +128,24 @@ pub(super) fn is_gzip(d: &[u8]) -> bool {
     d.starts_with(&[0x1f, 0x8b, 0x08])
 }
 
-/// Zlib header: deflate method, window ≤ 32 KiB, valid check bits.
+/// Shortest zlib stream: header (2), an empty final block (1 or more), Adler-32 (4).
+const MIN_ZLIB_LEN: usize = 7;
+
+/// A zlib stream start: deflate method, window ≤ 32 KiB, valid check bits, no preset dictionary
+/// (which nobody could inflate), a first block of a valid type, and not plain text. About one
+/// text value in 200 has a valid header by chance (`80…`, `hb…`, `x^…`), and each inflate
+/// attempt costs a 40 KiB inflater; a real stream has a byte outside printable ASCII in its
+/// first ten (its header's check byte unless that is `^`, else its deflate bits).
 pub(super) fn is_zlib(d: &[u8]) -> bool {
-    match d {
-        [a, b, ..] => {
-            a & 0x0f == 8 && a >> 4 <= 7 && (u16::from(*a) << 8 | u16::from(*b)) % 31 == 0
-        }
-        _ => false,
-    }
+    const FDICT: u8 = 0x20;
+    let [cmf, flg, block, ..] = *d else { return false };
+    cmf & 0x0f == 8
+        && cmf >> 4 <= 7
+        && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0
+        && flg & FDICT == 0
+        && (block >> 1) & 0b11 != 0b11
+        && d.len() >= MIN_ZLIB_LEN
+        && !d[..d.len().min(10)].iter().all(|b| (0x20..0x7f).contains(b))
 }
 
 /// Inflates a gzip or zlib stream into at most `cap` bytes. Returns the bytes inflated (what came
@@ -199,4 +209,35 @@ pub(super) fn pairs(s: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
         Some(i) => (&p[..i], &p[i + 1..]),
         None => (&p[..0], p),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn zlib(data: &[u8], level: u32) -> Vec<u8> {
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(level));
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn zlib_streams_are_recognised_and_text_with_a_valid_header_is_not() {
+        let text = b"{\"imei\":\"490154203237518\",\"events\":[1,2,3]}";
+        for level in [0, 1, 6, 9] {
+            let z = zlib(text, level);
+            assert!(is_zlib(&z), "level {level}: {:02x?}", &z[..4]);
+            assert_eq!(inflate(&z, 1 << 20).0, text);
+        }
+        // Valid zlib headers by chance, in text: not worth a 40 KiB inflater.
+        for s in ["80123", "8O-lorem-ipsum", "hbcdefgh", "x^abcdefgh", "HKabcdefg", "XGabcdefg"] {
+            assert!(!is_zlib(s.as_bytes()), "{s}");
+        }
+        // A preset dictionary, a reserved block type, too short.
+        assert!(!is_zlib(&[0x78, 0xbb, 0x01, 0, 0, 0, 0, 1]));
+        assert!(!is_zlib(&[0x78, 0x9c, 0x07, 0, 0, 0, 0, 1]));
+        assert!(!is_zlib(&[0x78, 0x9c, 0x03, 0]));
+    }
 }

@@ -481,14 +481,7 @@ fn skipping_run_finder_matches_naive() {
     let mut s: u64 = 0x2545_f491_4f6c_dd1d;
     for round in 0..2000 {
         let len = round % 61;
-        let data: Vec<u8> = (0..len)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                alphabet[(s % alphabet.len() as u64) as usize]
-            })
-            .collect();
+        let data = random_bytes(&mut s, alphabet, len);
         for min in 1..8 {
             let mut fast = Vec::new();
             super::ids::long_runs(&data, class, min, |a, b| fast.push((a, b)));
@@ -634,4 +627,46 @@ fn real_corpus_listing() {
     for (k, n) in per_kind {
         println!("count {:<15} {n}", k.as_str());
     }
+}
+
+/// The short-value shortcut of `scan_with` is sound: over many short values (the bytes every
+/// detector looks for), no detector fires on a field shorter than `MIN_KEYED_LEN`, nor on one
+/// shorter than `MIN_UNKEYED_LEN` under a key that tells nothing.
+#[test]
+fn no_hit_below_the_minimum_lengths() {
+    use super::{Ctx, MIN_KEYED_LEN, MIN_UNKEYED_LEN, scan_all};
+    let alphabet = b"0123456789abcdefAF@.,:=-+%_ \"x4Oimelat";
+    let keyed = [
+        "imei", "phone", "ll", "lat", "lon", "mac", "email", "aid", "number", "serial", "gaid",
+        "location", "contacts", "did", "tel", "msisdn",
+    ];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for round in 0..200_000u32 {
+        let len = (round % MIN_UNKEYED_LEN as u32) as usize;
+        let data = random_bytes(&mut seed, alphabet, len);
+        let key = keyed[round as usize % keyed.len()];
+        for (classes, limit) in
+            [(0, MIN_UNKEYED_LEN), (keys::classify(key.as_bytes()), MIN_KEYED_LEN)]
+        {
+            if len >= limit {
+                continue;
+            }
+            let ctx = Ctx { data: &data, field: classes };
+            scan_all(&ctx, &Options::default(), &mut |h| {
+                panic!("{:?} under {key} ({classes:#x}): {h:?}", String::from_utf8_lossy(&data))
+            });
+        }
+    }
+}
+
+/// `len` bytes drawn from `alphabet` (xorshift64 on `s`).
+fn random_bytes(s: &mut u64, alphabet: &[u8], len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            *s ^= *s << 13;
+            *s ^= *s >> 7;
+            *s ^= *s << 17;
+            alphabet[(*s % alphabet.len() as u64) as usize]
+        })
+        .collect()
 }
