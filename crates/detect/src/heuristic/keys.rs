@@ -104,12 +104,53 @@ fn whole_only(w: &[u8]) -> bool {
     )
 }
 
+/// Entries of the per-thread memo of [`classify`] (direct-mapped by a hash of the key).
+const MEMO_SLOTS: usize = 64;
+
+/// A remembered classification: the key as written, its length, its classes.
+#[derive(Clone, Copy)]
+struct MemoSlot {
+    key: [u8; MAX_KEY],
+    len: u8,
+    classes: Classes,
+}
+
+thread_local! {
+    /// Keys repeat: every object of a JSON array has the same ones, every request the same
+    /// query and header names. A slot with `len` 0 is empty (the empty key is never stored).
+    static MEMO: std::cell::RefCell<[MemoSlot; MEMO_SLOTS]> = const {
+        std::cell::RefCell::new([MemoSlot { key: [0; MAX_KEY], len: 0, classes: 0 }; MEMO_SLOTS])
+    };
+}
+
 /// Classifies a key (as written: any case, any separators). Keys longer than [`MAX_KEY`] bytes
-/// tell nothing.
+/// tell nothing. Remembered per thread ([`MEMO_SLOTS`]).
 pub(super) fn classify(key: &[u8]) -> Classes {
     if key.is_empty() || key.len() > MAX_KEY {
         return 0;
     }
+    // FNV-1a over the key picks the slot.
+    let h = key.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let slot = (h as usize ^ (h >> 16) as usize) % MEMO_SLOTS;
+    let hit = MEMO.with_borrow(|m| {
+        let e = &m[slot];
+        (usize::from(e.len) == key.len() && &e.key[..key.len()] == key).then_some(e.classes)
+    });
+    if let Some(c) = hit {
+        return c;
+    }
+    let classes = classify_uncached(key);
+    MEMO.with_borrow_mut(|m| {
+        let e = &mut m[slot];
+        e.key[..key.len()].copy_from_slice(key);
+        e.len = key.len() as u8;
+        e.classes = classes;
+    });
+    classes
+}
+
+/// [`classify`] without the memo (`key` is 1..=[`MAX_KEY`] bytes).
+pub(super) fn classify_uncached(key: &[u8]) -> Classes {
     let mut buf = [0u8; MAX_KEY];
     let mut len = 0;
     // Start offset of each word in `buf`.

@@ -77,6 +77,26 @@ fn key_classes() {
     assert_eq!(keys::classify(&[b'a'; 100]), 0);
 }
 
+/// The per-thread memo gives what classification gives, with slots colliding and overwritten:
+/// every key of a few hundred, three rounds in shifting orders.
+#[test]
+fn key_memo_agrees_with_classification() {
+    let mut all: Vec<String> = Vec::new();
+    for base in ["imei", "androidId", "wifi_mac", "t", "k", "events.t", "lat", "phone", "order"] {
+        for n in 0..40 {
+            all.push(format!("{base}{}", ["", "_x", "1", ".v"][n % 4].repeat(n / 4 + 1)));
+        }
+    }
+    let expected: Vec<_> = all.iter().map(|k| keys::classify_uncached(k.as_bytes())).collect();
+    for round in 0..3 {
+        for i in 0..all.len() {
+            let j = (i * (round * 2 + 1) + round) % all.len();
+            assert_eq!(keys::classify(all[j].as_bytes()), expected[j], "{}", all[j]);
+        }
+    }
+    assert!(expected.iter().any(|&c| c != 0) && expected.contains(&0));
+}
+
 #[test]
 fn key_before_forms() {
     let cases: &[(&[u8], &[u8])] = &[
