@@ -617,7 +617,7 @@ impl Observer for Analyzer {
                 exposure: exposure(protection, &p.where_),
                 party: None,
                 country: None,
-                leaves_country: false,
+                leaves_country: None,
                 severity: Severity::Info,
                 severity_reason: String::new(),
             });

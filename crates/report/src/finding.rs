@@ -87,8 +87,9 @@ pub struct Finding {
     pub party: Option<Party>,
     /// Country of the destination address (geo data), when known.
     pub country: Option<String>,
-    /// True when [`Finding::country`] and the device's country are both known and differ.
-    pub leaves_country: bool,
+    /// Whether [`Finding::country`] differs from the device's country; `None` when either is
+    /// unknown (unknown is not "no").
+    pub leaves_country: Option<bool>,
     /// How bad, by the rubric of [`crate::severity`].
     pub severity: Severity,
     /// Which row of the rubric applied.
@@ -141,8 +142,9 @@ pub struct Destination {
     pub cnames: Vec<String>,
     /// The registrable domain of the name (`xiaomi.com`), or the IP when unnamed.
     pub domain: String,
-    /// True when the destination's country and the device's country are both known and differ.
-    pub leaves_country: bool,
+    /// Whether the destination's country differs from the device's country; `None` when either
+    /// is unknown.
+    pub leaves_country: Option<bool>,
     /// Findings sent to it.
     pub findings: usize,
     /// The highest severity of its findings (or of its traffic, with none).
@@ -265,7 +267,10 @@ impl Report {
                 class: PartyClass::of(e.category, &e.name, maker),
             })
         };
-        let leaves = |country: Option<&str>| matches!((home, country), (Some(h), Some(c)) if !h.eq_ignore_ascii_case(c));
+        let leaves = |country: Option<&str>| match (home, country) {
+            (Some(h), Some(c)) => Some(!h.eq_ignore_ascii_case(c)),
+            _ => None,
+        };
         for d in &mut self.destinations {
             let mut names = vec![d.host.as_str()];
             names.extend(d.cnames.iter().map(String::as_str));

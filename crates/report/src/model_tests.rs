@@ -121,9 +121,11 @@ fn cname_cloaking_is_attributed_to_the_tracker() {
     assert_eq!(f.party.as_ref().map(|p| p.name.as_str()), Some(party.name.as_str()));
     assert_eq!(f.severity, Severity::Critical, "{}", f.severity_reason);
     assert!(f.severity_reason.contains("third party"), "{}", f.severity_reason);
-    // No geo data: the country is unknown, nothing is flagged as leaving it.
-    assert!(!f.leaves_country && !d.leaves_country);
+    // No geo data: the country is unknown, and so is whether the data left the device's.
+    assert_eq!((f.leaves_country, d.leaves_country), (None, None));
     let s = Summary::of(&r);
+    assert_eq!((s.findings_leaving_country, s.findings_country_unknown), (0, 1));
+    check_unknown_is_not_no(&r);
     assert_eq!(s.verdict, Severity::Critical);
     assert_eq!(s.findings_by_severity[Severity::Critical as usize], 1);
     assert!(s.stories[0].contains("Adobe"), "{:?}", s.stories);
@@ -131,3 +133,24 @@ fn cname_cloaking_is_attributed_to_the_tracker() {
 
 const SEC: i64 = testkit::SEC;
 const T0: i64 = testkit::DEFAULT_START_NS;
+
+/// A report whose device country is known but whose servers' countries are not: every renderer
+/// says "unknown", none says "0 outside"; JSON has `leaves_country: null`.
+fn check_unknown_is_not_no(r: &Report) {
+    use crate::render;
+    let j = render::json(r);
+    assert!(j["findings"][0]["leaves_country"].is_null(), "{}", j["findings"][0]);
+    assert!(j["destinations"].as_array().unwrap().iter().all(|d| d["leaves_country"].is_null()));
+    assert_eq!(j["summary"]["findings_leaving_country"], 0);
+    assert_eq!(j["summary"]["findings_country_unknown"], 1);
+    let text = render::text::text(r, &Default::default());
+    let md = render::markdown::markdown(r);
+    let html = render::html::html(r);
+    for (name, out) in [("text", &text), ("markdown", &md), ("html", &html)] {
+        assert!(!out.contains("0 sent outside"), "{name}: {out}");
+        assert!(out.contains("unknown"), "{name}");
+    }
+    assert!(text.contains("server country unknown for the finding"), "{text}");
+    assert!(md.contains("| findings sent outside TW | unknown |"), "{md}");
+    assert!(html.contains("data-metric=\"summary.findings_leaving_country\">unknown<"), "{html}");
+}

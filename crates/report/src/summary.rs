@@ -82,8 +82,10 @@ pub struct Summary {
     pub unprotected_destinations: usize,
     /// Distinct contacts of the profile's address book sent in one message, at most.
     pub contacts_uploaded: usize,
-    /// Findings whose destination is outside the device's country.
+    /// Findings whose destination is known to be outside the device's country.
     pub findings_leaving_country: usize,
+    /// Findings for which that is unknown (no country for the server, or none for the device).
+    pub findings_country_unknown: usize,
     /// Bytes sent and received, over all destinations.
     pub bytes_sent: u64,
     /// See [`Summary::bytes_sent`].
@@ -100,6 +102,37 @@ pub struct Summary {
     pub unopened: u64,
     /// One sentence on what of the encrypted traffic was read; empty when there was none.
     pub coverage: String,
+}
+
+impl Summary {
+    /// How many findings left the device's country, in words, counting only what is known:
+    /// `2 sent to servers outside TW`, `... (country unknown for 3)`, `server countries unknown
+    /// for all 5 findings`. `None` when the device's country is unknown.
+    pub fn leaving(&self) -> Option<String> {
+        let home = self.home_country.as_deref()?;
+        let (out, unknown) = (self.findings_leaving_country, self.findings_country_unknown);
+        Some(if unknown == 1 && self.findings == 1 {
+            "server country unknown for the finding".into()
+        } else if unknown > 0 && unknown == self.findings {
+            format!("server countries unknown for all {unknown} findings")
+        } else if unknown > 0 {
+            format!("{out} sent to servers outside {home} (country unknown for {unknown})")
+        } else {
+            format!("{out} sent to servers outside {home}")
+        })
+    }
+
+    /// The figure for "findings outside the device's country": the known count, or `unknown`
+    /// when no finding's country is known (or the device's is not). How many are unknown beside
+    /// a known count is [`Summary::findings_country_unknown`].
+    pub fn leaving_figure(&self) -> String {
+        let unknown = self.findings_country_unknown;
+        if self.home_country.is_none() || (unknown > 0 && unknown == self.findings) {
+            "unknown".into()
+        } else {
+            self.findings_leaving_country.to_string()
+        }
+    }
 }
 
 /// The name a destination is grouped under: its party, else its registrable domain.
@@ -163,8 +196,10 @@ impl Summary {
             if f.exposure == crate::severity::Exposure::Cleartext {
                 s.cleartext_findings += 1;
             }
-            if f.leaves_country {
-                s.findings_leaving_country += 1;
+            match f.leaves_country {
+                Some(true) => s.findings_leaving_country += 1,
+                Some(false) => {}
+                None => s.findings_country_unknown += 1,
             }
         }
         s.contacts_uploaded =
@@ -307,8 +342,8 @@ fn headline(s: &Summary) -> String {
     let data: Vec<String> = s.data.iter().map(|&k| data_words(k).to_string()).collect();
     let parties = s.parties.iter().filter(|p| p.findings > 0).count();
     let abroad = match &s.home_country {
-        Some(home) if s.findings_leaving_country > 0 => {
-            format!("; {} sent to servers outside {home}", s.findings_leaving_country)
+        Some(_) if s.findings_leaving_country + s.findings_country_unknown > 0 => {
+            format!("; {}", s.leaving().unwrap_or_default())
         }
         _ => String::new(),
     };

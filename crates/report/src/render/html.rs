@@ -351,17 +351,16 @@ fn cards(out: &mut String, report: &Report, s: &Summary) {
     );
     let (name, unit) = match (home, report.geo_source.is_some()) {
         (None, _) => ("leaving the country".to_string(), "device country unknown".to_string()),
-        (Some(c), true) => (format!("leaving {}", Esc(c)), "findings sent abroad".to_string()),
         (Some(c), false) => (format!("leaving {}", Esc(c)), "server countries unknown".to_string()),
+        (Some(c), true) => (
+            format!("leaving {}", Esc(c)),
+            match s.findings_country_unknown {
+                0 => "findings sent abroad".to_string(),
+                n => format!("findings sent abroad; {n} of unknown country"),
+            },
+        ),
     };
-    card(
-        out,
-        "summary.findings_leaving_country",
-        &s.findings_leaving_country.to_string(),
-        &name,
-        &unit,
-        "",
-    );
+    card(out, "summary.findings_leaving_country", &s.leaving_figure(), &name, &unit, "");
     card(
         out,
         "summary.bytes_sent",

@@ -138,6 +138,7 @@ fn summary_json(s: &Summary) -> Value {
         "unprotected_destinations": s.unprotected_destinations,
         "contacts_uploaded": s.contacts_uploaded,
         "findings_leaving_country": s.findings_leaving_country,
+        "findings_country_unknown": s.findings_country_unknown,
         "bytes_sent": s.bytes_sent,
         "bytes_received": s.bytes_received,
         "parties": s.parties.iter().map(|p| json!({

@@ -190,7 +190,10 @@ pub fn markdown(report: &Report) -> String {
                 Some(h) => format!("findings sent outside {}", escape(h)),
                 None => "findings sent outside the device's country".into(),
             },
-            if home.is_some() { s.findings_leaving_country.to_string() } else { "unknown".into() },
+            match s.findings_country_unknown {
+                n if n > 0 && n < s.findings => format!("{} (+{n} unknown)", s.leaving_figure()),
+                _ => s.leaving_figure(),
+            },
         ),
         (
             "personal data sent".into(),

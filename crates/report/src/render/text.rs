@@ -422,8 +422,8 @@ pub fn text(report: &Report, style: &Style) -> String {
         s.findings,
         plural(s.findings),
     );
-    if let Some(home) = report.device.as_ref().and_then(|d| d.country.as_deref()) {
-        counts.push_str(&format!(", {} sent outside {}", s.findings_leaving_country, clean(home)));
+    if let Some(leaving) = s.leaving() {
+        counts.push_str(&format!(", {}", clean(&leaving)));
     }
     if s.contacts_uploaded > 0 {
         counts.push_str(&format!("; up to {} contacts in one message", s.contacts_uploaded));

@@ -65,7 +65,7 @@ pub(super) fn destinations(out: &mut String, report: &Report, start: Option<Time
         if let Some(why) = geo.and_then(|g| g.reason).filter(|_| code == UNKNOWN_COUNTRY) {
             let _ = write!(out, "<span class=\"reason\">{}</span>", Esc(why));
         }
-        if d.leaves_country {
+        if d.leaves_country == Some(true) {
             out.push_str("<span class=\"reason\">abroad</span>");
         }
         let asn = geo.and_then(|g| g.asn);
@@ -151,7 +151,7 @@ fn finding_row(out: &mut String, f: &Finding, start: Option<Timestamp>) {
         Esc(&f.where_),
         exposure_html(f.exposure),
     );
-    if f.leaves_country {
+    if f.leaves_country == Some(true) {
         let to = f.country.as_deref().unwrap_or(UNKNOWN_COUNTRY);
         let _ = write!(out, " <span class=\"tag\">abroad: {}</span>", Esc(to));
     }

@@ -48,7 +48,7 @@ pub(crate) fn finding(host: &str, data: DataKind, item: &str, severity: Severity
         exposure: Exposure::Cleartext,
         party: None,
         country: Some("CN".into()),
-        leaves_country: true,
+        leaves_country: Some(true),
         severity,
         severity_reason: "device identifier readable by anyone on the path".into(),
     }
@@ -75,7 +75,7 @@ pub(crate) fn destination(host: &str, protection: Protection) -> Destination {
         tls_decrypted: 0,
         cnames: Vec::new(),
         domain: host.into(),
-        leaves_country: true,
+        leaves_country: Some(true),
         findings: 0,
         severity: Severity::Info,
         severity_reason: "encrypted, nothing personal seen".into(),
