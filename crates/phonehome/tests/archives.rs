@@ -183,7 +183,10 @@ fn broken_archives_are_errors_with_their_position() {
     assert!(err.contains("cut.mitm: not a readable mitmproxy flow file"), "{err}");
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(doc["captures"][0]["error"].is_string());
-    // A run that read nothing does not say nothing was found.
-    assert_ne!(doc["summary"]["verdict"], Value::Null);
+    // A run that read nothing does not say nothing was found: it gives no verdict.
+    assert_eq!(doc["summary"]["verdict"], Value::Null);
+    assert_eq!(doc["summary"]["complete"], false);
+    let headline = doc["summary"]["headline"].as_str().unwrap();
+    assert!(headline.starts_with("Nothing could be read"), "{headline}");
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -220,3 +220,46 @@ fn bad_input_exits_2_naming_the_file() {
     let out = phonehome(&["block", "examples/demo.pcapng", "--format", "pihole"]);
     assert_eq!(out.status.code(), Some(2), "clap rejects unknown formats");
 }
+
+/// A capture that could not be read gives no empty list (an empty list would read as "nothing
+/// to block"): exit 2 and nothing written, unless `--allow-partial`; the same for a report of
+/// such a run. `analyze` on it gives no verdict.
+#[test]
+fn an_unreadable_capture_gives_no_empty_list() {
+    let bad = tmp("not-a-capture.pcap");
+    std::fs::write(&bad, b"this is not a capture file at all, just text\n").unwrap();
+    let b = bad.to_str().unwrap();
+    let out = phonehome(&["block", b, "--format", "hosts"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "nothing written");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(b) && err.contains("--allow-partial"), "{err}");
+    let list = tmp("partial.hosts");
+    let out = phonehome(&[
+        "block",
+        b,
+        "--format",
+        "hosts",
+        "--allow-partial",
+        "-o",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "still an error, but the list is written");
+    assert!(std::fs::read_to_string(&list).unwrap().contains("Entries: 0"));
+
+    let report = tmp("unreadable.json");
+    let out = phonehome(&["analyze", b, "--format", "json", "-o", report.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(doc["summary"]["verdict"].is_null(), "{}", doc["summary"]);
+    assert_eq!(doc["summary"]["complete"], false);
+    let out = phonehome(&["analyze", b]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("Verdict: INCOMPLETE"), "{text}");
+    assert!(!text.contains("no personal data found"), "{text}");
+    let out = phonehome(&["block", report.to_str().unwrap(), "--format", "hosts"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did not read all of its input"));
+}

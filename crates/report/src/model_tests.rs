@@ -154,3 +154,59 @@ fn check_unknown_is_not_no(r: &Report) {
     assert!(md.contains("| findings sent outside TW | unknown |"), "{md}");
     assert!(html.contains("data-metric=\"summary.findings_leaving_country\">unknown<"), "{html}");
 }
+
+/// A capture that could not be read gives no verdict in any format: never "no personal data
+/// found"; one read in part says which part in the verdict line.
+#[test]
+fn an_unreadable_capture_is_no_all_clear() {
+    use crate::CaptureInfo;
+    use crate::render;
+    let unreadable = CaptureInfo {
+        path: "broken.pcap".into(),
+        error: Some("not a capture file (first bytes 7b 22 61 22)".into()),
+        ..CaptureInfo::default()
+    };
+    let mut r = Report { captures: vec![unreadable.clone()], ..Report::default() };
+    r.attribute(&Entities::builtin(), &Geo::none());
+    let s = Summary::of(&r);
+    assert!(s.nothing_read);
+    let j = render::json(&r);
+    assert!(j["summary"]["verdict"].is_null(), "{}", j["summary"]);
+    assert_eq!(j["summary"]["complete"], false);
+    assert!(j["summary"]["unread"][0].as_str().unwrap().starts_with("broken.pcap: not a capture"));
+    let text = render::text::text(&r, &Default::default());
+    let md = render::markdown::markdown(&r);
+    let html = render::html::html(&r);
+    for (name, out) in
+        [("text", &text), ("markdown", &md), ("html", &html), ("json", &j.to_string())]
+    {
+        assert!(!out.to_lowercase().contains("no personal data found"), "{name}: {out}");
+        assert!(out.contains("broken.pcap"), "{name}");
+    }
+    assert!(text.starts_with("Verdict: INCOMPLETE  nothing could be read"), "{text}");
+    assert!(md.contains("**Verdict: INCOMPLETE** (nothing could be read)"), "{md}");
+    assert!(html.contains("data-metric=\"summary.verdict\">incomplete<"), "{html}");
+
+    // Read in part: a verdict, and the verdict line says what was not read.
+    let whole = CaptureInfo { path: "good.pcap".into(), packets: 10, ..CaptureInfo::default() };
+    let cut = CaptureInfo {
+        path: "cut.pcap".into(),
+        packets: 3,
+        error: Some("at byte offset 900: truncated packet record".into()),
+        ..CaptureInfo::default()
+    };
+    let mut r = Report { captures: vec![whole, cut], ..Report::default() };
+    r.attribute(&Entities::builtin(), &Geo::none());
+    let text = render::text::text(&r, &Default::default());
+    let first = text.lines().next().unwrap();
+    assert!(first.starts_with("Verdict: INFO"), "{first}");
+    assert!(first.contains("incomplete: 1 input not read whole"), "{first}");
+    assert!(text.contains("Not read whole: cut.pcap: stopped after 3 packets: at byte offset 900"));
+    let j = render::json(&r);
+    assert_eq!(
+        (j["summary"]["verdict"].as_str(), j["summary"]["complete"].as_bool()),
+        (Some("info"), Some(false))
+    );
+    assert!(render::markdown::markdown(&r).contains("Not read whole: cut.pcap: stopped after 3"));
+    assert!(render::html::html(&r).contains("class=\"incomplete\">Not read whole: cut.pcap"));
+}

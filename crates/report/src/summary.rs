@@ -102,9 +102,47 @@ pub struct Summary {
     pub unopened: u64,
     /// One sentence on what of the encrypted traffic was read; empty when there was none.
     pub coverage: String,
+    /// No input gave a single packet or entry: there is no verdict (renderers say "incomplete"
+    /// and never "no personal data found").
+    pub nothing_read: bool,
+    /// The inputs that could not be read, or only in part: `path: why`.
+    pub unread: Vec<String>,
 }
 
 impl Summary {
+    /// The verdict as a word: the severity, or `incomplete` when nothing could be read.
+    pub fn verdict_word(&self) -> &'static str {
+        if self.nothing_read { "incomplete" } else { self.verdict.as_str() }
+    }
+
+    /// What follows the verdict word: the findings per severity, `no personal data found in
+    /// what was read`, or `nothing could be read`; then the note on inputs read in part.
+    pub fn verdict_detail(&self) -> String {
+        let by_sev = self.severity_breakdown();
+        let detail = if self.nothing_read {
+            return "nothing could be read".into();
+        } else if by_sev.is_empty() {
+            "no personal data found in what was read".to_string()
+        } else {
+            let s = if self.findings == 1 { "" } else { "s" };
+            format!("{} finding{s}: {}", self.findings, by_sev.join(", "))
+        };
+        match self.incomplete_note() {
+            note if note.is_empty() => detail,
+            note => format!("{detail}; {note}"),
+        }
+    }
+
+    /// What the verdict line adds about inputs read in part, short (empty when all were read
+    /// whole); [`Summary::unread`] says why, on a line of its own.
+    pub fn incomplete_note(&self) -> String {
+        match self.unread.len() {
+            0 => String::new(),
+            1 => "incomplete: 1 input not read whole".into(),
+            n => format!("incomplete: {n} inputs not read whole"),
+        }
+    }
+
     /// How many findings left the device's country, in words, counting only what is known:
     /// `2 sent to servers outside TW`, `... (country unknown for 3)`, `server countries unknown
     /// for all 5 findings`. `None` when the device's country is unknown.
@@ -264,6 +302,18 @@ impl Summary {
         s.stories = stories(report, s.start);
         s.unopened = report.coverage.unopened();
         s.coverage = coverage_line(&report.coverage);
+        s.nothing_read =
+            !report.captures.is_empty() && report.captures.iter().all(|c| c.packets == 0);
+        for c in &report.captures {
+            match &c.error {
+                Some(e) if c.packets == 0 => s.unread.push(format!("{}: {e}", c.path)),
+                Some(e) => {
+                    s.unread.push(format!("{}: stopped after {} packets: {e}", c.path, c.packets));
+                }
+                None if c.packets == 0 => s.unread.push(format!("{}: no packets", c.path)),
+                None => {}
+            }
+        }
         s.headline = headline(&s);
         s
     }
@@ -328,6 +378,12 @@ fn coverage_line(c: &crate::finding::Coverage) -> String {
 }
 
 fn headline(s: &Summary) -> String {
+    if s.nothing_read {
+        return format!(
+            "Nothing could be read, so nothing can be said about this device: {}.",
+            s.unread.join("; ")
+        );
+    }
     let unread = match s.unopened {
         0 => String::new(),
         1 => " 1 encrypted connection could not be read.".to_string(),

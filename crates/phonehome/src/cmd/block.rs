@@ -5,7 +5,9 @@
 //! ([`super::analyze::build_report`]); a JSON file with a `schema` is taken for a report, one with
 //! a `log` for a HAR, and reports and captures cannot be mixed. The policy ([`guard::policy`]) selects destinations, [`guard::export`] writes them.
 //! Warnings (essential names left out, allowed names) go to standard error, the list to standard
-//! output or `-o`. Exit code 0 when the list was written (even empty), 2 on bad input.
+//! output or `-o`. Exit code 0 when the list was written (even empty), 2 on bad input (or a
+//! report of a run that did not read all of its input); an empty list from input that was not
+//! read whole is not written at all unless `--allow-partial`.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -53,6 +55,11 @@ pub(crate) struct BlockArgs {
     /// Write the list to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    /// Write the list even when it is empty and an input could not be read whole (by default
+    /// that is refused, exit code 2: an empty list from a capture that was not read is no
+    /// all-clear).
+    #[arg(long)]
+    pub(crate) allow_partial: bool,
     /// Captures only: TLS key log for opening TLS, as for `analyze`; repeatable.
     #[arg(long = "keylog", value_name = "FILE")]
     pub(crate) keylogs: Vec<PathBuf>,
@@ -85,6 +92,13 @@ pub(crate) fn run(args: &BlockArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let selection = policy.select(&inputs.reports);
+    if inputs.errored && selection.entries.is_empty() && !args.allow_partial {
+        eprintln!(
+            "phonehome: not writing an empty list: an input could not be read whole (see above), \
+             so an empty list says nothing; --allow-partial writes it anyway"
+        );
+        return Ok(ExitCode::from(2));
+    }
     for w in &selection.warnings {
         eprintln!("phonehome: warning: {w}");
     }
@@ -161,12 +175,25 @@ fn read_inputs(args: &BlockArgs) -> anyhow::Result<Result<Inputs, ExitCode>> {
     if captures.is_empty() {
         let mut sources = Vec::new();
         let mut values = Vec::new();
+        let mut errored = false;
         for (path, (value, sha)) in reports {
+            // A report of a run that could not read all of its input (older reports have no
+            // `complete`: they are taken as complete).
+            if value["summary"]["complete"] == Value::Bool(false) {
+                let unread = value["summary"]["unread"].as_array().cloned().unwrap_or_default();
+                let why: Vec<&str> = unread.iter().filter_map(Value::as_str).collect();
+                eprintln!(
+                    "phonehome: {}: the report's run did not read all of its input ({})",
+                    path.display(),
+                    why.join("; ")
+                );
+                errored = true;
+            }
             sources.push((format!("report {}", path.display()), Some(sha)));
             sources.extend(capture_sources(&value));
             values.push(value);
         }
-        return Ok(Ok(Inputs { reports: values, sources, errored: false }));
+        return Ok(Ok(Inputs { reports: values, sources, errored }));
     }
     let built = build_report(&ReportInputs {
         captures: &captures,

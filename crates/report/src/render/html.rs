@@ -230,9 +230,16 @@ fn verdict(out: &mut String, report: &Report, s: &Summary) {
         "<section id=\"verdict\" class=\"verdict sev-{0}\"><div><span class=\"label\">Verdict</span>\
          <span class=\"level\" data-metric=\"summary.verdict\">{0}</span></div>\
          <p class=\"headline\">{1}</p>",
-        s.verdict.as_str(),
+        s.verdict_word(),
         Esc(&s.headline)
     );
+    if !s.unread.is_empty() && !s.nothing_read {
+        let _ = write!(
+            out,
+            "<p class=\"incomplete\">Not read whole: {}</p>",
+            Esc(&s.unread.join("; "))
+        );
+    }
     if !s.stories.is_empty() {
         out.push_str("<ul class=\"stories\">");
         for story in &s.stories {

@@ -125,7 +125,9 @@ fn summary_json(s: &Summary) -> Value {
         .map(|&v| (v.as_str().to_string(), json!(s.findings_by_severity[v as usize])))
         .collect();
     json!({
-        "verdict": s.verdict.as_str(),
+        "verdict": if s.nothing_read { Value::Null } else { json!(s.verdict.as_str()) },
+        "complete": s.unread.is_empty(),
+        "unread": s.unread,
         "headline": s.headline,
         "coverage": s.coverage,
         "stories": s.stories,

@@ -142,26 +142,17 @@ fn severity_cell(s: Severity) -> String {
     }
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
 /// The report as Markdown.
 pub fn markdown(report: &Report) -> String {
     let s = Summary::of(report);
     let mut out = String::from("# phonehome report\n\n");
-    let by_sev = s.severity_breakdown();
-    let _ = writeln!(
-        out,
-        "**Verdict: {}**{}\n",
-        s.verdict.as_str().to_uppercase(),
-        if by_sev.is_empty() {
-            " (no personal data found)".to_string()
-        } else {
-            format!(" ({} finding{}: {})", s.findings, plural(s.findings), by_sev.join(", "))
-        }
-    );
+    let detail = s.verdict_detail();
+    let _ =
+        writeln!(out, "**Verdict: {}** ({})\n", s.verdict_word().to_uppercase(), escape(&detail));
     let _ = writeln!(out, "- {}", escape(&s.headline));
+    if !s.unread.is_empty() && !s.nothing_read {
+        let _ = writeln!(out, "- Not read whole: {}", escape(&s.unread.join("; ")));
+    }
     if !s.coverage.is_empty() {
         let _ = writeln!(out, "- Coverage: {}", escape(&s.coverage));
     }
@@ -174,7 +165,7 @@ pub fn markdown(report: &Report) -> String {
     let data: Vec<&str> = s.data.iter().map(|&k| data_words(k)).collect();
     let home = report.device.as_ref().and_then(|d| d.country.as_deref());
     let mut rows: Vec<(String, String)> = vec![
-        ("verdict".into(), s.verdict.as_str().into()),
+        ("verdict".into(), s.verdict_word().into()),
         ("findings".into(), s.findings.to_string()),
     ];
     for v in Severity::ALL.iter().rev() {
@@ -492,7 +483,9 @@ mod tests {
     fn empty_report() {
         let md = markdown(&crate::finding::Report::default());
         assert!(
-            md.starts_with("# phonehome report\n\n**Verdict: INFO** (no personal data found)"),
+            md.starts_with(
+                "# phonehome report\n\n**Verdict: INFO** (no personal data found in what was read)"
+            ),
             "{md}"
         );
         assert!(md.contains("Severity rubric: docs/severity.md"));

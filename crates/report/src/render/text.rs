@@ -379,13 +379,8 @@ pub fn text(report: &Report, style: &Style) -> String {
     let mut out: Vec<String> = Vec::new();
 
     // Verdict.
-    let verdict = s.verdict.as_str().to_uppercase();
-    let by_sev = s.severity_breakdown();
-    let detail = if by_sev.is_empty() {
-        "no personal data found".to_string()
-    } else {
-        format!("{} finding{}: {}", s.findings, plural(s.findings), by_sev.join(", "))
-    };
+    let verdict = s.verdict_word().to_uppercase();
+    let detail = s.verdict_detail();
     out.push(clip_line(
         &format!(
             "{} {}  {}",
@@ -396,6 +391,10 @@ pub fn text(report: &Report, style: &Style) -> String {
         width,
     ));
     out.extend(wrap(&clean(&s.headline), width, "", 0));
+    if !s.unread.is_empty() && !s.nothing_read {
+        let line = format!("Not read whole: {}", s.unread.join("; "));
+        out.extend(wrap(&clean(&line), width, "", 0));
+    }
     if !s.coverage.is_empty() {
         out.extend(wrap(&clean(&format!("Coverage: {}", s.coverage)), width, "", 0));
     }
