@@ -72,7 +72,10 @@ fn corpus(name: &str) -> Option<Vec<u8>> {
     match std::fs::read(&p) {
         Ok(d) => Some(d),
         Err(_) => {
-            eprintln!("SKIP: {} not found", p.display());
+            testkit::skip::skip(
+                "archive (real HAR/mitmproxy)",
+                &format!("{} not found", p.display()),
+            );
             None
         }
     }

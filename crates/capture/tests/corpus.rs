@@ -61,7 +61,7 @@ fn corpus() -> Option<PathBuf> {
     if dir.join("INVENTORY.tsv").is_file() {
         Some(dir)
     } else {
-        println!("skipped: no corpus at {CORPUS}");
+        testkit::skip::skip("capture corpus", &format!("no corpus at {CORPUS}"));
         None
     }
 }

@@ -327,7 +327,7 @@ fn random_profile() -> String {
 #[test]
 fn real_corpus_gives_no_profile_finding() {
     let Some(root) = corpus() else {
-        println!("corpus: ../shared/corpus/real absent, skipped");
+        testkit::skip::skip("accuracy (real corpus)", "../shared/corpus/real is absent");
         return;
     };
     let mut captures: Vec<PathBuf> = Vec::new();

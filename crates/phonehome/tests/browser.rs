@@ -70,9 +70,9 @@ fn html_report_in_headless_chromium() {
             "PHONEHOME_BROWSER_TEST=require, but there is no /usr/bin/chromium (install Debian's \
              chromium, or point PHONEHOME_CHROMIUM at a Chromium)"
         );
-        eprintln!(
-            "browser test SKIPPED: no /usr/bin/chromium and no PHONEHOME_CHROMIUM \
-             (PHONEHOME_BROWSER_TEST=require makes this a failure)"
+        testkit::skip::skip(
+            "browser (HTML report in Chromium)",
+            "no /usr/bin/chromium and no PHONEHOME_CHROMIUM",
         );
         return;
     };

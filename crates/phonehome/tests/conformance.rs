@@ -119,7 +119,7 @@ fn known_differences() -> BTreeMap<(String, String, String), Vec<(String, String
 #[test]
 fn events_match_tshark_on_real_corpus() {
     let Some(root) = corpus() else {
-        eprintln!("SKIP: ../shared/corpus/real not found; conformance test not run");
+        testkit::skip::skip("conformance (tshark events)", "../shared/corpus/real is absent");
         return;
     };
     let known = known_differences();

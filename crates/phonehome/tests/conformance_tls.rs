@@ -22,7 +22,7 @@ fn tshark_available() -> bool {
             std::env::var("PHONEHOME_TSHARK_TEST").as_deref() != Ok("require"),
             "PHONEHOME_TSHARK_TEST=require but tshark is not installed"
         );
-        eprintln!("SKIP: tshark not installed; TLS conformance not checked");
+        testkit::skip::skip("conformance_tls", "tshark is not installed");
     }
     ok
 }
@@ -162,7 +162,10 @@ fn decrypted_requests_match_tshark() {
         );
         assert_eq!(h3[1]["status"], 200);
     } else {
-        eprintln!("SKIP: ../shared/corpus/real not found; only the generated captures compared");
+        testkit::skip::skip(
+            "conformance_tls (real captures)",
+            "../shared/corpus/real is absent; only the generated captures compared",
+        );
     }
     eprintln!("{agreed} requests inside TLS agree with tshark");
     let _ = std::fs::remove_dir_all(&dir);

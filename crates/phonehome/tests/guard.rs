@@ -32,7 +32,7 @@ fn have_dig() -> bool {
         std::env::var("PHONEHOME_DNS_TEST").as_deref() != Ok("require"),
         "PHONEHOME_DNS_TEST=require but {DIG} is missing (apt-get install dnsutils)"
     );
-    eprintln!("skipped: {DIG} not installed (Debian dnsutils)");
+    testkit::skip::skip("guard (end to end)", &format!("{DIG} is not installed (Debian dnsutils)"));
     false
 }
 

@@ -78,6 +78,7 @@ pub mod pcap;
 pub mod pcapng;
 pub mod rng;
 pub mod scenario;
+pub mod skip;
 pub mod tls_session;
 
 pub use conversation::{Conversation, Direction, Segment, TcpConversation, UdpConversation};

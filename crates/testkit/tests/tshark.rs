@@ -136,7 +136,7 @@ fn check(path: &Path) {
 #[test]
 fn tshark_reads_pcap_and_pcapng() {
     if !tshark() {
-        eprintln!("tshark not installed: skipping the cross-check");
+        testkit::skip::skip("testkit tshark cross-check", "tshark is not installed");
         return;
     }
     // pcap, little-endian, microseconds, 802.1Q + 802.1ad tags, IPv4.

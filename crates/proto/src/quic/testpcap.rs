@@ -12,7 +12,7 @@ use flow::{Chunk, Direction};
 use crate::{Anomalies, Event};
 
 /// The real-capture corpus.
-pub(crate) const CORPUS: &str = "/work/shared/corpus/real";
+pub(crate) const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/real");
 
 /// An endpoint: address and port.
 pub(crate) type Endpoint = (IpAddr, u16);
@@ -37,7 +37,7 @@ pub(crate) fn corpus() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("skipped: {CORPUS} not present");
+        testkit::skip::skip("QUIC on the real corpus", &format!("{CORPUS} is absent"));
         None
     }
 }

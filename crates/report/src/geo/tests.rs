@@ -212,7 +212,10 @@ fn installed_data() -> Option<GeoPaths> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(DATA_DIR);
     let p = Geo::paths_in(std::slice::from_ref(&dir), None);
     if p.country_mmdb.is_none() {
-        eprintln!("skipped: no mmdb in {} (run scripts/geo-setup.sh)", dir.display());
+        testkit::skip::skip(
+            "geo (real data)",
+            &format!("no mmdb in {} (run scripts/geo-setup.sh)", dir.display()),
+        );
         return None;
     }
     Some(p)
@@ -257,7 +260,7 @@ fn load_time() {
     let tc = t.elapsed();
     let t = Instant::now();
     let Some(asn) = p.asn else {
-        eprintln!("skipped: no ASN data (run scripts/geo-setup.sh)");
+        testkit::skip::skip("geo (ASN data)", "no ASN data (run scripts/geo-setup.sh)");
         return;
     };
     let a = Geo::open(None, Some(&asn)).unwrap();

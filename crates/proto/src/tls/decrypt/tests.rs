@@ -244,7 +244,7 @@ fn openssl(
             panic!("PHONEHOME_OPENSSL_TEST=require but {e}")
         }
         Err(e) => {
-            eprintln!("SKIP: OpenSSL session {version} {ciphers}: {e}");
+            testkit::skip::skip("OpenSSL sessions", &format!("{version} {ciphers}: {e}"));
             None
         }
     }
