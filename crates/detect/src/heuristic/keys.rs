@@ -52,7 +52,21 @@ const MAX_WORDS: usize = 8;
 fn word(w: &[u8]) -> Classes {
     match w {
         b"imei" | b"imeis" | b"imeisv" | b"meid" | b"deviceimei" | b"imeinumber" => IMEI | NAMED,
-        b"did" | b"deviceid" | b"devid" | b"udid" | b"duid" | b"uniqueid" => DEVICE_ID,
+        // `vaid`, `idfv`: vendor ids (MSA, iOS); the install ids of Firebase, Kochava and
+        // Branch. (`uid` is left out: mostly a user's number, which the IMEI check would misread.)
+        b"did"
+        | b"deviceid"
+        | b"devid"
+        | b"udid"
+        | b"duid"
+        | b"uniqueid"
+        | b"vaid"
+        | b"idfv"
+        | b"hardwareid"
+        | b"kochavadeviceid"
+        | b"appinstanceid"
+        | b"firebaseinstanceid"
+        | b"deviceuuid" => DEVICE_ID,
         b"imsi" | b"imsis" | b"subscriberid" => IMSI | NAMED,
         b"iccid" | b"iccids" | b"simserial" | b"simserialnumber" | b"simid" => ICCID | NAMED,
         b"mac" | b"ethaddr" | b"lanmac" => MAC,
@@ -63,11 +77,32 @@ fn word(w: &[u8]) -> Classes {
         | b"telno" => PHONE | NAMED,
         b"phone" | b"mobile" | b"tel" | b"mobilephone" => PHONE,
         b"number" | b"num" => PHONE_WEAK,
-        b"gaid" | b"idfa" | b"advertisingid" | b"aaid" | b"googleadid" | b"googleaid"
-        | b"advertiserid" => ADID | NAMED,
-        // `adid` is also an ad's (campaign's) id: `mt_adid=106535`.
-        b"adid" | b"ifa" => ADID,
-        b"androidid" | b"ssaid" | b"androiddeviceid" => ANDROID_ID | NAMED,
+        // The names the mobile SDKs document for the ids they send: Adjust
+        // `gps_adid`, `fire_adid`; Singular `aifa`; Google Mobile Ads `rdid`; Unity
+        // `advertisingTrackingId`; Branch `google_advertising_id`; MSA and
+        // Huawei `oaid`; Amazon `amazon_aid`.
+        b"gaid"
+        | b"idfa"
+        | b"advertisingid"
+        | b"aaid"
+        | b"googleadid"
+        | b"googleaid"
+        | b"advertiserid"
+        | b"gpsadid"
+        | b"fireadid"
+        | b"aifa"
+        | b"rdid"
+        | b"advertisingtrackingid"
+        | b"googleadvertisingid"
+        | b"oaid"
+        | b"amazonaid"
+        | b"amazonadvertisingid" => ADID | NAMED,
+        // `adid` is also an ad's (campaign's) id: `mt_adid=106535`; `gpid` InMobi's Google Play
+        // id but also the IAB's placement id; `advid` ironSource's advertising id but also an
+        // advertiser's number (`advid=1316378`): their values must look like an id.
+        b"adid" | b"ifa" | b"gpid" | b"advid" => ADID,
+        // `andi`: Singular's Android ID.
+        b"androidid" | b"ssaid" | b"androiddeviceid" | b"andi" => ANDROID_ID | NAMED,
         b"aid" => ANDROID_ID,
         b"lat" | b"latitude" => LAT,
         b"lon" | b"lng" | b"long" | b"longitude" => LON,
@@ -101,6 +136,7 @@ fn whole_only(w: &[u8]) -> bool {
             | b"num"
             | b"mdn"
             | b"sn"
+            | b"andi"
     )
 }
 
@@ -149,8 +185,55 @@ pub(super) fn classify(key: &[u8]) -> Classes {
     classes
 }
 
-/// [`classify`] without the memo (`key` is 1..=[`MAX_KEY`] bytes).
+/// [`classify`] without the memo (`key` is 1..=[`MAX_KEY`] bytes). A key path
+/// (`a.b.advertisingTrackingId`, `deviceIds[AID]`, `device_ids.gaid`) is named by its last
+/// segment; a word that tells only as a whole key (`aid`, `did`) counts there only when the
+/// segment before names a set of ids (`deviceIds`, `u-id-map`): `xmp.did` is no device id.
+/// Otherwise the key is classified whole.
 pub(super) fn classify_uncached(key: &[u8]) -> Classes {
+    if let Some((parent, last)) = split_path(key) {
+        let c = classify_words(last);
+        let (norm, n) = normalized(last);
+        if c != 0 && (!whole_only(&norm[..n]) || names_ids(parent)) {
+            return c;
+        }
+    }
+    classify_words(key)
+}
+
+/// `(parent, last segment)` of a key path split at `.`, `[` or `]`; `None` for a plain key.
+fn split_path(key: &[u8]) -> Option<(&[u8], &[u8])> {
+    let sep = |b: &u8| matches!(b, b'.' | b'[' | b']');
+    let trimmed = key.strip_suffix(b"]").unwrap_or(key);
+    let at = trimmed.iter().rposition(sep)?;
+    let (parent, last) = (&trimmed[..at], &trimmed[at + 1..]);
+    (!last.is_empty() && !parent.is_empty()).then_some((parent, last))
+}
+
+/// The lower-case alphanumeric bytes of `s` (at most [`MAX_KEY`]).
+fn normalized(s: &[u8]) -> ([u8; MAX_KEY], usize) {
+    let mut buf = [0u8; MAX_KEY];
+    let mut n = 0;
+    for &b in s.iter().filter(|b| b.is_ascii_alphanumeric()).take(MAX_KEY) {
+        buf[n] = b.to_ascii_lowercase();
+        n += 1;
+    }
+    (buf, n)
+}
+
+/// Whether the last segment of `parent` names a set of identifiers.
+fn names_ids(parent: &[u8]) -> bool {
+    let seg = split_path(parent).map_or(parent, |(_, last)| last);
+    let (norm, n) = normalized(seg);
+    let s = &norm[..n];
+    s.ends_with(b"ids") || s.ends_with(b"idmap") || s.ends_with(b"identifiers") || s == b"id"
+}
+
+/// The word-table classification of a whole key (see the module documentation).
+fn classify_words(key: &[u8]) -> Classes {
+    if key.is_empty() || key.len() > MAX_KEY {
+        return 0;
+    }
     let mut buf = [0u8; MAX_KEY];
     let mut len = 0;
     // Start offset of each word in `buf`.

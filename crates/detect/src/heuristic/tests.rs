@@ -77,6 +77,67 @@ fn key_classes() {
     assert_eq!(keys::classify(&[b'a'; 100]), 0);
 }
 
+/// The names the mobile SDKs give the advertising and device ids, and key paths (JSON dotted
+/// paths, bracketed map keys) named by their last segment.
+#[test]
+fn sdk_key_names_and_key_paths() {
+    let adid = [
+        "gps_adid",              // Adjust
+        "fire_adid",             // Adjust (Amazon)
+        "aifa",                  // Singular
+        "rdid",                  // Google Mobile Ads
+        "advertisingTrackingId", // Unity Ads
+        "advId",                 // ironSource
+        "adv_id",
+        "google_advertising_id", // Branch
+        "oaid",                  // MSA, Huawei
+        "amazon_aid",
+        "a.b.advertisingTrackingId",
+        "device_ids.gaid",
+        "u-id-map[GPID]",       // InMobi
+        "advertising_ids.aaid", // Branch
+    ];
+    for k in adid {
+        assert_ne!(keys::classify(k.as_bytes()) & keys::ADID, 0, "{k}");
+    }
+    for k in ["deviceIds[AID]", "device_ids.aid", "andi", "$androidId"] {
+        assert_ne!(keys::classify(k.as_bytes()) & keys::ANDROID_ID, 0, "{k}");
+    }
+    for k in ["vaid", "idfv", "hardware_id", "kochava_device_id", "app_instance_id"] {
+        assert_ne!(keys::classify(k.as_bytes()) & keys::DEVICE_ID, 0, "{k}");
+    }
+    // Whole-only words deep in a path that does not name ids; plain paths.
+    for k in ["xmp.did", "uid", "config.aid", "events.t", "user.name", "items[3]", "x.y.mac"] {
+        assert_eq!(keys::classify(k.as_bytes()), 0, "{k}");
+    }
+}
+
+/// Identifiers under the SDKs' key names and key paths are found with no profile.
+#[test]
+fn sdk_identifiers_without_a_profile() {
+    let uuid = b"38400000-8cf0-11bd-b23e-10b96e40000d";
+    let cases: &[(&str, &[u8], DataKind)] = &[
+        ("http.json:ads.advertisingTrackingId", uuid, DataKind::AdvertisingId),
+        ("http.query:aifa", uuid, DataKind::AdvertisingId),
+        ("http.form:gps_adid", uuid, DataKind::AdvertisingId),
+        ("http.json:u-id-map.GPID", uuid, DataKind::AdvertisingId),
+        ("http.json:device_ids.oaid", uuid, DataKind::AdvertisingId),
+        ("http.json:deviceIds.AID", b"9a8b7c6d5e4f3a2b", DataKind::AndroidId),
+        ("http.query:andi", b"9a8b7c6d5e4f3a2b", DataKind::AndroidId),
+    ];
+    for (loc, data, kind) in cases {
+        let v = hits_at(loc, data);
+        assert!(v.iter().any(|h| h.kind == *kind), "{loc}: {v:#?}");
+    }
+    // The same values under keys that say nothing, or a placement id under `gpid`: silent.
+    for (loc, data) in [
+        ("http.json:config.aid", &b"9a8b7c6d5e4f3a2b"[..]),
+        ("http.json:imp.ext.gpid", b"/1234/home"),
+    ] {
+        assert!(hits_at(loc, data).is_empty(), "{loc}");
+    }
+}
+
 /// The per-thread memo gives what classification gives, with slots colliding and overwritten:
 /// every key of a few hundred, three rounds in shifting orders.
 #[test]
