@@ -25,4 +25,10 @@ cp examples/demo.pcapng fuzz/corpus/report/demo.pcapng
 mkdir -p fuzz/corpus/report_data
 { printf '\x00'; cat crates/report/data/entities.toml; } > fuzz/corpus/report_data/entities
 { printf '\x01'; printf '1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."\n2001:db8::,2001:db8::ffff,64496,Doc\n'; } > fuzz/corpus/report_data/asn-csv
+# A small country table in the built-in format (first byte 0x02).
+printf '16777216,16777471,AU\n16777472,16778239,CN\n16778496,16779263,AU\n' > fuzz/corpus/cc4.csv
+printf '42541956101370907050197289607612071936,42541956180599069564461627201156022271,US\n' > fuzz/corpus/cc6.csv
+cargo run --release -q -p report --example geo-country-compile -- fuzz/corpus/cc4.csv fuzz/corpus/cc6.csv fuzz/corpus/cc.bin.gz
+{ printf '\x02'; cat fuzz/corpus/cc.bin.gz; } > fuzz/corpus/report_data/country-table
+rm -f fuzz/corpus/cc4.csv fuzz/corpus/cc6.csv fuzz/corpus/cc.bin.gz
 if [ -s data/geo/asn.bin ]; then { printf '\x01'; head -c 60000 data/geo/asn.bin; } > fuzz/corpus/report_data/asn-table-head; fi

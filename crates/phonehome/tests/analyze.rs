@@ -329,3 +329,31 @@ fn without_arguments_a_short_usage_points_at_the_demo() {
         "{usage}"
     );
 }
+
+/// A fresh machine (no `data/geo`, run from an empty directory) shows countries: the binary
+/// carries a country table, and the report names it with its licences.
+#[test]
+fn countries_out_of_the_box() {
+    let empty = std::env::temp_dir().join(format!("phonehome-nogeo-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_phonehome"))
+        .current_dir(&empty)
+        .arg("analyze")
+        .arg(root().join("examples/demo.pcapng"))
+        .arg("--profile")
+        .arg(root().join("examples/profile.toml"))
+        .args(["--format", "json", "--no-hash"])
+        .output()
+        .expect("run phonehome");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dest = |h: &str| {
+        doc["destinations"].as_array().unwrap().iter().find(|d| d["host"] == h).unwrap().clone()
+    };
+    // From the built-in table, or from data/geo when the checkout has it: the same countries.
+    assert_eq!(dest("api.account.xiaomi.com")["country"], "CN");
+    assert_eq!(dest("api.account.xiaomi.com")["leaves_country"], true);
+    assert_eq!(doc["summary"]["findings_country_unknown"], 0);
+    let source = doc["geo_source"].as_str().unwrap_or_default();
+    assert!(source.contains("geo-whois-asn-country"), "{source}");
+    let _ = std::fs::remove_dir_all(&empty);
+}

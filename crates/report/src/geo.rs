@@ -20,9 +20,12 @@
 //!   counted ([`AsnStats`]).
 //!
 //! Data is installed by `scripts/geo-setup.sh` into `data/geo/` (never by the build or the tests);
-//! [`Geo::default_paths`] finds it there.
+//! [`Geo::default_paths`] finds it there. Without a country mmdb, [`Geo::open_default`] uses the
+//! country table built into the binary ([`builtin`], CC0 ip-location-db data), so a fresh machine
+//! shows countries; networks (AS) still need the script.
 
 pub mod asn;
+pub mod builtin;
 mod special;
 
 use std::fmt;
@@ -172,9 +175,15 @@ pub struct Geo {
 }
 
 struct Country {
-    reader: maxminddb::Reader<Vec<u8>>,
+    data: CountryData,
     name: String,
     bytes: usize,
+}
+
+enum CountryData {
+    Mmdb(maxminddb::Reader<Vec<u8>>),
+    /// The table built into the binary ([`builtin`]).
+    Builtin(builtin::Table),
 }
 
 struct AsnData {
@@ -204,10 +213,20 @@ impl Geo {
         Ok(Self { country, asn })
     }
 
-    /// Loads what [`Geo::default_paths`] finds.
+    /// Loads what [`Geo::default_paths`] finds; without a country mmdb, the country table built
+    /// into the binary ([`builtin`]).
     pub fn open_default(geo_db: Option<&Path>) -> Result<Self, GeoError> {
         let p = Self::default_paths(geo_db);
-        Self::open(p.country_mmdb.as_deref(), p.asn.as_deref())
+        let mut geo = Self::open(p.country_mmdb.as_deref(), p.asn.as_deref())?;
+        if geo.country.is_none() {
+            geo.country = builtin_country();
+        }
+        Ok(geo)
+    }
+
+    /// The built-in country table alone (no network data).
+    pub fn builtin() -> Self {
+        Self { country: builtin_country(), asn: None }
     }
 
     /// Finds the data files. `geo_db` is the `--geo-db PATH` option: when given it is the country
@@ -270,7 +289,10 @@ impl Geo {
         match &self.country {
             None => info.reason = Some("no-data"),
             Some(c) => {
-                info.country = country_of(&c.reader, ip);
+                info.country = match &c.data {
+                    CountryData::Mmdb(reader) => country_of(reader, ip),
+                    CountryData::Builtin(t) => t.lookup(ip),
+                };
                 if info.country.is_none() {
                     info.reason = Some("not-found");
                 }
@@ -332,7 +354,15 @@ fn open_country(path: &Path) -> Result<Country, GeoError> {
         Some(note) => format!("{note}, built {date}"),
         None => format!("{kind} (built {date}, {file})"),
     };
-    Ok(Country { reader, name, bytes })
+    Ok(Country { data: CountryData::Mmdb(reader), name, bytes })
+}
+
+/// The built-in table, decoded (`None` only if the binary's own data were damaged, which a test
+/// rules out).
+fn builtin_country() -> Option<Country> {
+    let t = builtin::Table::decode(builtin::BUILTIN).ok()?;
+    let name = builtin::BUILTIN_SOURCE.lines().next().unwrap_or_default().trim().to_owned();
+    Some(Country { bytes: t.heap_bytes(), data: CountryData::Builtin(t), name })
 }
 
 fn open_asn(path: &Path) -> Result<AsnData, GeoError> {
