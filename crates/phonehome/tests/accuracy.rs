@@ -270,11 +270,6 @@ fn recall_is_complete_and_decoys_give_no_profile_finding() {
     }
 }
 
-fn corpus() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/real");
-    p.is_dir().then_some(p)
-}
-
 /// Luhn check digit appended to `digits`.
 fn with_luhn(digits: &str) -> String {
     (0..=9)
@@ -326,10 +321,7 @@ fn random_profile() -> String {
 
 #[test]
 fn real_corpus_gives_no_profile_finding() {
-    let Some(root) = corpus() else {
-        testkit::skip::skip("accuracy (real corpus)", "../shared/corpus/real is absent");
-        return;
-    };
+    let Some(root) = testkit::skip::real_corpus("accuracy (real corpus)") else { return };
     let mut captures: Vec<PathBuf> = Vec::new();
     for dir in std::fs::read_dir(&root).unwrap().flatten() {
         if dir.path().is_dir() {

@@ -17,11 +17,6 @@ use std::process::Command;
 
 const KINDS: [&str; 5] = ["dns_query", "tls_sni", "quic_sni", "http_host", "http_request"];
 
-fn corpus() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/real");
-    p.is_dir().then_some(p)
-}
-
 fn normalise(kind: &str, v: &str) -> String {
     match kind {
         "dns_query" | "tls_sni" | "quic_sni" => {
@@ -118,10 +113,7 @@ fn known_differences() -> BTreeMap<(String, String, String), Vec<(String, String
 
 #[test]
 fn events_match_tshark_on_real_corpus() {
-    let Some(root) = corpus() else {
-        testkit::skip::skip("conformance (tshark events)", "../shared/corpus/real is absent");
-        return;
-    };
+    let Some(root) = testkit::skip::real_corpus("conformance (tshark events)") else { return };
     let known = known_differences();
     let mut used: BTreeSet<(String, String, String, String)> = BTreeSet::new();
     let mut refs: Vec<PathBuf> = Vec::new();

@@ -116,31 +116,31 @@ impl Summary {
     }
 
     /// What follows the verdict word: the findings per severity, `no personal data found in
-    /// what was read`, or `nothing could be read`; then the note on inputs read in part.
+    /// what was read`, or `nothing could be read`; then, short, how many inputs were read only
+    /// in part ([`Summary::read_in_part`] says why).
     pub fn verdict_detail(&self) -> String {
-        let by_sev = self.severity_breakdown();
-        let detail = if self.nothing_read {
+        if self.nothing_read {
             return "nothing could be read".into();
-        } else if by_sev.is_empty() {
+        }
+        let by_sev = self.severity_breakdown();
+        let detail = if by_sev.is_empty() {
             "no personal data found in what was read".to_string()
         } else {
             let s = if self.findings == 1 { "" } else { "s" };
             format!("{} finding{s}: {}", self.findings, by_sev.join(", "))
         };
-        match self.incomplete_note() {
-            note if note.is_empty() => detail,
-            note => format!("{detail}; {note}"),
+        match self.unread.len() {
+            0 => detail,
+            1 => format!("{detail}; incomplete: 1 input not read whole"),
+            n => format!("{detail}; incomplete: {n} inputs not read whole"),
         }
     }
 
-    /// What the verdict line adds about inputs read in part, short (empty when all were read
-    /// whole); [`Summary::unread`] says why, on a line of its own.
-    pub fn incomplete_note(&self) -> String {
-        match self.unread.len() {
-            0 => String::new(),
-            1 => "incomplete: 1 input not read whole".into(),
-            n => format!("incomplete: {n} inputs not read whole"),
-        }
+    /// `Not read whole: path: why; ...`, the line under the verdict of a run that read its
+    /// input in part (`None` when all was read, or nothing: the headline says that).
+    pub fn read_in_part(&self) -> Option<String> {
+        (!self.unread.is_empty() && !self.nothing_read)
+            .then(|| format!("Not read whole: {}", self.unread.join("; ")))
     }
 
     /// How many findings left the device's country, in words, counting only what is known:

@@ -392,7 +392,7 @@ impl QuicDecryptor {
 }
 
 /// An ALPN protocol id of HTTP/3: `h3` or one of its drafts (`h3-29`...).
-fn is_h3(alpn: &str) -> bool {
+pub(super) fn is_h3(alpn: &str) -> bool {
     alpn == "h3" || alpn.starts_with("h3-")
 }
 

@@ -282,7 +282,7 @@ fn process(c: &mut Conn, payload: &[u8], out: &mut Vec<Event>) -> bool {
             let random = crate::tls::decrypt::hs::client_info(body).map(|i| i.random);
             match crate::tls::parse_client_hello(body) {
                 Some(hello) => {
-                    let h3 = hello.alpn.iter().any(|a| a == "h3" || a.starts_with("h3-"));
+                    let h3 = hello.alpn.iter().any(|a| decrypt::is_h3(a));
                     c.random = random.map(|r| (r, h3));
                     out.push(Event::QuicInitial(QuicInitial { version: c.version.id, hello }))
                 }

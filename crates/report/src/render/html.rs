@@ -233,12 +233,8 @@ fn verdict(out: &mut String, report: &Report, s: &Summary) {
         s.verdict_word(),
         Esc(&s.headline)
     );
-    if !s.unread.is_empty() && !s.nothing_read {
-        let _ = write!(
-            out,
-            "<p class=\"incomplete\">Not read whole: {}</p>",
-            Esc(&s.unread.join("; "))
-        );
+    if let Some(line) = s.read_in_part() {
+        let _ = write!(out, "<p class=\"incomplete\">{}</p>", Esc(&line));
     }
     if !s.stories.is_empty() {
         out.push_str("<ul class=\"stories\">");

@@ -150,8 +150,8 @@ pub fn markdown(report: &Report) -> String {
     let _ =
         writeln!(out, "**Verdict: {}** ({})\n", s.verdict_word().to_uppercase(), escape(&detail));
     let _ = writeln!(out, "- {}", escape(&s.headline));
-    if !s.unread.is_empty() && !s.nothing_read {
-        let _ = writeln!(out, "- Not read whole: {}", escape(&s.unread.join("; ")));
+    if let Some(line) = s.read_in_part() {
+        let _ = writeln!(out, "- {}", escape(&line));
     }
     if !s.coverage.is_empty() {
         let _ = writeln!(out, "- Coverage: {}", escape(&s.coverage));

@@ -391,8 +391,7 @@ pub fn text(report: &Report, style: &Style) -> String {
         width,
     ));
     out.extend(wrap(&clean(&s.headline), width, "", 0));
-    if !s.unread.is_empty() && !s.nothing_read {
-        let line = format!("Not read whole: {}", s.unread.join("; "));
+    if let Some(line) = s.read_in_part() {
         out.extend(wrap(&clean(&line), width, "", 0));
     }
     if !s.coverage.is_empty() {
