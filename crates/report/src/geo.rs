@@ -224,10 +224,6 @@ impl Geo {
         Ok(geo)
     }
 
-    /// The built-in country table alone (no network data).
-    pub fn builtin() -> Self {
-        Self { country: builtin_country(), asn: None }
-    }
 
     /// Finds the data files. `geo_db` is the `--geo-db PATH` option: when given it is the country
     /// mmdb (ip-location-db or MaxMind GeoLite2 Country/City), used whether or not it exists (so
