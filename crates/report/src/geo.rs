@@ -224,7 +224,6 @@ impl Geo {
         Ok(geo)
     }
 
-
     /// Finds the data files. `geo_db` is the `--geo-db PATH` option: when given it is the country
     /// mmdb (ip-location-db or MaxMind GeoLite2 Country/City), used whether or not it exists (so
     /// that opening it reports the error). The other files are looked for in [`DATA_DIR`] under the
