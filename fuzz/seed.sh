@@ -24,6 +24,8 @@ cp examples/demo.pcapng fuzz/corpus/report/demo.pcapng
 # Report data files (first byte: 0x00 entity TOML, 0x01 ASN table or CSV).
 mkdir -p fuzz/corpus/report_data
 { printf '\x00'; cat crates/report/data/entities.toml; } > fuzz/corpus/report_data/entities
+{ printf '\x03'; head -c 20000 crates/report/data/adguard/entities.tsv; } > fuzz/corpus/report_data/open-layer
+{ printf '\x03'; printf '{"trackers":{"a":{"name":"A Ads","categoryId":4,"companyId":"c"}},"trackerDomains":{"a.example":"a","B.example.":"a"}}\0{"companies":{"c":{"name":"C, Inc.","websiteUrl":"https://c.de/"}}}'; } > fuzz/corpus/report_data/companiesdb
 { printf '\x01'; printf '1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."\n2001:db8::,2001:db8::ffff,64496,Doc\n'; } > fuzz/corpus/report_data/asn-csv
 # A small country table in the built-in format (first byte 0x02).
 printf '16777216,16777471,AU\n16777472,16778239,CN\n16778496,16779263,AU\n' > fuzz/corpus/cc4.csv

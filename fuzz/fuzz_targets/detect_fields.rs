@@ -5,8 +5,8 @@
 //! header block (`Name: value` lines) and body. The control byte picks the Content-Type (form,
 //! multipart with boundary `b`, JSON, none) and whether the body is marked gzip-decoded. Every
 //! field of the request, of a response with the same headers and body, of a DNS question and of a
-//! ClientHello with the URI as name is walked; nothing may panic, and decoded data stays within
-//! the named caps. Then (control bit 6) the URI's `&`-separated pieces become matcher patterns, and the body
+//! ClientHello with the URI as name is walked, and searched for recurrence candidates
+//! (`detect::recur`); nothing may panic, and decoded data stays within the named caps. Then (control bit 6) the URI's `&`-separated pieces become matcher patterns, and the body
 //! searched in pieces cut at its `\n` bytes (as a stream) must give the same hits as searched
 //! whole.
 
@@ -76,6 +76,12 @@ libfuzzer_sys::fuzz_target!(|input: &[u8]| {
             assert!(f.data.len() <= MAX_DECODED_BYTES.max(input.len()));
         }
         let _ = f.key();
+        // The recurrence detector's candidates: whole tokens inside the field, keys normalised.
+        let _ = detect::recur::eligible(&f.location);
+        detect::recur::candidates(&f.data, &mut |c| {
+            assert!(c.span.end <= f.data.len() && c.span.start < c.span.end);
+            assert!(c.key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        });
     };
     let req = HttpRequest {
         offset: 0,

@@ -23,6 +23,10 @@
 //!   [`MAX_PROTOBUF_NESTING`], varints and fixed-width numbers as decimal text with the decoding
 //!   `varint`), else `http.body`.
 //! - `dns.qname` (the whole name) and `dns.label` (each label); `tls.sni`, `quic.sni`.
+//! - Typed pairs: in a query, a form or a JSON object, a value under a key that only says "the
+//!   value" (`value`, `v`, `id`, `u`...) after a type key (`type`, `k`, `idType`...) in the same
+//!   container carries the type in brackets: `http.json:ids.value[gaid]`, `http.query:u[AIFA]`
+//!   (`fields/typed.rs`).
 //!
 //! Values as sent are always emitted. Query, form and cookie values are also emitted
 //! percent-decoded (`decoded: ["url"]`) when that changes them; this decoding is part of reading
@@ -43,6 +47,7 @@ use proto::{Body, ClientHello, DnsQuery, Header, HttpRequest, HttpResponse};
 mod decode;
 mod json;
 mod protobuf;
+mod typed;
 
 pub use json::{MAX_JSON_NESTING, MAX_KEY_LEN, MAX_PATH_LEN};
 pub use protobuf::{
@@ -379,9 +384,14 @@ impl<'f> Cx<'f> {
     }
 
     /// `k=v&...` pairs at `prefix<key>`, values percent-decoded (`+` as space when `plus`).
+    /// A value key after a type key carries the type (`http.query:u[AIFA]`, [`typed`]).
     fn pairs(&mut self, prefix: &str, s: &[u8], plus: bool) {
+        let mut typer = typed::Typer::default();
         for (k, v) in decode::pairs(s) {
-            let key = key_string(k, plus);
+            let mut key = key_string(k, plus);
+            if let Some(t) = typer.see(key.as_bytes(), v) {
+                key = format!("{key}[{t}]");
+            }
             self.top_key(prefix, key.as_bytes(), |cx| cx.value(v, 0, Container::Url(plus)));
         }
     }
@@ -446,8 +456,12 @@ impl<'f> Cx<'f> {
         if media == b"application/x-www-form-urlencoded"
             || (form_like && decode::looks_like_form(data))
         {
+            let mut typer = typed::Typer::default();
             for (k, v) in decode::pairs(data) {
-                let key = key_string(k, true);
+                let mut key = key_string(k, true);
+                if let Some(t) = typer.see(key.as_bytes(), v) {
+                    key = format!("{key}[{t}]");
+                }
                 with_base(self, "http.form:", &mut |cx| {
                     json::push_key(&mut cx.loc, key.as_bytes());
                     cx.value(v, 0, Container::Url(true));

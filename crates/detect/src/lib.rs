@@ -24,6 +24,7 @@ pub mod fields;
 pub mod heuristic;
 pub mod matcher;
 pub mod profile;
+pub mod recur;
 pub mod variants;
 
 /// The kind of personal data a finding is about (the `data` field of the JSON contract).
@@ -55,6 +56,9 @@ pub enum DataKind {
     Location,
     /// Anything else the tester planted (a Wi-Fi name, a canary string).
     Custom,
+    /// An identifier of unknown kind, recognised because the device sent the same random-looking
+    /// value to several unrelated parties ([`recur`]).
+    Identifier,
 }
 
 /// The value of an ASCII hex digit (0 for anything else).
@@ -69,7 +73,7 @@ pub(crate) fn hex_val(b: u8) -> u8 {
 
 impl DataKind {
     /// Name used in output: `imei`, `imsi`, `iccid`, `phone`, `serial`, `android_id`,
-    /// `advertising_id`, `mac`, `email`, `contact`, `sms`, `location`, `custom`.
+    /// `advertising_id`, `mac`, `email`, `contact`, `sms`, `location`, `custom`, `identifier`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Imei => "imei",
@@ -85,6 +89,7 @@ impl DataKind {
             Self::Sms => "sms",
             Self::Location => "location",
             Self::Custom => "custom",
+            Self::Identifier => "identifier",
         }
     }
 }

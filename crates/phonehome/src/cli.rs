@@ -24,6 +24,7 @@ Commands:
     guard   --listen ADDR --upstream ADDR --block LIST [--db guard.sqlite]
                        a DNS sinkhole for your network; `guard stats` reads its query log
     profile init | check P             write or check a device profile
+    lookup  HOST|IP...   who runs a host, where an address is (offline)
 
 Run `phonehome help` or `phonehome COMMAND --help` for more.
 ";
@@ -54,6 +55,21 @@ pub(crate) enum Command {
     /// Write or check a device profile.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Who runs a host name (organisation, category, headquarters, which database said so), and
+    /// where an IP address is (country, network): what `analyze` would say, offline.
+    Lookup(LookupArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct LookupArgs {
+    /// Host names and IP addresses; `-` reads one per line from standard input (`#` comments).
+    #[arg(required = true, value_name = "NAME|IP")]
+    pub(crate) names: Vec<String>,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -96,6 +112,13 @@ pub(crate) struct AnalysisArgs {
     /// Without it only the profile-less detectors run.
     #[arg(long, value_name = "PROFILE")]
     pub(crate) profile: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) data: DataArgs,
+}
+
+/// Who runs a destination and where it is (`analyze`, `block`, `lookup`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct DataArgs {
     /// Your own entity file (same format as the built-in `crates/report/data/entities.toml`):
     /// adds organisations or overrides built-in ones.
     #[arg(long, value_name = "FILE")]

@@ -54,7 +54,7 @@ fn write_log(path: &Path) {
     send(6, HOUR, 5, "api.account.xiaomi.com", Verdict::Blocked);
     send(4, 2 * HOUR, 5, "app-measurement.com", Verdict::Blocked);
     send(7, HOUR, 6, "connectivitycheck.gstatic.com", Verdict::Allowed);
-    send(3, HOUR, 6, "wikipedia.org", Verdict::Cached);
+    send(3, HOUR, 6, "wiki.example.org", Verdict::Cached);
     send(5, 72 * HOUR, 5, "old.xiaomi.com", Verdict::Blocked);
     drop(tx);
     let summary = log.close().unwrap();
@@ -103,7 +103,7 @@ fn json_over_the_default_window_and_all() {
         (xiaomi["blocked"].as_u64(), xiaomi["category"].as_str()),
         (Some(6), Some("manufacturer"))
     );
-    assert_eq!(doc["unattributed"]["names"], 1, "wikipedia.org: {doc:#}");
+    assert_eq!(doc["unattributed"]["names"], 1, "wiki.example.org: {doc:#}");
 
     let all = json(&dir.0, &["--since", "all", "--top", "1"]);
     assert_eq!(all["since"], Value::Null);

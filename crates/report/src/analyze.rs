@@ -9,6 +9,7 @@ use detect::fields::{self, Field};
 use detect::heuristic;
 use detect::matcher::{Matcher, StreamMatcher};
 use detect::profile::Location;
+use detect::recur;
 use detect::variants::VariantSet;
 use flow::{Chunk, Direction, FlowId};
 use pipeline::{Context, FlowRecord, Observer};
@@ -16,7 +17,8 @@ use proto::{AppProto, Event};
 
 use crate::finding::{AddressBookUpload, Destination, Evidence, Finding, Report, Source};
 use crate::protection::{EntropyMeter, Protection};
-use crate::severity::{Exposure, Severity};
+use crate::recurrence::{self, MAX_RECUR_PER_FLOW};
+use crate::severity::Exposure;
 use crate::{MAX_EVIDENCE, mask};
 use raw::{RawKey, RawSource, raw_key};
 
@@ -62,6 +64,8 @@ pub struct AnalyzerStats {
     pub pending_capped: u64,
     /// Nested decodings stopped by the depth or size cap of field extraction.
     pub nested_capped: u64,
+    /// Recurrence candidates dropped by [`crate::recurrence`]'s limits.
+    pub recur_capped: u64,
 }
 
 impl AnalyzerStats {
@@ -75,6 +79,7 @@ impl AnalyzerStats {
             heuristic_hits,
             pending_capped,
             nested_capped,
+            recur_capped,
         } = self;
         [
             ("detect.fields", fields),
@@ -83,6 +88,7 @@ impl AnalyzerStats {
             ("detect.heuristic_hits", heuristic_hits),
             ("detect.pending_capped", pending_capped),
             ("detect.nested_capped", nested_capped),
+            ("detect.recur_capped", recur_capped),
         ]
         .iter()
         .map(|(k, v)| ((*k).to_string(), **v))
@@ -121,6 +127,7 @@ struct PendingUpload {
 struct FlowHits {
     hits: Vec<Pending>,
     uploads: Vec<PendingUpload>,
+    recur: Vec<recurrence::Pending>,
 }
 
 type Key = (DataKind, String, bool, String, String, String);
@@ -144,6 +151,8 @@ pub struct Analyzer {
     uploads: Vec<AddressBookUpload>,
     /// Byte histograms of unknown-protocol flows, for [`Protection::EncryptedUnknown`].
     entropy: HashMap<FlowId, EntropyMeter>,
+    /// Identifier-shaped values by destination, for [`crate::recurrence`].
+    recur: recurrence::Table,
     stats: AnalyzerStats,
 }
 
@@ -160,6 +169,8 @@ struct Message<'a> {
     contacts: BTreeSet<u32>,
     dns_domain: Option<String>,
     found: Vec<Pending>,
+    /// Recurrence candidates of a request (not of responses).
+    recur: Vec<recurrence::Pending>,
     /// Heuristic hits ending before this byte of the field were already reported (the carried
     /// tail of a raw stream).
     seen_until: usize,
@@ -236,6 +247,7 @@ impl Analyzer {
             raw: RawSource::Tcp,
             uploads: Vec::new(),
             entropy: HashMap::new(),
+            recur: recurrence::Table::default(),
             stats: AnalyzerStats::default(),
         }
     }
@@ -312,7 +324,9 @@ impl Analyzer {
                 });
             });
         }
+        let mut reported: Vec<(usize, usize)> = Vec::new();
         heuristic::scan_with(field, &self.options.heuristic, &mut |h| {
+            reported.push((h.start, h.end));
             let deferred = msg.defer_at_end && h.end == field.data.len();
             if deferred
                 || h.end < msg.seen_until
@@ -346,10 +360,53 @@ impl Analyzer {
             });
         });
         msg.found.extend(found);
+        if msg.ctx.dir == Direction::ToServer && recur::eligible(&field.location) {
+            recur::candidates(&field.data, &mut |c| {
+                let (s, e) = (c.span.start, c.span.end);
+                if (msg.defer_at_end && e == field.data.len()) || e < msg.seen_until {
+                    return;
+                }
+                let overlaps =
+                    |spans: &[(usize, usize)]| spans.iter().any(|&(a, b)| s < b && a < e);
+                msg.recur.push(recurrence::Pending {
+                    covered: overlaps(&covered) || overlaps(&reported),
+                    item: self.show(&c.value),
+                    encoding: if field.decoded.is_empty() { "plain".into() } else { decoded() },
+                    where_: field.location.clone(),
+                    time: msg.ctx.meta.ts,
+                    evidence: self.evidence(msg.ctx, msg.offset, &field.location, &c.value),
+                    decrypted: msg.decrypted,
+                    key: c.key,
+                    shape: c.shape,
+                });
+            });
+        }
     }
 
     /// Stores a message's deduplicated hits under its flow.
     fn store(&mut self, msg: &mut Message<'_>) {
+        // One occurrence per value and message (a form value is seen raw and percent-decoded, a
+        // JSON value in the whole body and at its path), at its most specific place (a keyed
+        // one over `http.body`); covered when any sighting was reported by another detector.
+        let mut recur: Vec<recurrence::Pending> = Vec::new();
+        let keyed = |w: &str| w.contains([':', '>']);
+        for p in std::mem::take(&mut msg.recur) {
+            match recur.iter_mut().find(|q| q.key == p.key) {
+                Some(q) if !keyed(&q.where_) && keyed(&p.where_) => {
+                    let covered = q.covered || p.covered;
+                    *q = p;
+                    q.covered = covered;
+                }
+                Some(q) => q.covered |= p.covered,
+                None => recur.push(p),
+            }
+        }
+        if !recur.is_empty() {
+            let entry = self.flows.entry(msg.ctx.flow.id).or_default();
+            let room = MAX_RECUR_PER_FLOW.saturating_sub(entry.recur.len());
+            self.stats.recur_capped += recur.len().saturating_sub(room) as u64;
+            entry.recur.extend(recur.into_iter().take(room));
+        }
         for p in msg.dedupe() {
             match p.source {
                 Source::Profile => self.stats.profile_hits += 1,
@@ -375,6 +432,7 @@ impl Analyzer {
             contacts: BTreeSet::new(),
             dns_domain,
             found: Vec::new(),
+            recur: Vec::new(),
             seen_until: 0,
             defer_at_end: false,
             // An HTTP message of a flow that is encrypted on the wire was decrypted.
@@ -391,20 +449,13 @@ impl Analyzer {
     }
 
     /// Ends the run: every finding, destination and upload, sorted, with the counters.
-    pub fn into_report(self) -> (Report, AnalyzerStats) {
+    pub fn into_report(mut self) -> (Report, AnalyzerStats) {
         let mut findings: Vec<Finding> = self.findings.into_values().collect();
-        findings.sort_by(|a, b| {
-            (a.first_seen, &a.host, a.data, natural(&a.item), &a.encoding, &a.where_).cmp(&(
-                b.first_seen,
-                &b.host,
-                b.data,
-                natural(&b.item),
-                &b.encoding,
-                &b.where_,
-            ))
-        });
+        crate::finding::sort_findings(&mut findings);
         let mut destinations: Vec<Destination> = self.destinations.into_values().collect();
         destinations.sort_by(|a, b| (a.first_seen, &a.host).cmp(&(b.first_seen, &b.host)));
+        self.stats.recur_capped += self.recur.capped;
+        let recurring = self.recur.into_recurring();
         let mut uploads = self.uploads;
         uploads.sort_by(|a, b| (a.time, &a.host).cmp(&(b.time, &b.host)));
         (
@@ -413,34 +464,12 @@ impl Analyzer {
                 destinations,
                 address_book_uploads: uploads,
                 coverage: self.coverage,
+                recurring,
                 ..Report::default()
             },
             self.stats,
         )
     }
-}
-
-/// `decoded` (the field's decodings) + the variant's encoding; `plain` only when nothing else.
-/// A sort key that orders numbers inside text by value (`contact[2]` before `contact[10]`).
-fn natural(s: &str) -> Vec<(bool, u64, &str)> {
-    let mut key = Vec::new();
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let n = if digits > 0 {
-            digits
-        } else {
-            rest.bytes().take_while(|b| !b.is_ascii_digit()).count()
-        };
-        let (part, tail) = rest.split_at(n);
-        // Runs of more than 19 digits compare as text (after every shorter number).
-        match part.parse::<u64>() {
-            Ok(v) if digits > 0 => key.push((false, v, "")),
-            _ => key.push((true, 0, part)),
-        }
-        rest = tail;
-    }
-    key
 }
 
 /// How visible data in `where_` of a flow with `protection` was: DNS names and SNIs travel in the
@@ -585,6 +614,7 @@ impl Observer for Analyzer {
         d.bytes_received += record.info.bytes[1];
         d.first_seen = d.first_seen.min(record.info.first);
         let Some(hits) = self.flows.remove(&record.info.id) else { return };
+        let port = record.info.server.port();
         for p in hits.hits {
             let host = p.dns_domain.clone().unwrap_or_else(|| host.clone());
             let profile = matches!(p.source, Source::Profile);
@@ -600,26 +630,11 @@ impl Observer for Analyzer {
                 data: p.data,
                 item: p.item.clone(),
                 source: p.source,
-                host,
-                ip: ip.clone(),
-                port: record.info.server.port(),
-                protocol,
-                encrypted: protection.is_encrypted(),
                 encoding: p.encoding.clone(),
                 where_: p.where_.clone(),
-                count: 0,
-                first_seen: p.time,
-                last_seen: p.time,
-                evidence: Vec::new(),
                 reason: p.reason,
-                protection,
-                decrypted: false,
                 exposure: exposure(protection, &p.where_),
-                party: None,
-                country: None,
-                leaves_country: None,
-                severity: Severity::Info,
-                severity_reason: String::new(),
+                ..Finding::at(host, ip.clone(), port, protocol, protection, p.time)
             });
             f.count += 1;
             f.protection = f.protection.weakest(protection);
@@ -644,6 +659,20 @@ impl Observer for Analyzer {
                 evidence: u.evidence,
                 time: u.time,
             });
+        }
+        if !hits.recur.is_empty() {
+            let mut base = Finding::at(
+                host.clone(),
+                ip.clone(),
+                port,
+                protocol,
+                protection,
+                record.info.first,
+            );
+            for p in hits.recur {
+                base.exposure = exposure(protection, &p.where_);
+                self.recur.add(p, &base);
+            }
         }
     }
 }

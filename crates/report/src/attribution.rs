@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub mod open;
+
 /// The built-in entity database.
 pub const BUILTIN: &str = include_str!("../data/entities.toml");
 
@@ -82,6 +84,11 @@ impl Category {
         }
     }
 
+    /// The category named `name` (as [`Category::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
     /// True for the categories that track people across apps: analytics and advertising.
     pub fn is_tracker(self) -> bool {
         matches!(self, Self::Analytics | Self::Advertising)
@@ -101,8 +108,33 @@ pub struct Entity {
     pub name: String,
     /// What it is.
     pub category: Category,
-    /// Headquarters country, ISO 3166 alpha-2, upper case.
-    pub country: String,
+    /// Headquarters country, ISO 3166 alpha-2, upper case; `None` when the source does not say
+    /// (the open-data layer for organisations it cannot place).
+    pub country: Option<String>,
+    /// Which database named it.
+    pub source: Source,
+}
+
+/// Where an attribution comes from, most trusted first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// The user's `--entities` file.
+    User,
+    /// phonehome's curated `data/entities.toml`.
+    Curated,
+    /// The open-data layer built from AdGuard's companiesdb (`data/adguard/`, CC BY-SA 4.0).
+    AdGuard,
+}
+
+impl Source {
+    /// The name reports show (`phonehome`, `AdGuard companiesdb`, `user file`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user file",
+            Self::Curated => "phonehome",
+            Self::AdGuard => "AdGuard companiesdb",
+        }
+    }
 }
 
 /// Why an entity file could not be loaded.
@@ -139,12 +171,17 @@ impl fmt::Display for EntitiesError {
 
 impl std::error::Error for EntitiesError {}
 
-/// The entity database: organisations and an index from domain or hostname to organisation.
+/// The entity database: organisations and an index from domain or hostname to organisation, in
+/// two layers. The curated layer (the built-in `entities.toml` and the user's file) is asked
+/// first, up the whole name; the open-data layer (AdGuard's companiesdb) only when the curated
+/// one knows neither the name nor any parent.
 #[derive(Debug, Clone)]
 pub struct Entities {
     entities: Vec<Entity>,
     /// Lower-case domain or hostname, without trailing dot -> index into `entities`.
     by_domain: HashMap<Box<str>, usize>,
+    /// The open-data layer, same shape.
+    open_by_domain: HashMap<Box<str>, usize>,
 }
 
 #[derive(Deserialize)]
@@ -169,7 +206,20 @@ impl Entities {
     /// # Panics
     /// Never in a released build: the built-in file is checked by the tests.
     pub fn builtin() -> Self {
-        let mut e = Self { entities: Vec::new(), by_domain: HashMap::new() };
+        let mut e = Self::curated_only();
+        let lines = open::parse(open::ADGUARD, Path::new("<built-in adguard/entities.tsv>"))
+            .expect("built-in adguard/entities.tsv is valid");
+        e.open_by_domain = open::index(lines, &mut e.entities);
+        e
+    }
+
+    /// The curated built-in database without the open-data layer.
+    pub fn curated_only() -> Self {
+        let mut e = Self {
+            entities: Vec::new(),
+            by_domain: HashMap::new(),
+            open_by_domain: HashMap::new(),
+        };
         e.merge(BUILTIN, Path::new("<built-in>"), false).expect("built-in entities.toml is valid");
         e
     }
@@ -228,18 +278,27 @@ impl Entities {
                 ));
             }
             let existing = if user {
-                self.entities.iter().position(|e| e.name.to_lowercase() == key)
+                self.entities
+                    .iter()
+                    .position(|e| e.source != Source::AdGuard && e.name.to_lowercase() == key)
             } else {
                 None
             };
+            let source = if user { Source::User } else { Source::Curated };
             let index = match existing {
                 Some(i) => {
                     self.entities[i].category = r.category;
-                    self.entities[i].country = country;
+                    self.entities[i].country = Some(country);
+                    self.entities[i].source = source;
                     i
                 }
                 None => {
-                    self.entities.push(Entity { name: name.into(), category: r.category, country });
+                    self.entities.push(Entity {
+                        name: name.into(),
+                        category: r.category,
+                        country: Some(country),
+                        source,
+                    });
                     self.entities.len() - 1
                 }
             };
@@ -263,7 +322,8 @@ impl Entities {
         Ok(())
     }
 
-    /// Number of organisations.
+    /// Number of organisations (entries of both layers; the open-data layer has one per tracker
+    /// product, so a company with several products counts once per product).
     pub fn len(&self) -> usize {
         self.entities.len()
     }
@@ -278,25 +338,40 @@ impl Entities {
         self.entities.iter()
     }
 
-    /// The domains and hostnames attributed to each organisation, unordered.
+    /// The domains and hostnames attributed to each organisation by both layers, unordered.
     pub fn domains(&self) -> impl Iterator<Item = (&str, &Entity)> {
-        self.by_domain.iter().map(|(d, &i)| (&**d, &self.entities[i]))
+        self.by_domain.iter().chain(&self.open_by_domain).map(|(d, &i)| (&**d, &self.entities[i]))
     }
 
-    /// The organisation behind `host`: its exact name first, then each parent name up to the
-    /// top-level label. Case and a trailing dot are ignored; IP literals give `None`.
+    /// The organisation behind `host`: in the curated layer, its exact name first, then each
+    /// parent name up to the top-level label; then the same walk in the open-data layer. Case
+    /// and a trailing dot are ignored; IP literals give `None`.
     pub fn attribute(&self, host: &str) -> Option<&Entity> {
+        self.attribute_matched(host).map(|(e, _)| e)
+    }
+
+    /// [`Entities::attribute`], with the listed name that matched (the host or a parent).
+    pub fn attribute_matched<'h>(&self, host: &'h str) -> Option<(&Entity, Cow<'h, str>)> {
         let host = lower(host);
-        let mut name: &str = host.trim_end_matches('.');
+        let name: &str = host.trim_end_matches('.');
         if name.is_empty() || is_ip_literal(name) {
             return None;
         }
-        loop {
-            if let Some(&i) = self.by_domain.get(name) {
-                return Some(&self.entities[i]);
+        let walk = |index: &HashMap<Box<str>, usize>| {
+            let mut n = name;
+            loop {
+                if let Some(&i) = index.get(n) {
+                    return Some((i, name.len() - n.len()));
+                }
+                n = &n[n.find('.')? + 1..];
             }
-            name = &name[name.find('.')? + 1..];
-        }
+        };
+        let (i, start) = walk(&self.by_domain).or_else(|| walk(&self.open_by_domain))?;
+        let matched = match &host {
+            Cow::Borrowed(h) => Cow::Borrowed(&h[start..name.len()]),
+            Cow::Owned(h) => Cow::Owned(h[start..name.len()].to_owned()),
+        };
+        Some((&self.entities[i], matched))
     }
 
     /// Attributes a DNS chain: the name the device asked for first, then the CNAME targets in

@@ -24,7 +24,7 @@ pub enum Source {
 }
 
 /// Where one occurrence was seen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Evidence {
     /// Capture file (as given on the command line).
     pub file: String,
@@ -94,6 +94,9 @@ pub struct Finding {
     pub severity: Severity,
     /// Which row of the rubric applied.
     pub severity_reason: String,
+    /// For an `identifier` found by recurrence: the other parties the device sent the same
+    /// value to (organisations, or registrable domains when unknown); empty otherwise.
+    pub shared_with: Vec<String>,
 }
 
 /// One message that carried several contacts of the profile's address book.
@@ -160,8 +163,10 @@ pub struct Party {
     pub name: String,
     /// Category (`manufacturer`, `analytics`, ...).
     pub category: &'static str,
-    /// Headquarters country (ISO 3166 alpha-2).
-    pub country: String,
+    /// Headquarters country (ISO 3166 alpha-2), when the database knows it.
+    pub country: Option<String>,
+    /// Which database named it ([`crate::attribution::Source::as_str`]).
+    pub source: &'static str,
     /// The name that matched the database: the host itself or a parent domain, or a CNAME target
     /// when a first-party name cloaks a tracker.
     pub matched: String,
@@ -225,6 +230,9 @@ pub struct Report {
     pub coverage: Coverage,
     /// The device, when a profile was given.
     pub device: Option<Device>,
+    /// Identifier-shaped values sent to several hosts, turned into findings by
+    /// [`Report::attribute`] once parties are known ([`crate::recurrence`]).
+    pub recurring: Vec<crate::recurrence::Recurring>,
 }
 
 impl Destination {
@@ -240,7 +248,52 @@ impl Destination {
     }
 }
 
+impl Party {
+    /// The headquarters country code, or `headquarters unknown`.
+    pub fn headquarters(&self) -> &str {
+        self.country.as_deref().unwrap_or("headquarters unknown")
+    }
+}
+
 impl Finding {
+    /// An empty finding at one destination (counters zero, not yet attributed or rated): the
+    /// template the analyzer fills per hit.
+    pub fn at(
+        host: String,
+        ip: String,
+        port: u16,
+        protocol: &'static str,
+        protection: Protection,
+        time: Timestamp,
+    ) -> Self {
+        Self {
+            data: DataKind::Identifier,
+            item: String::new(),
+            source: Source::Heuristic { confidence: 0.0 },
+            host,
+            ip,
+            port,
+            protocol,
+            encrypted: protection.is_encrypted(),
+            encoding: String::new(),
+            where_: String::new(),
+            count: 0,
+            first_seen: time,
+            last_seen: time,
+            evidence: Vec::new(),
+            reason: "",
+            protection,
+            decrypted: false,
+            exposure: Exposure::Encrypted,
+            party: None,
+            country: None,
+            leaves_country: None,
+            severity: Severity::Info,
+            severity_reason: String::new(),
+            shared_with: Vec::new(),
+        }
+    }
+
     /// The protection for people: `TLS 1.3, decrypted` for data read with keys.
     pub fn protection_label(&self) -> String {
         let base = self.protection.label();
@@ -263,6 +316,7 @@ impl Report {
                 name: e.name.clone(),
                 category: e.category.as_str(),
                 country: e.country.clone(),
+                source: e.source.as_str(),
                 matched: matched.to_string(),
                 class: PartyClass::of(e.category, &e.name, maker),
             })
@@ -278,6 +332,12 @@ impl Report {
             d.domain = registrable_domain(&d.host);
             d.geo = d.ips.iter().next().and_then(|ip| ip.parse().ok()).map(|ip| geo.lookup(ip));
             d.leaves_country = leaves(d.geo.as_ref().and_then(|g| g.country.as_deref()));
+        }
+        let recurring = std::mem::take(&mut self.recurring);
+        let shared = crate::recurrence::resolve(recurring, &self.destinations);
+        if !shared.is_empty() {
+            self.findings.extend(shared);
+            sort_findings(&mut self.findings);
         }
         let by_host: std::collections::HashMap<&str, &Destination> =
             self.destinations.iter().map(|d| (d.host.as_str(), d)).collect();
@@ -307,6 +367,10 @@ impl Report {
             });
             f.severity = severity;
             f.severity_reason = reason;
+            if !f.shared_with.is_empty() {
+                f.severity_reason
+                    .push_str(&format!("; the same value went to {}", f.shared_with.join(", ")));
+            }
         }
         for d in &mut self.destinations {
             let mine = self.findings.iter().filter(|f| f.host == d.host);
@@ -356,4 +420,41 @@ impl Coverage {
             *hosts.entry(host.to_string()).or_default() += 1;
         }
     }
+}
+
+/// The report's finding order: first occurrence, then destination, data kind, item (numbers in
+/// it by value), encoding and place.
+pub(crate) fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.first_seen, &a.host, a.data, natural(&a.item), &a.encoding, &a.where_).cmp(&(
+            b.first_seen,
+            &b.host,
+            b.data,
+            natural(&b.item),
+            &b.encoding,
+            &b.where_,
+        ))
+    });
+}
+
+/// A sort key that orders numbers inside text by value (`contact[2]` before `contact[10]`).
+fn natural(s: &str) -> Vec<(bool, u64, &str)> {
+    let mut key = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n = if digits > 0 {
+            digits
+        } else {
+            rest.bytes().take_while(|b| !b.is_ascii_digit()).count()
+        };
+        let (part, tail) = rest.split_at(n);
+        // Runs of more than 19 digits compare as text (after every shorter number).
+        match part.parse::<u64>() {
+            Ok(v) if digits > 0 => key.push((false, v, "")),
+            _ => key.push((true, 0, part)),
+        }
+        rest = tail;
+    }
+    key
 }

@@ -22,6 +22,7 @@ pub mod country;
 mod finding;
 pub mod geo;
 pub mod protection;
+pub mod recurrence;
 pub mod render;
 pub mod severity;
 pub mod summary;

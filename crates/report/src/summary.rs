@@ -203,6 +203,7 @@ pub fn data_words(kind: DataKind) -> &'static str {
         DataKind::Sms => "SMS text",
         DataKind::Location => "location",
         DataKind::Custom => "planted values",
+        DataKind::Identifier => "a cross-party identifier",
     }
 }
 
@@ -259,7 +260,7 @@ impl Summary {
             let p = parties.entry(name.clone()).or_insert_with(|| PartySummary {
                 name,
                 category: d.party.as_ref().map_or("unknown", |p| p.category).to_string(),
-                country: d.party.as_ref().map(|p| p.country.clone()),
+                country: d.party.as_ref().and_then(|p| p.country.clone()),
                 destinations: Vec::new(),
                 findings: 0,
                 data: BTreeSet::new(),
@@ -448,7 +449,7 @@ fn stories(report: &Report, start: Option<Timestamp>) -> Vec<String> {
                 })
                 .collect();
             let to = match &d.party {
-                Some(p) => format!("{} ({}, {})", p.name, p.category, p.country),
+                Some(p) => format!("{} ({}, {})", p.name, p.category, p.headquarters()),
                 None if d.domain == d.host => "an unknown party".to_string(),
                 None => format!("an unknown party ({})", d.domain),
             };
@@ -480,7 +481,7 @@ fn stories(report: &Report, start: Option<Timestamp>) -> Vec<String> {
         let worst = mine.iter().map(|f| f.severity).max().unwrap_or_default();
         let to = mine[0].party.as_ref().map_or_else(
             || "an unknown party".to_string(),
-            |p| format!("{} ({}, {})", p.name, p.category, p.country),
+            |p| format!("{} ({}, {})", p.name, p.category, p.headquarters()),
         );
         let first = mine.iter().map(|f| f.first_seen).min().unwrap_or_default();
         lines.push(format!(

@@ -76,8 +76,10 @@ pub mod mix;
 pub mod packet;
 pub mod pcap;
 pub mod pcapng;
+pub mod recur;
 pub mod rng;
 pub mod scenario;
+pub mod sdk;
 pub mod skip;
 pub mod tls_session;
 

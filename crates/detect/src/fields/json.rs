@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use super::typed::Typer;
+
 /// Deepest object/array nesting followed; deeper documents stop being walked (counted by the
 /// caller as `json_nesting_capped`).
 pub const MAX_JSON_NESTING: usize = 64;
@@ -128,11 +130,35 @@ fn hex4(s: &[u8], i: usize) -> Option<u16> {
     u16::from_str_radix(t, 16).ok()
 }
 
+/// Calls `f` with the value's path, typed (`ids.value[gaid]`) when the enclosing object named a
+/// type before it ([`super::typed`]).
+fn emit(
+    stack: &mut [(bool, usize, Typer)],
+    path: &mut String,
+    v: Cow<'_, [u8]>,
+    f: &mut dyn FnMut(&str, Cow<'_, [u8]>),
+) {
+    if let Some((true, base, typer)) = stack.last_mut() {
+        let seg = path.as_bytes().get(*base + usize::from(*base > 0)..).unwrap_or_default();
+        if let Some(t) = typer.see(seg, &v) {
+            let l = path.len();
+            path.push('[');
+            path.push_str(t);
+            path.push(']');
+            f(path, v);
+            path.truncate(l);
+            return;
+        }
+    }
+    f(path, v);
+}
+
 /// Walks `s`, calling `f(path, value)` for every string and number value.
 pub(super) fn walk(s: &[u8], f: &mut dyn FnMut(&str, Cow<'_, [u8]>)) -> Walked {
     let mut path = String::new();
-    // Per open container: is it an object, and the path length to restore when it closes.
-    let mut stack: Vec<(bool, usize)> = Vec::new();
+    // Per open container: is it an object, the path length to restore when it closes, and the
+    // type its keys named so far.
+    let mut stack: Vec<(bool, usize, Typer)> = Vec::new();
     let mut state = State::Value;
     let mut w = Walked { pos: 0, values: 0, capped: false };
     let mut i = 0;
@@ -151,13 +177,13 @@ pub(super) fn walk(s: &[u8], f: &mut dyn FnMut(&str, Cow<'_, [u8]>)) -> Walked {
                         w.capped = true;
                         return w;
                     }
-                    stack.push((b == b'{', path.len()));
+                    stack.push((b == b'{', path.len(), Typer::default()));
                     state = if b == b'{' { State::KeyOrClose } else { State::ValueOrClose };
                     i += 1;
                 }
                 b'"' => {
                     let (v, next, _) = string(s, i + 1);
-                    f(&path, v);
+                    emit(&mut stack, &mut path, v, f);
                     w.values += 1;
                     i = next;
                     state = State::CommaOrClose;
@@ -167,7 +193,7 @@ pub(super) fn walk(s: &[u8], f: &mut dyn FnMut(&str, Cow<'_, [u8]>)) -> Walked {
                         .iter()
                         .take_while(|c| c.is_ascii_digit() || b"+-.eE".contains(c))
                         .count();
-                    f(&path, Cow::Borrowed(&s[i..i + len]));
+                    emit(&mut stack, &mut path, Cow::Borrowed(&s[i..i + len]), f);
                     w.values += 1;
                     i += len;
                     state = State::CommaOrClose;
@@ -185,7 +211,7 @@ pub(super) fn walk(s: &[u8], f: &mut dyn FnMut(&str, Cow<'_, [u8]>)) -> Walked {
                 }
                 b'"' => {
                     let (k, next, _) = string(s, i + 1);
-                    let base = stack.last().map_or(0, |&(_, l)| l);
+                    let base = stack.last().map_or(0, |&(_, l, _)| l);
                     path.truncate(base);
                     if base + 1 + k.len().min(MAX_KEY_LEN) <= MAX_PATH_LEN {
                         if base > 0 {
@@ -206,7 +232,7 @@ pub(super) fn walk(s: &[u8], f: &mut dyn FnMut(&str, Cow<'_, [u8]>)) -> Walked {
                 state = State::Value;
             }
             State::CommaOrClose => {
-                let in_obj = stack.last().is_some_and(|&(o, _)| o);
+                let in_obj = stack.last().is_some_and(|&(o, _, _)| o);
                 match b {
                     b',' => {
                         state = if in_obj { State::Key } else { State::Value };
@@ -232,8 +258,8 @@ pub(super) fn walk(s: &[u8], f: &mut dyn FnMut(&str, Cow<'_, [u8]>)) -> Walked {
     }
 }
 
-fn close(stack: &mut Vec<(bool, usize)>, path: &mut String, state: &mut State) {
-    if let Some((_, l)) = stack.pop() {
+fn close(stack: &mut Vec<(bool, usize, Typer)>, path: &mut String, state: &mut State) {
+    if let Some((_, l, _)) = stack.pop() {
         path.truncate(l);
     }
     *state = State::CommaOrClose;

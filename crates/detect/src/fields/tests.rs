@@ -590,3 +590,24 @@ fn protobuf_bodies_are_walked_without_a_schema() {
     assert!(stats.nested_capped >= 1);
     assert!(got.iter().all(|(l, _, _)| l.len() < 200));
 }
+
+#[test]
+fn typed_pairs_carry_their_type() {
+    let json: &[(&str, &[u8])] = &[("Content-Type", b"application/json")];
+    let body = br#"{"ids":[{"type":"gaid","value":"38400000-8cf0-11bd-b23e-10b96e40000d"},{"type":"imei","value":"356938035643809"}],"value":"plain","idType":"x y","id":"n"}"#;
+    let r = req("/p?k=AIFA&u=38400000-8cf0-11bd-b23e-10b96e40000d&u2=1", json, body, &[]);
+    let (got, _) = collect(&r);
+    assert_has(&got, "http.json:ids.value[gaid]", "plain", "38400000-8cf0-11bd-b23e-10b96e40000d");
+    assert_has(&got, "http.json:ids.value[imei]", "plain", "356938035643809");
+    // A value key without a type before it in its object, or after a type that is no name.
+    assert_has(&got, "http.json:value", "plain", "plain");
+    assert_has(&got, "http.json:id", "plain", "n");
+    assert_has(&got, "http.query:u[AIFA]", "plain", "38400000-8cf0-11bd-b23e-10b96e40000d");
+    assert_has(&got, "http.query:u2", "plain", "1");
+    // A form body, and a type after the value does not count.
+    let form: &[(&str, &[u8])] = &[("Content-Type", b"application/x-www-form-urlencoded")];
+    let r = req("/", form, b"v=9a8b7c6d5e4f3a2b&t=aid&v=1", &[]);
+    let (got, _) = collect(&r);
+    assert_has(&got, "http.form:v", "plain", "9a8b7c6d5e4f3a2b");
+    assert_has(&got, "http.form:v[aid]", "plain", "1");
+}

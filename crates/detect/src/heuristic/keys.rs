@@ -188,13 +188,20 @@ pub(super) fn classify(key: &[u8]) -> Classes {
 /// [`classify`] without the memo (`key` is 1..=[`MAX_KEY`] bytes). A key path
 /// (`a.b.advertisingTrackingId`, `deviceIds[AID]`, `device_ids.gaid`) is named by its last
 /// segment; a word that tells only as a whole key (`aid`, `did`) counts there only when the
-/// segment before names a set of ids (`deviceIds`, `u-id-map`): `xmp.did` is no device id.
-/// Otherwise the key is classified whole.
+/// segment before names a set of ids (`deviceIds`, `u-id-map`) or the segment is a bracketed
+/// map key (`deviceIds[AID]`, and the typed pairs of `fields`: `ids.value[aid]`): `xmp.did` is
+/// no device id. Otherwise the key is classified whole.
 pub(super) fn classify_uncached(key: &[u8]) -> Classes {
     if let Some((parent, last)) = split_path(key) {
+        // `attributes.$gpsAdId.value`: a value wrapper is named by its parent.
+        let (norm, n) = normalized(last);
+        if matches!(&norm[..n], b"value" | b"val" | b"v") && !key.ends_with(b"]") {
+            return classify_uncached(parent);
+        }
         let c = classify_words(last);
         let (norm, n) = normalized(last);
-        if c != 0 && (!whole_only(&norm[..n]) || names_ids(parent)) {
+        let bracketed = key.ends_with(b"]");
+        if c != 0 && (!whole_only(&norm[..n]) || bracketed || names_ids(parent)) {
             return c;
         }
     }
@@ -221,12 +228,16 @@ fn normalized(s: &[u8]) -> ([u8; MAX_KEY], usize) {
     (buf, n)
 }
 
-/// Whether the last segment of `parent` names a set of identifiers.
+/// Whether the last segment of `parent` names a set of identifiers or the device (OpenRTB's
+/// `device.ifa`, AppLovin's `device_info.ifa`).
 fn names_ids(parent: &[u8]) -> bool {
     let seg = split_path(parent).map_or(parent, |(_, last)| last);
     let (norm, n) = normalized(seg);
     let s = &norm[..n];
-    s.ends_with(b"ids") || s.ends_with(b"idmap") || s.ends_with(b"identifiers") || s == b"id"
+    s.ends_with(b"ids")
+        || s.ends_with(b"idmap")
+        || s.ends_with(b"identifiers")
+        || matches!(s, b"id" | b"device" | b"deviceinfo" | b"devicedata")
 }
 
 /// The word-table classification of a whole key (see the module documentation).

@@ -129,6 +129,26 @@ fn sdk_identifiers_without_a_profile() {
         let v = hits_at(loc, data);
         assert!(v.iter().any(|h| h.kind == *kind), "{loc}: {v:#?}");
     }
+    // A value wrapper named by its parent (RevenueCat), a short key under the device (OpenRTB).
+    for (loc, data, kind) in [
+        ("http.json:attributes.$gpsAdId.value", &uuid[..], DataKind::AdvertisingId),
+        ("http.json:attributes.$androidId.value", b"9a8b7c6d5e4f3a2b", DataKind::AndroidId),
+        ("http.json:device.ifa", uuid, DataKind::AdvertisingId),
+        ("http.json:device_info.ifa", uuid, DataKind::AdvertisingId),
+    ] {
+        let v = hits_at(loc, data);
+        assert!(v.iter().any(|h| h.kind == kind && h.confidence >= 0.9), "{loc}: {v:#?}");
+    }
+    // Typed pairs: the type named before a generic value key (`fields::typed`).
+    for (loc, data, kind) in [
+        ("http.json:ids.value[gaid]", &uuid[..], DataKind::AdvertisingId),
+        ("http.query:u[AIFA]", uuid, DataKind::AdvertisingId),
+        ("http.json:device.id[imei]", b"356938035643809", DataKind::Imei),
+        ("http.form:v[aid]", b"9a8b7c6d5e4f3a2b", DataKind::AndroidId),
+    ] {
+        let v = hits_at(loc, data);
+        assert!(v.iter().any(|h| h.kind == kind && h.confidence >= 0.9), "{loc}: {v:#?}");
+    }
     // The same values under keys that say nothing, or a placement id under `gpid`: silent.
     for (loc, data) in [
         ("http.json:config.aid", &b"9a8b7c6d5e4f3a2b"[..]),

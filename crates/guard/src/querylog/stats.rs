@@ -132,8 +132,8 @@ pub struct PartyStats {
     pub party: String,
     /// Its category.
     pub category: &'static str,
-    /// Its headquarters country (ISO 3166 alpha-2).
-    pub country: String,
+    /// Its headquarters country (ISO 3166 alpha-2), when the entity database knows it.
+    pub country: Option<String>,
     /// Queries for its names (every verdict).
     pub queries: u64,
     /// Of which blocked.

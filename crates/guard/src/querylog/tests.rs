@@ -445,7 +445,7 @@ fn stats_count_a_known_window() {
         ]
     );
     assert_eq!(s.parties[0].names, 2);
-    assert_eq!(s.parties[0].country, "CN");
+    assert_eq!(s.parties[0].country.as_deref(), Some("CN"));
     assert_eq!(s.parties_total, 3);
     assert_eq!(s.unattributed, Unattributed { queries: 10, blocked: 0, allowed: 7, names: 2 });
 

@@ -63,15 +63,9 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
         }
     };
     // A bad entity file is reported before the captures are read.
-    let entities = match i.analysis.entities.as_deref() {
-        None => report::attribution::Entities::builtin(),
-        Some(path) => match report::attribution::Entities::load_with(path) {
-            Ok(e) => e,
-            Err(e) => {
-                eprintln!("phonehome: {e}");
-                return Ok(Err(ExitCode::from(2)));
-            }
-        },
+    let entities = match super::load_entities(i.analysis.data.entities.as_deref()) {
+        Ok(e) => e,
+        Err(code) => return Ok(Err(code)),
     };
     let matcher = if set.variants.is_empty() { None } else { Some(Matcher::from_set(&set)?) };
     let options = Options {
@@ -81,7 +75,7 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
         heuristic: detect::heuristic::Options { region },
     };
     // The geo data loads on a thread while the captures are read: it is only needed for the report.
-    let (geo_db, no_geo) = (i.analysis.geo_db.clone(), i.analysis.no_geo);
+    let (geo_db, no_geo) = (i.analysis.data.geo_db.clone(), i.analysis.data.no_geo);
     let geo = std::thread::spawn(move || {
         if no_geo {
             Ok(report::geo::Geo::none())

@@ -335,7 +335,7 @@ fn text(s: &Stats, args: &StatsArgs) -> String {
             vec![
                 p.party.clone(),
                 p.category.into(),
-                p.country.clone(),
+                p.country.clone().unwrap_or_else(|| "?".into()),
                 n(p.queries),
                 n(p.blocked),
                 n(p.allowed),

@@ -10,6 +10,7 @@ mod events;
 mod flows;
 pub(crate) mod guard;
 mod guard_stats;
+mod lookup;
 mod profile;
 
 /// Runs the chosen command.
@@ -21,12 +22,27 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Block(a) => block::run(&a),
         Command::Guard(a) => guard::run(&a),
         Command::Profile(c) => profile::run(&c),
+        Command::Lookup(a) => lookup::run(&a),
     }
 }
 
 /// Exit code for a run that may have had unreadable input.
 pub(crate) fn exit(errored: bool) -> ExitCode {
     if errored { ExitCode::from(2) } else { ExitCode::SUCCESS }
+}
+
+/// The built-in entity database, plus the user's file when given; on error prints it and gives
+/// exit code 2.
+pub(crate) fn load_entities(
+    path: Option<&std::path::Path>,
+) -> Result<report::attribution::Entities, ExitCode> {
+    match path {
+        None => Ok(report::attribution::Entities::builtin()),
+        Some(path) => report::attribution::Entities::load_with(path).map_err(|e| {
+            eprintln!("phonehome: {e}");
+            ExitCode::from(2)
+        }),
+    }
 }
 
 /// Loads a profile, printing its warnings; on error prints it and gives exit code 2.

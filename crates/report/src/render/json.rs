@@ -24,7 +24,8 @@ fn evidence_json(e: &Evidence) -> Value {
 fn party_json(p: Option<&Party>) -> Value {
     p.map_or(Value::Null, |p| {
         json!({
-            "name": p.name, "category": p.category, "country": p.country, "matched": p.matched,
+            "name": p.name, "category": p.category, "country": p.country, "source": p.source,
+            "matched": p.matched,
             "first_party": p.class == crate::severity::PartyClass::First,
         })
     })
@@ -60,6 +61,7 @@ fn finding_json(f: &Finding) -> Value {
         "leaves_country": f.leaves_country,
         "severity": f.severity.as_str(),
         "severity_reason": f.severity_reason,
+        "shared_with": f.shared_with,
         "count": f.count,
         "first_seen": rfc3339(f.first_seen),
         "last_seen": rfc3339(f.last_seen),

@@ -233,7 +233,7 @@ pub fn markdown(report: &Report) -> String {
         for d in &order {
             let party = d.party.as_ref().map_or_else(
                 || escape(&d.domain),
-                |p| format!("{} ({})", escape(&p.name), escape(&p.country)),
+                |p| format!("{} ({})", escape(&p.name), escape(p.headquarters())),
             );
             let mut country = server_country(d);
             if let Some(g) = &d.geo {
@@ -303,7 +303,7 @@ pub fn markdown(report: &Report) -> String {
                     "{}, {}, {}",
                     escape(&p.name),
                     escape(p.category),
-                    country_label(&p.country)
+                    p.country.as_deref().map_or_else(|| p.headquarters().into(), country_label)
                 )
             });
             let _ = writeln!(out, "\n### Queries for {} ({party})\n", escape(&f.host));

@@ -558,7 +558,10 @@ pub fn text(report: &Report, style: &Style) -> String {
             let mine: Vec<&Finding> =
                 orphans.iter().copied().filter(|f| f.host == domain).collect();
             let party = mine[0].party.as_ref().map_or("unknown party".to_string(), |p| {
-                format!("{}, {}, based in {}", p.name, p.category, country_label(&p.country))
+                match p.country.as_deref() {
+                    Some(c) => format!("{}, {}, based in {}", p.name, p.category, country_label(c)),
+                    None => format!("{}, {}, headquarters unknown", p.name, p.category),
+                }
             });
             out.extend(wrap(&clean(&format!("queries for {domain} ({party})")), width, "  ", 4));
             out.extend(findings_table(&mine, 4, width, &paint));

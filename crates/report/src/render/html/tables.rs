@@ -208,7 +208,8 @@ pub(super) fn findings(out: &mut String, report: &Report, start: Option<Timestam
         let party = list[0].party.as_ref();
         let mut meta = vec![match party {
             Some(p) => {
-                format!("{} ({}, headquarters {})", Esc(&p.name), Esc(p.category), Esc(&p.country))
+                let hq = p.country.as_deref().unwrap_or("unknown");
+                format!("{} ({}, headquarters {})", Esc(&p.name), Esc(p.category), Esc(hq))
             }
             None => "unknown party".to_string(),
         }];

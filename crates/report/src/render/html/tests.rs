@@ -31,7 +31,14 @@ fn evidence(file: &str, frame: u64, field: &str, value: &str) -> Evidence {
 }
 
 fn party(name: &str, category: &'static str, country: &str, class: PartyClass) -> Party {
-    Party { name: name.into(), category, country: country.into(), matched: name.into(), class }
+    Party {
+        name: name.into(),
+        category,
+        country: Some(country.into()),
+        source: "phonehome",
+        matched: name.into(),
+        class,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -71,6 +78,7 @@ fn finding(
         leaves_country: country.map(|c| c != "TW"),
         severity,
         severity_reason: format!("rated {}", severity.as_str()),
+        shared_with: Vec::new(),
     }
 }
 
@@ -133,6 +141,7 @@ fn demo() -> Report {
     weak.source = Source::Heuristic { confidence: 0.8 };
     weak.reason = "hex-id";
     Report {
+        recurring: Vec::new(),
         coverage: crate::Coverage::default(),
         findings: vec![
             finding(

@@ -51,6 +51,7 @@ pub(crate) fn finding(host: &str, data: DataKind, item: &str, severity: Severity
         leaves_country: Some(true),
         severity,
         severity_reason: "device identifier readable by anyone on the path".into(),
+        shared_with: Vec::new(),
     }
 }
 
@@ -86,7 +87,8 @@ fn xiaomi() -> Party {
     Party {
         name: "Xiaomi".into(),
         category: "manufacturer",
-        country: "CN".into(),
+        country: Some("CN".into()),
+        source: "phonehome",
         matched: "xiaomi.com".into(),
         class: PartyClass::First,
     }
@@ -124,6 +126,7 @@ pub(crate) fn sample(host: &str) -> Report {
     d3.cnames = vec!["edge.cdn.example".into()];
     let d4 = destination("192.168.1.1", Protection::Cleartext);
     Report {
+        recurring: Vec::new(),
         coverage: crate::Coverage::default(),
         findings,
         destinations: vec![d4, d1, d2, d3],

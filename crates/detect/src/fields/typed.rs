@@ -1,0 +1,84 @@
+//! Typed pairs: a value under a key that says only "the value" (`value`, `v`, `id`, `u`...)
+//! named by a type key just before it in the same object or query (`{"type":"gaid",
+//! "value":"…"}`, `k=AIFA&u=…`, `{"idType":"imei","id":"…"}`). The value's location then carries
+//! the type in brackets (`http.json:ids.value[gaid]`, `http.query:u[AIFA]`), which the
+//! heuristics read as a key path whose last segment is the type. Only a type written before the
+//! value counts (the walk is one pass).
+
+/// Longest type name taken, in bytes.
+pub(super) const MAX_TYPE_LEN: usize = 32;
+
+fn normalized_eq(key: &[u8], names: &[&[u8]]) -> bool {
+    if key.is_empty() || key.len() > 16 {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    for &b in key.iter().filter(|b| b.is_ascii_alphanumeric()) {
+        buf[n] = b.to_ascii_lowercase();
+        n += 1;
+    }
+    names.contains(&&buf[..n])
+}
+
+/// Keys that name the type of a sibling value.
+pub(super) fn is_type_key(key: &[u8]) -> bool {
+    normalized_eq(
+        key,
+        &[
+            b"type", b"kind", b"typ", b"t", b"k", b"key", b"idtype", b"idkind", b"idname",
+            b"keytype",
+        ],
+    )
+}
+
+/// Keys that say only "the value".
+pub(super) fn is_value_key(key: &[u8]) -> bool {
+    normalized_eq(key, &[b"value", b"val", b"v", b"id", b"u", b"data", b"identifier", b"idvalue"])
+}
+
+/// `v` as a type name: 1..=[`MAX_TYPE_LEN`] letters, digits, `_`, `-`, starting with a letter.
+pub(super) fn type_name(v: &[u8]) -> Option<&str> {
+    let ok = !v.is_empty()
+        && v.len() <= MAX_TYPE_LEN
+        && v[0].is_ascii_alphabetic()
+        && v.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    ok.then(|| std::str::from_utf8(v).ok()).flatten()
+}
+
+/// Remembers the last type named in one object or query and types the value keys after it.
+#[derive(Debug, Default)]
+pub(super) struct Typer {
+    typed: Option<String>,
+}
+
+impl Typer {
+    /// Sees one `key`/`value` pair; returns the type the value should carry, if any.
+    pub(super) fn see(&mut self, key: &[u8], value: &[u8]) -> Option<&str> {
+        if is_type_key(key) {
+            self.typed = type_name(value).map(str::to_owned);
+            return None;
+        }
+        if is_value_key(key) { self.typed.as_deref() } else { None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_the_value_keys_after_a_type_key() {
+        let mut t = Typer::default();
+        assert_eq!(t.see(b"u", b"x"), None);
+        assert_eq!(t.see(b"k", b"AIFA"), None);
+        assert_eq!(t.see(b"u", b"38400000-8cf0-11bd-b23e-10b96e4ef00d"), Some("AIFA"));
+        assert_eq!(t.see(b"other", b"1"), None);
+        assert_eq!(t.see(b"id_type", b"not a name!"), None);
+        assert_eq!(t.see(b"value", b"x"), None, "a bad type name clears the type");
+        assert_eq!(t.see(b"Type", b"gaid"), None);
+        assert_eq!(t.see(b"Value", b"x"), Some("gaid"));
+        assert!(!is_type_key(b"a_very_long_type_key_name"));
+        assert_eq!(type_name(&[b'a'; 33]), None);
+    }
+}
