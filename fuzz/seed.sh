@@ -17,6 +17,16 @@ cargo run --release -q -p pipeline --example fuzz_seeds -- fuzz/corpus "${caps[@
 mkdir -p fuzz/corpus/profile
 { printf '\x00'; cat examples/profile.toml; } > fuzz/corpus/profile/example-profile
 { printf '\x01'; cat examples/contacts.vcf; } > fuzz/corpus/profile/example-vcard
+# A compiled-profile cache entry of the example profile, without its 40-byte header (mode 3).
+if [ -x target/release/phonehome ]; then
+  cache=$(mktemp -d)
+  PHONEHOME_CACHE_DIR=$cache target/release/phonehome analyze examples/demo.pcapng \
+    --profile examples/profile.toml --no-geo -o "$cache/r.json" 2>/dev/null || true
+  for e in "$cache"/*.profile; do
+    [ -s "$e" ] && { printf '\x03'; tail -c +41 "$e"; } > fuzz/corpus/profile/compiled-entry
+  done
+  rm -rf "$cache"
+fi
 # The report target reads whole captures, like the pipeline target; the demo capture is one more.
 mkdir -p fuzz/corpus/report
 cp fuzz/corpus/pipeline/* fuzz/corpus/report/ 2>/dev/null || true

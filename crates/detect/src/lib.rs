@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod compiled;
 pub mod fields;
 pub mod heuristic;
 pub mod matcher;
@@ -72,6 +73,24 @@ pub(crate) fn hex_val(b: u8) -> u8 {
 }
 
 impl DataKind {
+    /// Every kind, in declaration order (`kind as u8` indexes it).
+    pub const ALL: [Self; 14] = [
+        Self::Imei,
+        Self::Imsi,
+        Self::Iccid,
+        Self::Phone,
+        Self::Serial,
+        Self::AndroidId,
+        Self::AdvertisingId,
+        Self::Mac,
+        Self::Email,
+        Self::Contact,
+        Self::Sms,
+        Self::Location,
+        Self::Custom,
+        Self::Identifier,
+    ];
+
     /// Name used in output: `imei`, `imsi`, `iccid`, `phone`, `serial`, `android_id`,
     /// `advertising_id`, `mac`, `email`, `contact`, `sms`, `location`, `custom`, `identifier`.
     pub fn as_str(self) -> &'static str {

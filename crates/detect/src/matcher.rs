@@ -36,6 +36,9 @@ pub enum Boundary {
 }
 
 impl Boundary {
+    /// Every rule, in declaration order (`boundary as u8` indexes it).
+    pub const ALL: [Self; 4] = [Self::None, Self::Digit, Self::Hex, Self::Alnum];
+
     /// The boundary a text variant gets from its own bytes: all digits → `Digit`; all hex
     /// digits → `Hex`; else `Alnum` (same rule as the variants module's).
     pub fn of(bytes: &[u8]) -> Self {
@@ -195,6 +198,86 @@ impl Matcher {
             };
             (v.bytes.as_slice(), b)
         }))
+    }
+
+    /// The matcher as bytes, for [`crate::compiled`]: the counts, the group and member tables,
+    /// then daachorse's own serialisation of the automaton.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for n in [self.len, self.max_len, self.min_len.min(u32::MAX as usize)] {
+            out.extend_from_slice(&(n as u32).to_le_bytes());
+        }
+        out.extend_from_slice(&(self.groups.len() as u32).to_le_bytes());
+        for &(a, b) in &self.groups {
+            out.extend_from_slice(&a.to_le_bytes());
+            out.extend_from_slice(&b.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.members.len() as u32).to_le_bytes());
+        for &(id, b) in &self.members {
+            out.extend_from_slice(&id.to_le_bytes());
+            out.push(b as u8);
+        }
+        if let Some(pma) = &self.pma {
+            out.extend_from_slice(&pma.serialize());
+        }
+        out
+    }
+
+    /// Reads [`Matcher::to_bytes`] back, checking every table against the others and the
+    /// automaton with daachorse's validating reader; `None` for anything inconsistent (a cache
+    /// file is input like any other).
+    pub fn from_bytes(data: &[u8]) -> Option<Self> {
+        let mut at = 0usize;
+        let u32_at = |at: &mut usize| -> Option<u32> {
+            let v = u32::from_le_bytes(data.get(*at..*at + 4)?.try_into().ok()?);
+            *at += 4;
+            Some(v)
+        };
+        let len = u32_at(&mut at)? as usize;
+        let max_len = u32_at(&mut at)? as usize;
+        let min_len = match u32_at(&mut at)? {
+            u32::MAX => usize::MAX,
+            n => n as usize,
+        };
+        let ngroups = u32_at(&mut at)? as usize;
+        if ngroups > data.len() / 8 {
+            return None;
+        }
+        let mut groups = Vec::with_capacity(ngroups);
+        for _ in 0..ngroups {
+            groups.push((u32_at(&mut at)?, u32_at(&mut at)?));
+        }
+        let nmembers = u32_at(&mut at)? as usize;
+        if nmembers > data.len() / 5 {
+            return None;
+        }
+        let mut members = Vec::with_capacity(nmembers);
+        for _ in 0..nmembers {
+            let id = u32_at(&mut at)?;
+            let b = *Boundary::ALL.get(usize::from(*data.get(at)?))?;
+            at += 1;
+            if id as usize >= len {
+                return None;
+            }
+            members.push((id, b));
+        }
+        if groups.iter().any(|&(a, b)| a > b || b as usize > members.len()) {
+            return None;
+        }
+        let rest = &data[at..];
+        let pma = if rest.is_empty() {
+            None
+        } else {
+            let (pma, tail) = DoubleArrayAhoCorasick::<u32>::deserialize(rest).ok()?;
+            if !tail.is_empty() {
+                return None;
+            }
+            Some(pma)
+        };
+        if pma.is_none() != groups.is_empty() {
+            return None;
+        }
+        Some(Self { pma, groups, members, max_len, min_len, len })
     }
 
     /// Number of patterns (empty ones included): ids are `0..len()`.

@@ -403,6 +403,34 @@ impl Profile {
         Self::parse(&text, base, path)
     }
 
+    /// The bytes a profile at `path` is made of: the profile file and the vCard file it names
+    /// (read as [`Profile::load`] reads them, without validating anything else), for the cache
+    /// key of [`crate::compiled`]. A profile that does not parse gives its bytes and no vCard
+    /// (loading it then reports the error).
+    pub fn inputs(path: &Path) -> Result<(Vec<u8>, Option<Vec<u8>>), ProfileError> {
+        #[derive(Deserialize)]
+        struct Only {
+            contacts: Option<OnlyContacts>,
+        }
+        #[derive(Deserialize)]
+        struct OnlyContacts {
+            vcf: Option<String>,
+        }
+        let data = read_capped(path, MAX_PROFILE_LEN)?;
+        let vcf = std::str::from_utf8(&data)
+            .ok()
+            .and_then(|t| toml::from_str::<Only>(t).ok())
+            .and_then(|o| o.contacts?.vcf);
+        let vcf = match vcf {
+            Some(f) => {
+                let base = path.parent().unwrap_or(Path::new("."));
+                Some(read_capped(&base.join(f), MAX_VCARD_LEN)?)
+            }
+            None => None,
+        };
+        Ok((data, vcf))
+    }
+
     /// Parses and validates profile `text`; a vCard path in it is read relative to `base_dir`.
     /// Errors name the file as `<profile>`.
     #[allow(clippy::should_implement_trait)]

@@ -112,6 +112,11 @@ pub(crate) struct AnalysisArgs {
     /// Without it only the profile-less detectors run.
     #[arg(long, value_name = "PROFILE")]
     pub(crate) profile: Option<PathBuf>,
+    /// Compile the profile afresh and leave the compiled-profile cache alone (by default a
+    /// profile compiled once is read back from `$XDG_CACHE_HOME/phonehome`, or
+    /// `$PHONEHOME_CACHE_DIR`, mode 0600: it holds the profile's data).
+    #[arg(long)]
+    pub(crate) no_cache: bool,
     #[command(flatten)]
     pub(crate) data: DataArgs,
 }

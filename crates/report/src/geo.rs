@@ -177,13 +177,26 @@ pub struct Geo {
 struct Country {
     data: CountryData,
     name: String,
+    /// Heap bytes of an mmdb (the built-in table reports its own once decoded).
     bytes: usize,
 }
 
 enum CountryData {
     Mmdb(maxminddb::Reader<Vec<u8>>),
-    /// The table built into the binary ([`builtin`]).
-    Builtin(builtin::Table),
+    /// The table built into the binary ([`builtin`]), decoded on first use ([`BUILTIN_TABLE`]).
+    Builtin,
+}
+
+/// The built-in country table, decoded once per process on first use (about 15-20 ms): a run
+/// that looks nothing up never pays for it, and [`warm_builtin`] decodes it on another thread
+/// while the captures are read. `None` only if the binary's own data were damaged, which a test
+/// rules out.
+static BUILTIN_TABLE: std::sync::LazyLock<Option<builtin::Table>> =
+    std::sync::LazyLock::new(|| builtin::Table::decode(builtin::BUILTIN).ok());
+
+/// Decodes the built-in country table now (call it on a spare thread); lookups wait for it.
+pub fn warm_builtin() {
+    std::sync::LazyLock::force(&BUILTIN_TABLE);
 }
 
 struct AsnData {
@@ -264,10 +277,20 @@ impl Geo {
         self.asn.as_ref().map(|a| &a.table.stats)
     }
 
+    /// Whether countries come from the built-in table.
+    pub fn uses_builtin(&self) -> bool {
+        matches!(self.country.as_ref().map(|c| &c.data), Some(CountryData::Builtin))
+    }
+
     /// Approximate heap bytes held (the mmdb file plus the ASN table).
     pub fn heap_bytes(&self) -> usize {
-        self.country.as_ref().map_or(0, |c| c.bytes)
-            + self.asn.as_ref().map_or(0, |a| a.table.heap_bytes())
+        let country = match self.country.as_ref().map(|c| &c.data) {
+            Some(CountryData::Builtin) => {
+                BUILTIN_TABLE.as_ref().map_or(0, builtin::Table::heap_bytes)
+            }
+            _ => self.country.as_ref().map_or(0, |c| c.bytes),
+        };
+        country + self.asn.as_ref().map_or(0, |a| a.table.heap_bytes())
     }
 
     /// Country and network of `ip`.
@@ -286,7 +309,7 @@ impl Geo {
             Some(c) => {
                 info.country = match &c.data {
                     CountryData::Mmdb(reader) => country_of(reader, ip),
-                    CountryData::Builtin(t) => t.lookup(ip),
+                    CountryData::Builtin => BUILTIN_TABLE.as_ref().and_then(|t| t.lookup(ip)),
                 };
                 if info.country.is_none() {
                     info.reason = Some("not-found");
@@ -352,12 +375,10 @@ fn open_country(path: &Path) -> Result<Country, GeoError> {
     Ok(Country { data: CountryData::Mmdb(reader), name, bytes })
 }
 
-/// The built-in table, decoded (`None` only if the binary's own data were damaged, which a test
-/// rules out).
+/// The built-in table (decoded on first lookup).
 fn builtin_country() -> Option<Country> {
-    let t = builtin::Table::decode(builtin::BUILTIN).ok()?;
     let name = builtin::BUILTIN_SOURCE.lines().next().unwrap_or_default().trim().to_owned();
-    Some(Country { bytes: t.heap_bytes(), data: CountryData::Builtin(t), name })
+    Some(Country { bytes: 0, data: CountryData::Builtin, name })
 }
 
 fn open_asn(path: &Path) -> Result<AsnData, GeoError> {
