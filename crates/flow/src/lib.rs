@@ -199,7 +199,7 @@ pub trait FlowSink {
 /// Limits of the flow stage. Each default is documented on its field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowLimits {
-    /// Flows tracked at once (default 262,144); the least recently active flow is evicted beyond it.
+    /// Flows tracked at once (default 131,072); the least recently active flow is evicted beyond it.
     pub max_flows: usize,
     /// Out-of-order bytes buffered per direction (default 1 MiB); beyond it the earliest hole is
     /// declared a gap and buffered data is flushed.
@@ -219,7 +219,7 @@ pub struct FlowLimits {
 impl Default for FlowLimits {
     fn default() -> Self {
         Self {
-            max_flows: 262_144,
+            max_flows: 131_072,
             max_ooo_bytes_per_dir: 1 << 20,
             max_ooo_segments_per_dir: 256,
             max_ooo_bytes_total: 256 << 20,

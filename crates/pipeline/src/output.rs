@@ -400,57 +400,86 @@ fn csv_cell(out: &mut String, s: &str) {
     }
 }
 
-/// Renders flow records as an aligned text table (one header line, one row per flow).
-pub fn flows_table(records: &[FlowRecord]) -> String {
-    let header = [
-        "FLOW", "START", "DURATION", "CLIENT", "SERVER", "PROTO", "NAME", "VIA", "PKTS>", "PKTS<",
-        "BYTES>", "BYTES<", "ENC", "FLAGS",
-    ];
-    let rows: Vec<[String; 14]> = records
-        .iter()
-        .map(|r| {
-            let i = &r.info;
-            let dur = (i.last.0.saturating_sub(i.first.0)) as f64 / 1e9;
-            let flags = flow_flags(r);
-            [
-                i.id.to_string(),
-                rfc3339(i.first),
-                format!("{dur:.3}s"),
-                i.client.to_string(),
-                i.server.to_string(),
-                format!("{}/{}", transport_name(i.transport), r.protocol.as_str()),
-                r.name.clone().unwrap_or_else(|| "-".into()),
-                r.name_source.as_str().to_string(),
-                i.packets[0].to_string(),
-                i.packets[1].to_string(),
-                i.bytes[0].to_string(),
-                i.bytes[1].to_string(),
-                if r.encrypted { "yes" } else { "no" }.to_string(),
-                if flags.is_empty() { "-".into() } else { flags.join(",") },
-            ]
-        })
-        .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
+/// Column titles of [`FlowsTable`].
+const TABLE_HEADER: [&str; 14] = [
+    "FLOW", "START", "DURATION", "CLIENT", "SERVER", "PROTO", "NAME", "VIA", "PKTS>", "PKTS<",
+    "BYTES>", "BYTES<", "ENC", "FLAGS",
+];
+
+/// The cells of one flow's row.
+fn table_cells(r: &FlowRecord) -> [String; 14] {
+    let i = &r.info;
+    let dur = (i.last.0.saturating_sub(i.first.0)) as f64 / 1e9;
+    let flags = flow_flags(r);
+    [
+        i.id.to_string(),
+        rfc3339(i.first),
+        format!("{dur:.3}s"),
+        i.client.to_string(),
+        i.server.to_string(),
+        format!("{}/{}", transport_name(i.transport), r.protocol.as_str()),
+        r.name.clone().unwrap_or_else(|| "-".into()),
+        r.name_source.as_str().to_string(),
+        i.packets[0].to_string(),
+        i.packets[1].to_string(),
+        i.bytes[0].to_string(),
+        i.bytes[1].to_string(),
+        if r.encrypted { "yes" } else { "no" }.to_string(),
+        if flags.is_empty() { "-".into() } else { flags.join(",") },
+    ]
+}
+
+/// An aligned text table of flow records, written row by row: the column widths come from a
+/// sample of the rows (all of them for a small run, the first reorder window of a large one); a
+/// later, wider cell pushes its row's following cells right instead of re-aligning the table.
+#[derive(Debug, Clone)]
+pub struct FlowsTable {
+    widths: [usize; 14],
+}
+
+impl FlowsTable {
+    /// Widths fitting the header and every row of `sample`.
+    pub fn new<'a>(sample: impl IntoIterator<Item = &'a FlowRecord>) -> Self {
+        let mut widths = TABLE_HEADER.map(str::len);
+        for r in sample {
+            for (w, c) in widths.iter_mut().zip(table_cells(r)) {
+                *w = (*w).max(c.chars().count());
+            }
         }
+        Self { widths }
     }
-    let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+
+    fn line<'a>(&self, cells: impl Iterator<Item = &'a str>) -> String {
         let mut s = String::new();
-        for (n, (c, w)) in cells.zip(&widths).enumerate() {
+        for (n, (c, w)) in cells.zip(&self.widths).enumerate() {
             if n > 0 {
                 s.push_str("  ");
             }
             let _ = write!(s, "{c:<w$}");
         }
-        out.push_str(s.trim_end());
-        out.push('\n');
-    };
-    line(&mut header.iter().copied());
-    for row in &rows {
-        line(&mut row.iter().map(String::as_str));
+        let mut s = s.trim_end().to_owned();
+        s.push('\n');
+        s
+    }
+
+    /// The header line.
+    pub fn header(&self) -> String {
+        self.line(TABLE_HEADER.iter().copied())
+    }
+
+    /// One flow's line.
+    pub fn row(&self, r: &FlowRecord) -> String {
+        let cells = table_cells(r);
+        self.line(cells.iter().map(String::as_str))
+    }
+}
+
+/// Renders flow records as an aligned text table (one header line, one row per flow).
+pub fn flows_table(records: &[FlowRecord]) -> String {
+    let t = FlowsTable::new(records);
+    let mut out = t.header();
+    for r in records {
+        out.push_str(&t.row(r));
     }
     out
 }
