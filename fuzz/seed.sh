@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # TLS sessions made by rustls with their key logs (tls_decrypt, keylog), and HTTP/2 streams.
 cargo run --release -q -p testkit --example fuzz_seeds_tls -- fuzz/corpus
+# Certificates (DER) for the x509 reader of the tls target.
+mkdir -p fuzz/corpus/tls
+cp crates/proto/src/tls/x509/example-org.der crates/testkit/data/test-cert.der fuzz/corpus/tls/
 real=../shared/corpus/real
 [ -d "$real" ] || { echo "no $real: nothing to seed from"; exit 0; }
 # HAR files and mitmproxy dumps (first byte: 0x00 HAR, 0x01 mitmproxy).

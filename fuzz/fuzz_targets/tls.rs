@@ -8,7 +8,9 @@
 //! NULL-cipher plaintext walkers: after a ServerHello choosing `TLS_RSA_WITH_NULL_SHA256` and a
 //! ChangeCipherSpec in each direction, the input is fed as the records that follow, cut where the
 //! first bytes say.
-//! Invariants: no panic, no endless loop, only hello events, at most two hellos per direction;
+//! The input is also read as a DER certificate and as a Certificate message body (`x509`).
+//! Invariants: no panic, no endless loop, only hello and certificate events, at most two hellos
+//! per direction and one certificate;
 //! plaintext pieces are contiguous from offset 0 and never more bytes than were fed.
 
 use flow::{Chunk, Direction};
@@ -19,15 +21,21 @@ use proto::{Anomalies, Event};
 const MAX_CUTS: usize = 16;
 
 fn check(out: &[Event]) {
-    let (mut ch, mut sh) = (0, 0);
+    let (mut ch, mut sh, mut cert) = (0, 0, 0);
     for e in out {
         match e {
             Event::TlsClientHello(_) => ch += 1,
             Event::TlsServerHello(_) => sh += 1,
+            Event::TlsCertificate(c) => {
+                cert += 1;
+                for s in [&c.subject_org, &c.subject_cn, &c.issuer_org].into_iter().flatten() {
+                    assert!(s.len() <= proto::tls::x509::MAX_NAME_LEN);
+                }
+            }
             other => panic!("unexpected event {other:?}"),
         }
     }
-    assert!(ch <= 2 && sh <= 2, "{ch} ClientHellos, {sh} ServerHellos");
+    assert!(ch <= 2 && sh <= 2 && cert <= 1, "{ch} ClientHellos, {sh} ServerHellos, {cert} certs");
 }
 
 /// `payload` as handshake records of at most `frag` bytes.
@@ -43,6 +51,8 @@ fn records(payload: &[u8], frag: usize) -> Vec<u8> {
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = parse_client_hello(data);
+    let _ = proto::tls::x509::names(data);
+    let _ = proto::tls::x509::certificate_message(data);
 
     let Some((&ctl, rest)) = data.split_first() else { return };
     let ncuts = usize::from(ctl & 0x0f).min(MAX_CUTS).min(rest.len());

@@ -71,6 +71,7 @@ impl<O: Observer> Pipeline<O> {
                 encrypted,
                 tls_version: None,
                 alpn: Vec::new(),
+                cert: None,
                 dns_chain,
                 events,
                 decryption: x.tls.then_some(Decryption::Decrypted),

@@ -202,6 +202,7 @@ struct FlowState {
     dns_chain_at_start: Option<Vec<String>>,
     tls_version: Option<u16>,
     alpn: Vec<String>,
+    cert: Option<proto::CertNames>,
     events: u64,
 }
 
@@ -230,6 +231,7 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             dns_chain_at_start: self.names.lookup_chain(flow.server.ip()),
             tls_version: None,
             alpn: Vec::new(),
+            cert: None,
             events: 0,
         });
         self.flows.insert(flow.id, state);
@@ -271,6 +273,9 @@ impl<O: Observer> FlowSink for Dispatch<O> {
                     }
                 }
                 Event::TlsServerHello(s) => state.tls_version = Some(s.version),
+                Event::TlsCertificate(c) if state.cert.is_none() => {
+                    state.cert = Some(c.clone());
+                }
                 Event::HttpRequest(r) if state.http_host.is_none() => {
                     state.http_host.clone_from(&r.host);
                 }
@@ -323,6 +328,7 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             encrypted: state.session.encrypted(),
             tls_version: state.tls_version,
             alpn: state.alpn,
+            cert: state.cert,
             dns_chain,
             events: state.events,
             decryption: state.session.decryption(),

@@ -73,6 +73,7 @@ pub fn event_kind(event: &Event) -> &'static str {
         Event::DnsAnswer(_) => "dns_answer",
         Event::TlsClientHello(_) => "tls_client_hello",
         Event::TlsServerHello(_) => "tls_server_hello",
+        Event::TlsCertificate(_) => "tls_certificate",
         Event::QuicInitial(_) => "quic_initial",
         Event::HttpRequest(_) => "http_request",
         Event::HttpResponse(_) => "http_response",
@@ -138,6 +139,11 @@ pub fn event_json(ctx: &Context<'_>, event: &Event) -> Value {
         Event::TlsClientHello(h) => hello_fields(&mut m, h),
         Event::TlsServerHello(s) => {
             m.insert("version".into(), json!(tls_version_name(s.version)));
+        }
+        Event::TlsCertificate(c) => {
+            m.insert("subject_org".into(), json!(c.subject_org));
+            m.insert("subject_cn".into(), json!(c.subject_cn));
+            m.insert("issuer_org".into(), json!(c.issuer_org));
         }
         Event::QuicInitial(q) => {
             hello_fields(&mut m, &q.hello);
@@ -224,6 +230,12 @@ pub fn event_text(ctx: &Context<'_>, event: &Event) -> String {
         }
         Event::TlsClientHello(h) => hello_text(h),
         Event::TlsServerHello(s) => tls_version_name(s.version).into_owned(),
+        Event::TlsCertificate(c) => format!(
+            "subject O={} CN={} issuer O={}",
+            c.subject_org.as_deref().unwrap_or("-"),
+            c.subject_cn.as_deref().unwrap_or("-"),
+            c.issuer_org.as_deref().unwrap_or("-")
+        ),
         Event::QuicInitial(q) => {
             format!("{} {}", quic_version_name(q.version), hello_text(&q.hello))
         }
@@ -336,6 +348,7 @@ pub const FLOW_CSV_COLUMNS: &[&str] = &[
     "encrypted",
     "tls_version",
     "alpn",
+    "cert_org",
     "client_by",
     "tcp_state",
     "flags",
@@ -364,6 +377,7 @@ pub fn flow_json(r: &FlowRecord) -> Value {
         "encrypted": r.encrypted,
         "tls_version": r.tls_version.map(tls_version_name),
         "alpn": r.alpn,
+        "cert_org": r.cert.as_ref().and_then(|c| c.subject_org.clone()),
         "client_by": client_by_name(i.client_by),
         "tcp_state": i.tcp_state.map(tcp_state_name),
         "flags": flow_flags(r),

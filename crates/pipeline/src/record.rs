@@ -24,6 +24,8 @@ pub struct FlowRecord {
     pub tls_version: Option<u16>,
     /// ALPN protocols offered by the client.
     pub alpn: Vec<String>,
+    /// The names of the server's certificate, when its handshake was readable (TLS 1.0-1.2).
+    pub cert: Option<proto::CertNames>,
     /// What DNS answers said of the server's address: the name asked for, then each CNAME target
     /// in order (empty when no answer named it). Attribution follows it to see through CNAME
     /// cloaking.

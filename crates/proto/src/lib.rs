@@ -97,6 +97,9 @@ pub enum Event {
     TlsClientHello(ClientHello),
     /// The server's chosen TLS version, from its ServerHello.
     TlsServerHello(ServerHello),
+    /// The names of the server's certificate, from a TLS 1.0-1.2 Certificate message in the
+    /// clear (or a decrypted TLS 1.3 one).
+    TlsCertificate(CertNames),
     /// A QUIC client Initial whose ClientHello was decrypted.
     QuicInitial(QuicInitial),
     /// An HTTP request (HTTP/1.x, or HTTP/2 inside decrypted TLS).
@@ -215,6 +218,17 @@ pub struct ClientHello {
     /// Offered versions: the supported_versions extension if present (GREASE removed), else the
     /// legacy client_version.
     pub versions: Vec<u16>,
+}
+
+/// Names from the server's certificate (the first of the chain): who it says runs the server.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CertNames {
+    /// Subject organisation (`O=`).
+    pub subject_org: Option<String>,
+    /// Subject common name (`CN=`).
+    pub subject_cn: Option<String>,
+    /// Issuer organisation (the certificate authority).
+    pub issuer_org: Option<String>,
 }
 
 /// The server's choice in its ServerHello.

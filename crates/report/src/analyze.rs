@@ -592,6 +592,9 @@ impl Observer for Analyzer {
         });
         d.ips.insert(ip.clone());
         d.protocols.insert(protocol);
+        if d.cert.is_none() {
+            d.cert.clone_from(&record.cert);
+        }
         d.protection = d.protection.weakest(protection);
         // The chain is about this destination only when it starts at its name (an SNI can name
         // another host on a shared address).

@@ -154,6 +154,17 @@ pub struct Destination {
     pub severity: Severity,
     /// Why.
     pub severity_reason: String,
+    /// The names of its TLS certificate (the first readable one: TLS 1.0-1.2 handshakes are in
+    /// the clear), which say who runs a server no database knows.
+    pub cert: Option<proto::CertNames>,
+}
+
+impl Destination {
+    /// The certificate's organisation (or, without one, its common name), when it names one.
+    pub fn cert_owner(&self) -> Option<&str> {
+        let c = self.cert.as_ref()?;
+        c.subject_org.as_deref().or(c.subject_cn.as_deref())
+    }
 }
 
 /// The organisation a destination belongs to.

@@ -450,8 +450,16 @@ fn stories(report: &Report, start: Option<Timestamp>) -> Vec<String> {
                 .collect();
             let to = match &d.party {
                 Some(p) => format!("{} ({}, {})", p.name, p.category, p.headquarters()),
-                None if d.domain == d.host => "an unknown party".to_string(),
-                None => format!("an unknown party ({})", d.domain),
+                None => {
+                    let cert = d.cert_owner().map(|o| format!("certificate: {o}"));
+                    let domain = (d.domain != d.host).then(|| d.domain.clone());
+                    let known: Vec<String> = domain.into_iter().chain(cert).collect();
+                    if known.is_empty() {
+                        "an unknown party".to_string()
+                    } else {
+                        format!("an unknown party ({})", known.join("; "))
+                    }
+                }
             };
             let country = d
                 .geo

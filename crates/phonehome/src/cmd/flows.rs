@@ -161,6 +161,7 @@ mod tests {
             encrypted: false,
             tls_version: None,
             alpn: Vec::new(),
+            cert: None,
             dns_chain: Vec::new(),
             events: 0,
             decryption: None,

@@ -77,18 +77,24 @@ struct Handshake {
     broken: [bool; 2],
     /// The protocol the server chose (its EncryptedExtensions).
     alpn: Option<String>,
+    /// The server certificate's names (its Certificate), until taken.
+    cert: Option<crate::CertNames>,
 }
 
 impl Handshake {
     /// One CRYPTO frame of a Handshake packet sent by `dir` (`client` is the client's side).
     fn frame(&mut self, dir: Direction, client: Direction, offset: u64, data: &[u8]) {
         let d = dir.index();
-        let (reader, broken, alpn) = (&mut self.reader[d], &mut self.broken[d], &mut self.alpn);
+        let (reader, broken) = (&mut self.reader[d], &mut self.broken[d]);
+        let (alpn, cert) = (&mut self.alpn, &mut self.cert);
         self.crypto.frame(dir, 0, offset, data, false, &mut |_, c| match c {
             Chunk::Data { bytes, .. } if !*broken => {
                 *broken = !reader.feed(bytes, |typ, body| {
                     if dir != client && typ == hs::ENCRYPTED_EXTENSIONS {
                         *alpn = hs::encrypted_extensions_alpn(body);
+                    }
+                    if dir != client && typ == hs::CERTIFICATE && cert.is_none() {
+                        *cert = crate::tls::x509::certificate13_message(body);
                     }
                 });
             }
@@ -372,6 +378,11 @@ impl QuicDecryptor {
         }
         self.buf = buf;
         true
+    }
+
+    /// The server certificate's names, once read from the Handshake space (given once).
+    pub(crate) fn take_cert(&mut self) -> Option<crate::CertNames> {
+        self.handshake.cert.take()
     }
 
     /// The protocol the server chose in its EncryptedExtensions, once read.

@@ -133,6 +133,9 @@ impl QuicParser {
         }
         if let Some(d) = &mut self.dec {
             d.datagram(dir, bytes, keys, out, an);
+            if let Some(names) = d.take_cert() {
+                out.push(Event::TlsCertificate(names));
+            }
         }
     }
 

@@ -357,6 +357,9 @@ impl Session {
                     let none = inner_keys.get_or_insert_with(KeyLog::new);
                     inner.data_with(probes, flow, d, c, none, out, an);
                 });
+                if let Some(names) = tls.take_cert() {
+                    out.push(Event::TlsCertificate(names));
+                }
             }
             (State::Http2(p), _) => p.data(dir, chunk, out, an),
             (State::WebSocket(p), _) => p.data(dir, chunk, out, an),

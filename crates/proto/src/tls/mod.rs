@@ -6,7 +6,12 @@
 //! - Client: the ClientHello gives [`Event::TlsClientHello`]. After a HelloRetryRequest from the
 //!   server, the second ClientHello is reported too.
 //! - Server: the ServerHello gives [`Event::TlsServerHello`] (a HelloRetryRequest is a ServerHello
-//!   and is reported; so is the real ServerHello after it).
+//!   and is reported; so is the real ServerHello after it). When it chose TLS 1.0-1.2, the next
+//!   handshake message, if it is the Certificate (in the clear before TLS 1.3), gives
+//!   [`Event::TlsCertificate`] with the server certificate's names (`x509.rs`); a chain over
+//!   [`MAX_HANDSHAKE_LEN`] is not read. TLS 1.3 and QUIC certificates are read from the
+//!   decrypted handshake (`decrypt`, `quic::decrypt`) when keys open it; compressed certificates
+//!   (RFC 8879) are not.
 //!
 //! After its hello, a direction walks at most [`MAX_RECORDS_AFTER_HELLO`] record headers without
 //! buffering bodies (the HelloRetryRequest case), and stops at application data, an alert, or as
@@ -36,6 +41,7 @@ pub(crate) mod reader;
 mod stream;
 #[cfg(test)]
 pub(crate) mod tests;
+pub mod x509;
 
 use decrypt::{Decryption, Decryptor};
 pub use hello::MAX_ALPN;
@@ -43,8 +49,8 @@ use keylog::KeyLog;
 use null::{Cipher, Walker};
 use stream::{DirParser, Shared, Step};
 
-/// Largest handshake message buffered (a ClientHello with post-quantum key shares is ~2 KiB;
-/// certificates are never buffered).
+/// Largest handshake message buffered (a ClientHello with post-quantum key shares is ~2 KiB; a
+/// TLS 1.2 certificate chain 3-8 KiB).
 pub const MAX_HANDSHAKE_LEN: usize = 64 * 1024;
 
 /// Largest TLS record body accepted: 2^14 bytes of plaintext plus the 2048 bytes of expansion
@@ -112,6 +118,11 @@ impl TlsParser {
             }
             None => 0,
         }
+    }
+
+    /// The server certificate's names read from a decrypted TLS 1.3 handshake (given once).
+    pub fn take_cert(&mut self) -> Option<crate::CertNames> {
+        self.dec.as_mut()?.take_cert()
     }
 
     /// What decryption gave, for a flow whose ServerHello was seen while secrets were known.

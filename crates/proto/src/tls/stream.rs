@@ -1,6 +1,7 @@
 //! One direction of a TLS stream: record layer and handshake-message reassembly, fed in pieces
-//! of any size (down to one byte). Only the hello messages are buffered; everything after them is
-//! walked record by record or dropped, so ciphertext is never buffered.
+//! of any size (down to one byte). Only the hello messages, and the server's Certificate message
+//! of TLS 1.0-1.2, are buffered; everything after them is walked record by record or dropped, so
+//! ciphertext is never buffered.
 
 use super::hello;
 use super::reader::Reader;
@@ -21,6 +22,10 @@ const CT_HEARTBEAT: u8 = 24;
 const HS_HELLO_REQUEST: u8 = 0;
 const HS_CLIENT_HELLO: u8 = 1;
 const HS_SERVER_HELLO: u8 = 2;
+const HS_CERTIFICATE: u8 = 11;
+
+/// TLS 1.3: its Certificate is encrypted.
+const TLS13: u16 = 0x0304;
 
 /// State both directions of one flow share.
 #[derive(Debug, Default, Clone, Copy)]
@@ -54,6 +59,9 @@ enum Phase {
     /// A hello was processed. Records are walked without buffering their bodies, in case a
     /// HelloRetryRequest asks for a second hello; at most `records_left` more records.
     AfterHello { records_left: u8 },
+    /// The server's final ServerHello chose TLS 1.0-1.2: its next handshake message, when it is
+    /// the Certificate, is read for the certificate's names (then parsing stops).
+    Certificate,
     /// Parsing is over: chunks are ignored.
     Done,
 }
@@ -187,6 +195,8 @@ impl DirParser {
         }
         let kind = match self.phase {
             Phase::Done => return Step::Stop,
+            Phase::Certificate if typ == CT_HANDSHAKE => Body::Handshake,
+            Phase::Certificate => return Step::Stop,
             Phase::Hello if typ == CT_HANDSHAKE => Body::Handshake,
             // Handshake messages must not be interleaved with other record types.
             Phase::Hello if !self.hs.is_empty() => return Step::Malformed,
@@ -235,14 +245,15 @@ impl DirParser {
                 return Step::More;
             }
             if self.msg_len() > MAX_HANDSHAKE_LEN {
-                return Step::Capped;
+                // A certificate chain beyond the cap is simply not read.
+                return if self.phase == Phase::Certificate { Step::Stop } else { Step::Capped };
             }
             if self.hs.len() < HS_HEADER_LEN + self.msg_len() {
                 continue;
             }
             let msg = std::mem::take(&mut self.hs);
             let step = self.on_message(msg[0], &msg[HS_HEADER_LEN..], sh, out);
-            if step != Step::More || self.phase != Phase::Hello {
+            if step != Step::More || !matches!(self.phase, Phase::Hello | Phase::Certificate) {
                 // After a hello the rest of this record is not needed.
                 if let Rec::Body { left, .. } = self.rec {
                     self.rec = Rec::Body { left, kind: Body::Skip };
@@ -261,6 +272,16 @@ impl DirParser {
 
     /// One complete handshake message while waiting for a hello.
     fn on_message(&mut self, typ: u8, body: &[u8], sh: &mut Shared, out: &mut Vec<Event>) -> Step {
+        if self.phase == Phase::Certificate {
+            // Whatever comes after the ServerHello, parsing ends here; a Certificate that cannot
+            // be read is no anomaly of the flow (the names are a bonus).
+            if typ == HS_CERTIFICATE
+                && let Some(names) = super::x509::certificate_message(body)
+            {
+                out.push(Event::TlsCertificate(names));
+            }
+            return Step::Stop;
+        }
         match (self.client, typ) {
             (true, HS_CLIENT_HELLO) => {
                 let Some(ch) = hello::client_hello(body) else { return Step::Malformed };
@@ -283,6 +304,10 @@ impl DirParser {
                 }
                 sh.server_final = true;
                 sh.chosen = Some((sh_info.suite, sh_info.version));
+                if sh_info.version < TLS13 {
+                    self.phase = Phase::Certificate;
+                    return Step::More;
+                }
                 Step::Stop
             }
             // An empty HelloRequest before the ServerHello is harmless (renegotiation prompt).

@@ -714,3 +714,39 @@ fn null_cipher_gap_is_forwarded() {
     }
     assert_eq!(got, [(req.len() as u64, 20)]);
 }
+
+#[test]
+fn tls12_certificate_names_at_every_split() {
+    let der = include_bytes!("x509/example-org.der");
+    let mut list = (der.len() as u32).to_be_bytes()[1..].to_vec();
+    list.extend_from_slice(der);
+    let mut body = (list.len() as u32).to_be_bytes()[1..].to_vec();
+    body.extend_from_slice(&list);
+    let sh12 = handshake(2, &server_hello_body(TLS12, [7; 32], &[ext(0xff01, &[0])]));
+    let names = crate::CertNames {
+        subject_org: Some("Example Analytics Pte. Ltd.".into()),
+        subject_cn: Some("api.example-analytics.test".into()),
+        issuer_org: Some("Example Analytics Pte. Ltd.".into()),
+    };
+    let want =
+        [Event::TlsServerHello(ServerHello { version: TLS12 }), Event::TlsCertificate(names)];
+    for frag in [MAX_RECORD_LEN, 200, 7] {
+        let stream = records(22, &[sh12.clone(), handshake(11, &body)].concat(), frag);
+        for cut in (0..=stream.len()).step_by(if frag == 7 { 1 } else { 3 }) {
+            let (a, b) = stream.split_at(cut);
+            let (ev, an) = run(Direction::ToClient, &[a, b]);
+            assert_eq!(ev, want, "frag {frag} cut {cut}");
+            assert_eq!(an, Anomalies::default());
+        }
+    }
+    // Resumption (ChangeCipherSpec after the ServerHello), a chain over the cap, or another
+    // message first: no names, and no anomaly.
+    let ccs = records(20, &[1], 10);
+    let big = handshake(11, &vec![0; MAX_HANDSHAKE_LEN + 1]);
+    let done = handshake(14, &[]);
+    for rest in [ccs, records(22, &big, MAX_RECORD_LEN), records(22, &done, MAX_RECORD_LEN)] {
+        let (ev, an) = run(Direction::ToClient, &[&records(22, &sh12, MAX_RECORD_LEN), &rest]);
+        assert_eq!(ev, want[..1]);
+        assert_eq!(an, Anomalies::default());
+    }
+}

@@ -90,6 +90,9 @@ fn destination_json(d: &Destination) -> Value {
         "category": d.party.as_ref().map(|p| p.category),
         "party_country": d.party.as_ref().map(|p| p.country.clone()),
         "party_detail": party_json(d.party.as_ref()),
+        "certificate": d.cert.as_ref().map(|c| json!({
+            "subject_org": c.subject_org, "subject_cn": c.subject_cn, "issuer_org": c.issuer_org,
+        })),
         "country": d.geo.as_ref().and_then(|g| g.country.clone()),
         "country_unknown_reason": d.geo.as_ref().and_then(|g| g.reason),
         "asn": d.geo.as_ref().and_then(|g| g.asn),

@@ -10,6 +10,7 @@ pub(crate) const SERVER_HELLO: u8 = 2;
 pub(crate) const NEW_SESSION_TICKET: u8 = 4;
 pub(crate) const END_OF_EARLY_DATA: u8 = 5;
 pub(crate) const ENCRYPTED_EXTENSIONS: u8 = 8;
+pub(crate) const CERTIFICATE: u8 = 11;
 pub(crate) const FINISHED: u8 = 20;
 pub(crate) const KEY_UPDATE: u8 = 24;
 
@@ -28,6 +29,7 @@ fn wanted(typ: u8) -> bool {
             | NEW_SESSION_TICKET
             | END_OF_EARLY_DATA
             | ENCRYPTED_EXTENSIONS
+            | CERTIFICATE
             | FINISHED
             | KEY_UPDATE
     )
@@ -59,7 +61,12 @@ impl HsReader {
                 let len = Reader::new(&self.hdr[1..]).u24().unwrap_or(0) as usize;
                 self.keep = wanted(self.hdr[0]);
                 if self.keep && len > MAX_HANDSHAKE_LEN {
-                    return false;
+                    // A certificate chain is only read for its names: an oversized one is
+                    // skipped like any unwanted message.
+                    if self.hdr[0] != CERTIFICATE {
+                        return false;
+                    }
+                    self.keep = false;
                 }
                 self.left = len;
             }
@@ -190,8 +197,8 @@ mod tests {
 
     #[test]
     fn reassembles_at_every_split_and_skips_unwanted_bodies() {
-        // Certificate (11, skipped), Finished (20, kept), KeyUpdate (24, kept).
-        let mut stream = vec![11, 0, 0, 5, 1, 2, 3, 4, 5];
+        // CertificateRequest (13, skipped), Finished (20, kept), KeyUpdate (24, kept).
+        let mut stream = vec![13, 0, 0, 5, 1, 2, 3, 4, 5];
         stream.extend_from_slice(&[20, 0, 0, 3, 9, 9, 9, 24, 0, 0, 1, 0]);
         for cut in 0..=stream.len() {
             let mut r = HsReader::default();
@@ -199,7 +206,7 @@ mod tests {
             for part in [&stream[..cut], &stream[cut..]] {
                 assert!(r.feed(part, |t, b| got.push((t, b.to_vec()))));
             }
-            assert_eq!(got, vec![(11, vec![]), (20, vec![9, 9, 9]), (24, vec![0])], "cut {cut}");
+            assert_eq!(got, vec![(13, vec![]), (20, vec![9, 9, 9]), (24, vec![0])], "cut {cut}");
         }
     }
 
@@ -207,8 +214,14 @@ mod tests {
     fn oversized_wanted_message_is_refused() {
         let mut r = HsReader::default();
         assert!(!r.feed(&[20, 0xff, 0xff, 0xff], |_, _| {}));
+        // A certificate chain over the cap is skipped, not refused: the stream goes on.
         let mut r = HsReader::default();
         assert!(r.feed(&[11, 0xff, 0xff, 0xff, 1, 2], |_, _| {}));
+        let mut r = HsReader::default();
+        let mut got = Vec::new();
+        let big = [&[11u8, 0x01, 0x00, 0x01][..], &vec![0; 0x1_0001], &[20, 0, 0, 1, 7]].concat();
+        assert!(r.feed(&big, |t, b| got.push((t, b.len()))));
+        assert_eq!(got, [(11, 0), (20, 1)]);
     }
 
     #[test]

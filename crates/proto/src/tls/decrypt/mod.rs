@@ -187,6 +187,9 @@ struct Conn {
     /// A TLS 1.2 ticket the server issued before the master secret was known.
     ticket: Option<Vec<u8>>,
     alpn: Option<String>,
+    /// The server certificate's names (TLS 1.3: read from the decrypted Certificate), until
+    /// taken.
+    cert: Option<crate::CertNames>,
 }
 
 /// Decrypts one TLS connection (see the module documentation).
@@ -258,6 +261,11 @@ impl Decryptor {
     /// Directions stopped for want of memory ([`MAX_DECRYPT_MEMORY`]) since the last call.
     pub fn take_capped(&mut self) -> u64 {
         std::mem::take(&mut self.capped)
+    }
+
+    /// The server certificate's names, once read from a decrypted TLS 1.3 handshake (given once).
+    pub fn take_cert(&mut self) -> Option<crate::CertNames> {
+        self.conn.cert.take()
     }
 
     /// One chunk of direction `dir`'s TLS stream; plaintext goes to `plain`.
@@ -686,6 +694,9 @@ impl Decryptor {
             match (t, stage) {
                 (hs::ENCRYPTED_EXTENSIONS, _) if d == 1 => {
                     self.conn.alpn = hs::encrypted_extensions_alpn(&b);
+                }
+                (hs::CERTIFICATE, Stage::Handshake) if d == 1 => {
+                    self.conn.cert = super::x509::certificate13_message(&b);
                 }
                 (hs::END_OF_EARLY_DATA, Stage::Early)
                     if d == 0 && self.set_client_stage(Stage::Handshake).is_none() =>

@@ -211,7 +211,10 @@ pub(super) fn findings(out: &mut String, report: &Report, start: Option<Timestam
                 let hq = p.country.as_deref().unwrap_or("unknown");
                 format!("{} ({}, headquarters {})", Esc(&p.name), Esc(p.category), Esc(hq))
             }
-            None => "unknown party".to_string(),
+            None => match dest.and_then(|d| d.cert_owner()) {
+                Some(o) => format!("unknown party (certificate: {})", Esc(o)),
+                None => "unknown party".to_string(),
+            },
         }];
         match dest {
             Some(d) => {

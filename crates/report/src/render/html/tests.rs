@@ -117,6 +117,7 @@ fn destination(
         findings,
         severity,
         severity_reason: format!("worst: {}", severity.as_str()),
+        cert: None,
     }
 }
 

@@ -80,6 +80,7 @@ pub(crate) fn destination(host: &str, protection: Protection) -> Destination {
         findings: 0,
         severity: Severity::Info,
         severity_reason: "encrypted, nothing personal seen".into(),
+        cert: None,
     }
 }
 
