@@ -20,15 +20,18 @@ fi
 jq -r '.trackers | to_entries[] | [.key, .value.owner.displayName] | @tsv' "$list" | sort > "$out/hosts.tsv"
 cut -f1 "$out/hosts.tsv" | "$bin" lookup --json --no-geo - > "$out/lookup.jsonl"
 # A loose name agreement: one name's first five letters and digits inside the other.
-jq -r '[.query, (.party // ""), (.source // "")] | @tsv' "$out/lookup.jsonl" |
+jq -r '[.query, (.party // ""), (.source // ""), (.country // "")] | @tsv' "$out/lookup.jsonl" |
   paste "$out/hosts.tsv" - | awk -F'\t' '
     function key(s) { s = tolower(s); gsub(/[^a-z0-9]/, "", s); return s }
-    { total++; src[$5]++ }
+    { total++; if ($5 != "") src[$5]++ }
+    $4 != "" && $6 != "" { located++ }
     $4 != "" { named++; a = key($2); b = $4; sub(/ \(.*/, "", b); b = key(b); p = key($4)
                if (index(p, substr(a, 1, 5)) || index(a, substr(b, 1, 5))) agree++
                else print "  other owner: " $1 " -> " $4 " (DuckDuckGo: " $2 ")" > "/dev/stderr" }
     $4 == "" { print "  not named: " $1 " (DuckDuckGo: " $2 ")" > "/dev/stderr" }
     END {
-      printf "hosts %d; named %d (%.1f%%): curated %d, AdGuard companiesdb %d; same owner as DuckDuckGo %d (%.1f%% of named)\n",
-        total, named, 100 * named / total, src["phonehome"], src["AdGuard companiesdb"], agree, 100 * agree / named
+      printf "hosts %d; named %d (%.1f%%), with a headquarters country %d (%.1f%% of named); same owner as DuckDuckGo %d (%.1f%% of named)\nby source:", \
+        total, named, 100 * named / total, located, 100 * located / named, agree, 100 * agree / named
+      for (s in src) printf " %s %d;", s, src[s]
+      printf "\n"
     }'

@@ -38,6 +38,7 @@ cp examples/demo.pcapng fuzz/corpus/report/demo.pcapng
 mkdir -p fuzz/corpus/report_data
 { printf '\x00'; cat crates/report/data/entities.toml; } > fuzz/corpus/report_data/entities
 { printf '\x03'; head -c 20000 crates/report/data/adguard/entities.tsv; } > fuzz/corpus/report_data/open-layer
+{ printf '\x03'; printf "INSERT INTO categories VALUES(1,'advertising');\nINSERT INTO companies VALUES('c','C, Inc.','d''x',NULL,'https://c.de/','1','DE',NULL,NULL);\nINSERT INTO trackers VALUES('t','T Ads',1,NULL,'c','',NULL,NULL);\nINSERT INTO tracker_domains VALUES('t','t-ads.example',NULL);\n"; } > fuzz/corpus/report_data/trackerdb-sql
 { printf '\x03'; printf '{"trackers":{"a":{"name":"A Ads","categoryId":4,"companyId":"c"}},"trackerDomains":{"a.example":"a","B.example.":"a"}}\0{"companies":{"c":{"name":"C, Inc.","websiteUrl":"https://c.de/"}}}'; } > fuzz/corpus/report_data/companiesdb
 { printf '\x01'; printf '1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."\n2001:db8::,2001:db8::ffff,64496,Doc\n'; } > fuzz/corpus/report_data/asn-csv
 # A small country table in the built-in format (first byte 0x02).

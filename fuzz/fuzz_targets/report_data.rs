@@ -5,7 +5,8 @@
 //! table in the built-in format (`report::geo::builtin`), decoded raw and gzip'd, looked up.
 //! 3: the open-data entity layer: the rest read as a layer file (`attribution::open::parse`),
 //! and, split at the first `\0`, as companiesdb's trackers and companies JSON compiled by
-//! `attribution::open::compile_adguard`, whose output must parse back.
+//! `attribution::open::compile_adguard`, whose output must parse back; and whole as a TrackerDB
+//! SQL dump (`attribution::trackerdb::compile`), likewise.
 
 use std::path::Path;
 
@@ -19,6 +20,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let curated = Entities::curated_only();
         if let Ok((out, _)) = open::compile_adguard(trackers, companies, &curated) {
             open::parse(&out, Path::new("compiled.tsv")).expect("compiled layer parses back");
+        }
+        if let Ok((out, _)) = report::attribution::trackerdb::compile(text, &curated) {
+            open::parse(&out, Path::new("trackerdb.tsv")).expect("TrackerDB layer parses back");
         }
     } else if mode % 4 == 2 {
         use report::geo::builtin::Table;

@@ -23,6 +23,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub mod open;
+pub mod trackerdb;
 
 /// The built-in entity database.
 pub const BUILTIN: &str = include_str!("../data/entities.toml");
@@ -122,6 +123,9 @@ pub enum Source {
     User,
     /// phonehome's curated `data/entities.toml`.
     Curated,
+    /// Ghostery's TrackerDB, fetched and compiled on this machine by
+    /// `scripts/entities-trackerdb.sh` (CC BY-NC-SA 4.0: not shipped).
+    TrackerDb,
     /// The open-data layer built from AdGuard's companiesdb (`data/adguard/`, CC BY-SA 4.0).
     AdGuard,
 }
@@ -132,6 +136,7 @@ impl Source {
         match self {
             Self::User => "user file",
             Self::Curated => "phonehome",
+            Self::TrackerDb => "Ghostery TrackerDB (fetched)",
             Self::AdGuard => "AdGuard companiesdb",
         }
     }
@@ -180,9 +185,15 @@ pub struct Entities {
     entities: Vec<Entity>,
     /// Lower-case domain or hostname, without trailing dot -> index into `entities`.
     by_domain: HashMap<Box<str>, usize>,
+    /// The fetched TrackerDB layer, when present ([`Entities::with_local_data`]), same shape.
+    local_by_domain: HashMap<Box<str>, usize>,
     /// The open-data layer, same shape.
     open_by_domain: HashMap<Box<str>, usize>,
 }
+
+/// Where a fetched entity layer is looked for, relative to the working directory and to the
+/// executable's folder and its two parents (as the geo data): `data/entities/trackerdb.tsv`.
+pub const LOCAL_DIR: &str = "data/entities";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -218,10 +229,53 @@ impl Entities {
         let mut e = Self {
             entities: Vec::new(),
             by_domain: HashMap::new(),
+            local_by_domain: HashMap::new(),
             open_by_domain: HashMap::new(),
         };
         e.merge(BUILTIN, Path::new("<built-in>"), false).expect("built-in entities.toml is valid");
         e
+    }
+
+    /// What `analyze` uses: the built-in layers, the fetched TrackerDB layer when present, and
+    /// the user's file when given (its entries win).
+    pub fn load_default(user: Option<&Path>) -> Result<Self, EntitiesError> {
+        let e = Self::builtin().with_local_data()?;
+        let Some(path) = user else { return Ok(e) };
+        let text = std::fs::read_to_string(path)
+            .map_err(|err| EntitiesError::Io { path: path.into(), message: err.to_string() })?;
+        let mut e = e;
+        e.merge(&text, path, true)?;
+        Ok(e)
+    }
+
+    /// Adds the fetched TrackerDB layer (`data/entities/trackerdb.tsv`, see [`trackerdb`]) when
+    /// one is found; a damaged one is an error naming its file and line.
+    pub fn with_local_data(self) -> Result<Self, EntitiesError> {
+        let mut dirs = vec![PathBuf::from(LOCAL_DIR)];
+        if let Some(exe) =
+            std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf))
+        {
+            dirs.extend(exe.ancestors().take(3).map(|d| d.join(LOCAL_DIR)));
+        }
+        match dirs.iter().map(|d| d.join(trackerdb::FILE_NAME)).find(|p| p.is_file()) {
+            Some(path) => self.with_fetched_layer(&path),
+            None => Ok(self),
+        }
+    }
+
+    /// Adds a fetched layer file (the format of [`open`]) as the TrackerDB layer.
+    pub fn with_fetched_layer(mut self, path: &Path) -> Result<Self, EntitiesError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EntitiesError::Io { path: path.into(), message: e.to_string() })?;
+        let lines = open::parse(&text, path)?
+            .into_iter()
+            .map(|(mut e, d)| {
+                e.source = Source::TrackerDb;
+                (e, d)
+            })
+            .collect();
+        self.local_by_domain = open::index(lines, &mut self.entities);
+        Ok(self)
     }
 
     /// The built-in database plus the user file at `path`, whose entries win: an entity with the
@@ -340,12 +394,17 @@ impl Entities {
 
     /// The domains and hostnames attributed to each organisation by both layers, unordered.
     pub fn domains(&self) -> impl Iterator<Item = (&str, &Entity)> {
-        self.by_domain.iter().chain(&self.open_by_domain).map(|(d, &i)| (&**d, &self.entities[i]))
+        self.by_domain
+            .iter()
+            .chain(&self.local_by_domain)
+            .chain(&self.open_by_domain)
+            .map(|(d, &i)| (&**d, &self.entities[i]))
     }
 
     /// The organisation behind `host`: in the curated layer, its exact name first, then each
-    /// parent name up to the top-level label; then the same walk in the open-data layer. Case
-    /// and a trailing dot are ignored; IP literals give `None`.
+    /// parent name up to the top-level label; then the same walk in the fetched TrackerDB layer
+    /// (when loaded), then in the open-data layer. Case and a trailing dot are ignored; IP
+    /// literals give `None`.
     pub fn attribute(&self, host: &str) -> Option<&Entity> {
         self.attribute_matched(host).map(|(e, _)| e)
     }
@@ -366,7 +425,9 @@ impl Entities {
                 n = &n[n.find('.')? + 1..];
             }
         };
-        let (i, start) = walk(&self.by_domain).or_else(|| walk(&self.open_by_domain))?;
+        let (i, start) = walk(&self.by_domain)
+            .or_else(|| walk(&self.local_by_domain))
+            .or_else(|| walk(&self.open_by_domain))?;
         let matched = match &host {
             Cow::Borrowed(h) => Cow::Borrowed(&h[start..name.len()]),
             Cow::Owned(h) => Cow::Owned(h[start..name.len()].to_owned()),

@@ -74,7 +74,9 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
     // The built-in entity database parses on a thread while the captures are read; a user's
     // file is read now, so that a bad one is reported before the captures are.
     let entities = match i.analysis.data.entities.as_deref() {
-        None => Entities::Loading(std::thread::spawn(report::attribution::Entities::builtin)),
+        None => Entities::Loading(std::thread::spawn(|| {
+            report::attribution::Entities::load_default(None)
+        })),
         Some(path) => match super::load_entities(Some(path)) {
             Ok(e) => Entities::Ready(e),
             Err(code) => return Ok(Err(code)),
@@ -125,7 +127,13 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
     let entities = match entities {
         Entities::Ready(e) => e,
         Entities::Loading(t) => {
-            t.join().map_err(|_| anyhow::anyhow!("loading the entity database failed"))?
+            match t.join().map_err(|_| anyhow::anyhow!("loading the entity database failed"))? {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("phonehome: {e}");
+                    return Ok(Err(ExitCode::from(2)));
+                }
+            }
         }
     };
     report.attribute(&entities, &geo);
@@ -248,5 +256,9 @@ fn exit_code(report: &Report, errored: bool, fail_on: Option<FailOn>) -> ExitCod
 /// The entity database, loaded or being loaded.
 enum Entities {
     Ready(report::attribution::Entities),
-    Loading(std::thread::JoinHandle<report::attribution::Entities>),
+    Loading(
+        std::thread::JoinHandle<
+            Result<report::attribution::Entities, report::attribution::EntitiesError>,
+        >,
+    ),
 }

@@ -36,13 +36,10 @@ pub(crate) fn exit(errored: bool) -> ExitCode {
 pub(crate) fn load_entities(
     path: Option<&std::path::Path>,
 ) -> Result<report::attribution::Entities, ExitCode> {
-    match path {
-        None => Ok(report::attribution::Entities::builtin()),
-        Some(path) => report::attribution::Entities::load_with(path).map_err(|e| {
-            eprintln!("phonehome: {e}");
-            ExitCode::from(2)
-        }),
-    }
+    report::attribution::Entities::load_default(path).map_err(|e| {
+        eprintln!("phonehome: {e}");
+        ExitCode::from(2)
+    })
 }
 
 /// Loads a profile, printing its warnings; on error prints it and gives exit code 2.

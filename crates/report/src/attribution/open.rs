@@ -89,9 +89,32 @@ pub struct CompileStats {
     pub with_country: usize,
 }
 
+/// One tracker product of a source database.
+#[derive(Debug, Clone)]
+pub struct TrackerRow {
+    /// Display name.
+    pub name: String,
+    /// Category, mapped to phonehome's.
+    pub category: Category,
+    /// Id of its company in the company table.
+    pub company: Option<String>,
+    /// Its website.
+    pub url: Option<String>,
+}
+
+/// One company of a source database.
+#[derive(Debug, Clone, Default)]
+pub struct CompanyRow {
+    /// Display name.
+    pub name: String,
+    /// Its website.
+    pub website: Option<String>,
+    /// Headquarters, when the source gives it (ISO 3166 alpha-2).
+    pub country: Option<String>,
+}
+
 /// Compiles companiesdb's `trackers.json` (with its `trackerDomains`) and `companies.json` into
-/// the layer format, leaving out what `curated` already attributes. The header names `stamp`
-/// (the data's `timeUpdated`, or whatever the caller passes).
+/// the layer format, leaving out what `curated` already attributes.
 pub fn compile_adguard(
     trackers_json: &str,
     companies_json: &str,
@@ -110,15 +133,49 @@ pub fn compile_adguard(
     let tracker_table = table(&trackers, "trackers", "trackers.json")?;
     let domain_table = table(&trackers, "trackerDomains", "trackers.json")?;
     let company_table = table(&companies, "companies", "companies.json")?;
-    fn text<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
-        v.get(key).and_then(Value::as_str).map(str::trim)
+    fn text(v: &Value, key: &str) -> Option<String> {
+        v.get(key).and_then(Value::as_str).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
     }
+    let trackers: HashMap<String, TrackerRow> = tracker_table
+        .iter()
+        .map(|(id, t)| {
+            let category =
+                t.get("categoryId").and_then(Value::as_u64).map_or(Category::Other, category_of);
+            let name = text(t, "name").unwrap_or_else(|| id.clone());
+            (
+                id.clone(),
+                TrackerRow { name, category, company: text(t, "companyId"), url: text(t, "url") },
+            )
+        })
+        .collect();
+    let companies: HashMap<String, CompanyRow> = company_table
+        .iter()
+        .map(|(id, c)| {
+            let name = text(c, "name").unwrap_or_default();
+            (id.clone(), CompanyRow { name, website: text(c, "websiteUrl"), country: None })
+        })
+        .collect();
+    let domains =
+        domain_table.iter().filter_map(|(d, t)| Some((d.clone(), t.as_str()?.to_owned())));
+    let header = "# phonehome open-data entity layer, compiled from AdGuard companiesdb (CC BY-SA 4.0);\n\
+         # see ATTRIBUTION.txt and source.txt beside this file. Regenerate with\n\
+         # scripts/entities-adguard.sh; do not edit by hand.\n";
+    Ok(build_layer(header, &trackers, &companies, domains, curated))
+}
 
+/// The layer text of a source's trackers, companies and (domain, tracker id) pairs: one line per
+/// (organisation-and-product name, category, country), domains the curated layer knows left out.
+pub fn build_layer(
+    header: &str,
+    trackers: &HashMap<String, TrackerRow>,
+    companies: &HashMap<String, CompanyRow>,
+    domains: impl IntoIterator<Item = (String, String)>,
+    curated: &Entities,
+) -> (String, CompileStats) {
     // tracker id -> its domains the curated layer does not know.
-    let mut by_tracker: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut by_tracker: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut stats = CompileStats::default();
-    for (domain, tracker) in &domain_table {
-        let Some(tracker) = tracker.as_str() else { continue };
+    for (domain, tracker) in domains {
         let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
         if check_domain(&domain).is_err() || !domain.is_ascii() {
             continue;
@@ -132,21 +189,17 @@ pub fn compile_adguard(
     // (name, category, country) -> domains: trackers of one company and category share a line.
     let mut lines: BTreeMap<(String, Category, Option<String>), Vec<String>> = BTreeMap::new();
     for (id, mut domains) in by_tracker {
-        let Some(t) = tracker_table.get(id) else { continue };
-        let tracker_name = clean_name(text(t, "name").filter(|n| !n.is_empty()).unwrap_or(id));
-        let category =
-            t.get("categoryId").and_then(Value::as_u64).map_or(Category::Other, category_of);
-        let company = text(t, "companyId").and_then(|c| company_table.get(c));
-        let company_name = company.and_then(|c| text(c, "name")).filter(|n| !n.is_empty());
-        let website = company
-            .and_then(|c| text(c, "websiteUrl"))
-            .or_else(|| text(t, "url"))
-            .and_then(host_of);
+        let Some(t) = trackers.get(&id) else { continue };
+        let tracker_name = clean_name(&t.name);
+        let company = t.company.as_ref().and_then(|c| companies.get(c));
+        let company_name = company.map(|c| c.name.trim()).filter(|n| !n.is_empty());
+        let website =
+            company.and_then(|c| c.website.as_deref()).or(t.url.as_deref()).and_then(host_of);
         let linked = company_name
             .and_then(|n| curated.iter().find(|e| e.name.eq_ignore_ascii_case(n)))
             .or_else(|| website.as_deref().and_then(|w| curated.attribute(w)));
         // The company's own name (GameAnalytics belongs to Mobvista, whatever curated entity runs
-        // mobvista.com); the curated entity's only when companiesdb names no company.
+        // mobvista.com); the curated entity's only when the source names no company.
         let owner = company_name.map(clean_name).or_else(|| linked.map(|e| base_name(&e.name)));
         let name = match owner {
             Some(o) if squash(o) == squash(tracker_name) => tracker_name.to_owned(),
@@ -154,23 +207,30 @@ pub fn compile_adguard(
             Some(o) => format!("{o} ({tracker_name})"),
             None => tracker_name.to_owned(),
         };
-        let name = name.replace(['\t', '\n', '\r'], " ");
-        let country = linked
-            .and_then(|e| e.country.clone())
+        let name = name.replace(['\t', '\n', '\r'], " ").trim().to_owned();
+        if name.is_empty() || name.starts_with('#') {
+            continue;
+        }
+        // The source's own country, else the curated one, else the website's country code.
+        let country = company
+            .and_then(|c| c.country.clone())
+            .filter(|c| is_country(c))
+            .or_else(|| linked.and_then(|e| e.country.clone()))
             .or_else(|| website.as_deref().and_then(country_of_tld));
-        lines.entry((name, category, country)).or_default().append(&mut domains);
+        lines.entry((name, t.category, country)).or_default().append(&mut domains);
     }
-    let mut out = String::new();
-    out.push_str(
-        "# phonehome open-data entity layer, compiled from AdGuard companiesdb (CC BY-SA 4.0);\n\
-         # see ATTRIBUTION.txt and source.txt beside this file. Regenerate with\n\
-         # scripts/entities-adguard.sh; do not edit by hand.\n\
-         # name<TAB>category<TAB>country or -<TAB>domains\n",
-    );
+    let mut out = String::from(header);
+    out.push_str("# name<TAB>category<TAB>country or -<TAB>domains\n");
     let mut organisations = HashSet::new();
+    let mut seen = HashSet::new();
     for ((name, category, country), mut domains) in lines {
         domains.sort();
         domains.dedup();
+        // A domain of two trackers goes with the first line (a layer lists each domain once).
+        domains.retain(|d| seen.insert(d.clone()));
+        if domains.is_empty() {
+            continue;
+        }
         stats.lines += 1;
         stats.domains += domains.len();
         stats.with_country += usize::from(country.is_some());
@@ -179,7 +239,7 @@ pub fn compile_adguard(
         out.push_str(&format!("{name}\t{category}\t{country}\t{}\n", domains.join(" ")));
     }
     stats.organisations = organisations.len();
-    Ok((out, stats))
+    (out, stats)
 }
 
 /// companiesdb category ids (its `categories` table) to phonehome's categories.

@@ -363,3 +363,28 @@ fn the_open_layer_counts_thousands_of_organisations() {
     let matched = e.attribute_matched("X.Yieldmo.COM.").unwrap().1;
     assert_eq!(matched, "yieldmo.com");
 }
+
+#[test]
+fn a_fetched_trackerdb_layer_sits_between_curated_and_adguard() {
+    let dir = std::env::temp_dir().join(format!("phonehome-tdb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("trackerdb.tsv");
+    // yieldmo.com is in the AdGuard layer; xiaomi.com curated; only-tdb.example nowhere else.
+    std::fs::write(
+        &path,
+        "# test layer\nYieldmo\tadvertising\tUS\tyieldmo.com\nXiaomi Stats\tanalytics\tCN\txiaomi.com\nTdb Only\tanalytics\tDE\tonly-tdb.example\n",
+    )
+    .unwrap();
+    let e = Entities::builtin().with_fetched_layer(&path).unwrap();
+    let at = |h: &str| e.attribute(h).map(|x| (x.name.clone(), x.source, x.country.clone()));
+    assert_eq!(
+        at("x.only-tdb.example"),
+        Some(("Tdb Only".into(), Source::TrackerDb, Some("DE".into())))
+    );
+    assert_eq!(at("ads.yieldmo.com").unwrap().1, Source::TrackerDb, "over AdGuard's");
+    assert_eq!(at("api.xiaomi.com").unwrap().1, Source::Curated, "curated wins");
+    std::fs::write(&path, "broken line\n").unwrap();
+    let err = Entities::builtin().with_fetched_layer(&path).unwrap_err().to_string();
+    assert!(err.contains("trackerdb.tsv:1:"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

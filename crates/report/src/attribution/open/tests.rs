@@ -50,6 +50,7 @@ fn curated() -> Entities {
     let mut e = Entities {
         entities: Vec::new(),
         by_domain: HashMap::new(),
+        local_by_domain: HashMap::new(),
         open_by_domain: HashMap::new(),
     };
     e.merge(CURATED, Path::new("curated.toml"), false).unwrap();
