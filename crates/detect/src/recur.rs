@@ -24,6 +24,10 @@
 
 use std::ops::Range;
 
+/// The shortest candidate (a 15-digit number): a shorter field holds none, and the caller may
+/// skip it without calling [`candidates`].
+pub const MIN_LEN: usize = 15;
+
 /// Distinct hex digits a 32-, 40- or 64-digit token (or a UUID) needs to look random.
 pub const MIN_DISTINCT_HEX: usize = 8;
 

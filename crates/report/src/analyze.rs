@@ -360,7 +360,10 @@ impl Analyzer {
             });
         });
         msg.found.extend(found);
-        if msg.ctx.dir == Direction::ToServer && recur::eligible(&field.location) {
+        if msg.ctx.dir == Direction::ToServer
+            && field.data.len() >= recur::MIN_LEN
+            && recur::eligible(&field.location)
+        {
             recur::candidates(&field.data, &mut |c| {
                 let (s, e) = (c.span.start, c.span.end);
                 if (msg.defer_at_end && e == field.data.len()) || e < msg.seen_until {
@@ -370,11 +373,11 @@ impl Analyzer {
                     |spans: &[(usize, usize)]| spans.iter().any(|&(a, b)| s < b && a < e);
                 msg.recur.push(recurrence::Pending {
                     covered: overlaps(&covered) || overlaps(&reported),
-                    item: self.show(&c.value),
+                    value: c.value,
                     encoding: if field.decoded.is_empty() { "plain".into() } else { decoded() },
                     where_: field.location.clone(),
                     time: msg.ctx.meta.ts,
-                    evidence: self.evidence(msg.ctx, msg.offset, &field.location, &c.value),
+                    at: (msg.ctx.file, msg.ctx.meta.frame, msg.ctx.flow.id, msg.offset),
                     decrypted: msg.decrypted,
                     key: c.key,
                     shape: c.shape,
@@ -672,9 +675,10 @@ impl Observer for Analyzer {
                 protection,
                 record.info.first,
             );
+            let show = recurrence::Show { reveal: self.options.reveal, files: &self.options.files };
             for p in hits.recur {
                 base.exposure = exposure(protection, &p.where_);
-                self.recur.add(p, &base);
+                self.recur.add(p, &base, &show);
             }
         }
     }

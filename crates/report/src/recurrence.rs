@@ -42,15 +42,41 @@ pub const MAX_RECUR_PER_FLOW: usize = 1_000;
 pub(crate) struct Pending {
     pub(crate) key: String,
     pub(crate) shape: Shape,
-    /// The value as reports show it (masked unless `--reveal`).
-    pub(crate) item: String,
+    /// The value as found (masked only when it becomes a finding's item or evidence).
+    pub(crate) value: String,
     pub(crate) encoding: String,
     pub(crate) where_: String,
     pub(crate) time: Timestamp,
-    pub(crate) evidence: Evidence,
+    /// Where it was: capture file index, frame, flow, stream offset of the message.
+    pub(crate) at: (usize, u64, u64, u64),
     pub(crate) decrypted: bool,
     /// Another detector reported the same bytes.
     pub(crate) covered: bool,
+}
+
+/// How the analyzer shows values and names capture files, for the findings [`Table::add`]
+/// builds (only candidates that reach a finding pay for it).
+pub(crate) struct Show<'a> {
+    pub(crate) reveal: bool,
+    pub(crate) files: &'a [String],
+}
+
+impl Show<'_> {
+    fn value(&self, v: &str) -> String {
+        if self.reveal { v.to_owned() } else { crate::mask(v) }
+    }
+
+    fn evidence(&self, p: &Pending) -> Evidence {
+        let (file, frame, flow, offset) = p.at;
+        Evidence {
+            file: self.files.get(file).cloned().unwrap_or_else(|| file.to_string()),
+            frame,
+            flow,
+            offset,
+            field: p.where_.clone(),
+            value: self.value(&p.value),
+        }
+    }
 }
 
 /// A value seen at several hosts, before parties are known.
@@ -79,13 +105,15 @@ pub(crate) struct Table {
 
 impl Table {
     /// Adds one candidate sent to `base.host` (a finding with the flow's facts filled in).
-    pub(crate) fn add(&mut self, p: Pending, base: &Finding) {
-        if !self.values.contains_key(&p.key) && self.values.len() >= MAX_RECUR_VALUES {
-            self.capped += 1;
-            return;
+    pub(crate) fn add(&mut self, p: Pending, base: &Finding, show: &Show<'_>) {
+        if !self.values.contains_key(&p.key) {
+            if self.values.len() >= MAX_RECUR_VALUES {
+                self.capped += 1;
+                return;
+            }
+            self.values.insert(p.key.clone(), Entry { shape: p.shape, hosts: Vec::new() });
         }
-        let entry =
-            self.values.entry(p.key).or_insert_with(|| Entry { shape: p.shape, hosts: Vec::new() });
+        let Some(entry) = self.values.get_mut(&p.key) else { return };
         let full = entry.hosts.len() >= MAX_RECUR_HOSTS;
         match entry.hosts.iter_mut().find(|(f, _)| f.host == base.host) {
             Some((f, covered)) => {
@@ -98,14 +126,15 @@ impl Table {
                 f.exposure = f.exposure.min(base.exposure);
                 f.decrypted = f.encrypted && (f.decrypted || p.decrypted);
                 if f.evidence.len() < MAX_EVIDENCE {
-                    f.evidence.push(p.evidence);
+                    f.evidence.push(show.evidence(&p));
                 }
             }
             None if full => self.capped += 1,
             None => {
+                let evidence = vec![show.evidence(&p)];
                 let f = Finding {
                     data: DataKind::Identifier,
-                    item: p.item,
+                    item: show.value(&p.value),
                     source: Source::Heuristic { confidence: 0.0 },
                     reason: p.shape.reason(),
                     encoding: p.encoding,
@@ -113,7 +142,7 @@ impl Table {
                     count: 1,
                     first_seen: p.time,
                     last_seen: p.time,
-                    evidence: vec![p.evidence],
+                    evidence,
                     decrypted: base.encrypted && p.decrypted,
                     ..base.clone()
                 };

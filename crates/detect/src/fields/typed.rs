@@ -53,8 +53,14 @@ pub(super) struct Typer {
 }
 
 impl Typer {
-    /// Sees one `key`/`value` pair; returns the type the value should carry, if any.
+    /// Sees one `key`/`value` pair; returns the type the value should carry, if any. Runs for
+    /// every JSON value: a key whose first letter starts no type or value key (`t`, `k`, `i`,
+    /// `v`, `u`, `d`, any case, after `_` or `$`) is rejected before any work.
     pub(super) fn see(&mut self, key: &[u8], value: &[u8]) -> Option<&str> {
+        let first = key.iter().find(|b| b.is_ascii_alphanumeric()).map(u8::to_ascii_lowercase);
+        if !matches!(first, Some(b't' | b'k' | b'i' | b'v' | b'u' | b'd')) {
+            return None;
+        }
         if is_type_key(key) {
             self.typed = type_name(value).map(str::to_owned);
             return None;

@@ -18,15 +18,17 @@ fn base(host: &str) -> Finding {
     }
 }
 
+const SHOW: Show<'static> = Show { reveal: true, files: &[] };
+
 fn pending(key: &str, t: i64, covered: bool) -> Pending {
     Pending {
         key: key.into(),
         shape: Shape::Uuid,
-        item: key.into(),
+        value: key.into(),
         encoding: "plain".into(),
         where_: "http.query:x".into(),
         time: Timestamp(t),
-        evidence: Evidence::default(),
+        at: (0, 0, 0, 0),
         decrypted: false,
         covered,
     }
@@ -51,15 +53,15 @@ fn dest(host: &str, domain: &str, party: Option<&str>) -> Destination {
 #[test]
 fn a_value_at_two_parties_is_an_identifier_at_each() {
     let mut t = Table::default();
-    t.add(pending("v1", 5, false), &base("a.tracker-one.com"));
-    t.add(pending("v1", 9, false), &base("a.tracker-one.com"));
-    t.add(pending("v1", 7, false), &base("sdk.two.net"));
-    t.add(pending("v1", 8, true), &base("third.example"));
+    t.add(pending("v1", 5, false), &base("a.tracker-one.com"), &SHOW);
+    t.add(pending("v1", 9, false), &base("a.tracker-one.com"), &SHOW);
+    t.add(pending("v1", 7, false), &base("sdk.two.net"), &SHOW);
+    t.add(pending("v1", 8, true), &base("third.example"), &SHOW);
     // One party only: a session id to one company's two hosts.
-    t.add(pending("s1", 1, false), &base("x.one-co.com"));
-    t.add(pending("s1", 2, false), &base("y.one-co.com"));
+    t.add(pending("s1", 1, false), &base("x.one-co.com"), &SHOW);
+    t.add(pending("s1", 2, false), &base("y.one-co.com"), &SHOW);
     // Seen once: a per-request id.
-    t.add(pending("r1", 3, false), &base("a.tracker-one.com"));
+    t.add(pending("r1", 3, false), &base("a.tracker-one.com"), &SHOW);
     let r = t.into_recurring();
     assert_eq!(r.len(), 2, "values at one host are dropped");
     let dests = [
@@ -86,11 +88,11 @@ fn a_value_at_two_parties_is_an_identifier_at_each() {
 fn limits_are_counted() {
     let mut t = Table::default();
     for h in 0..MAX_RECUR_HOSTS + 3 {
-        t.add(pending("v", 1, false), &base(&format!("h{h}.example")));
+        t.add(pending("v", 1, false), &base(&format!("h{h}.example")), &SHOW);
     }
     assert_eq!(t.capped, 3);
     for v in 0..MAX_RECUR_VALUES + 2 {
-        t.add(pending(&format!("k{v}"), 1, false), &base("h.example"));
+        t.add(pending(&format!("k{v}"), 1, false), &base("h.example"), &SHOW);
     }
     assert_eq!(t.capped, 3 + 3, "one slot was taken by `v`");
 }
@@ -114,8 +116,8 @@ fn addresses_count_by_network_and_local_ones_not_at_all() {
     }
     // A value sent to a LAN box and one tracker is at one party only.
     let mut t = Table::default();
-    t.add(pending("v", 1, false), &base("192.168.1.2"));
-    t.add(pending("v", 2, false), &base("t.tracker.example"));
+    t.add(pending("v", 1, false), &base("192.168.1.2"), &SHOW);
+    t.add(pending("v", 2, false), &base("t.tracker.example"), &SHOW);
     let dests = [dest("t.tracker.example", "tracker.example", None)];
     assert!(resolve(t.into_recurring(), &dests).is_empty());
 }
