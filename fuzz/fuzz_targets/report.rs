@@ -41,9 +41,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let (mut r, _) = p.finish().0.into_report();
     r.device = Some(report::Device { country: Some("TW".into()), ..Default::default() });
     r.attribute(entities(), &report::geo::Geo::none());
-    let _ = report::render::json(&r).to_string();
-    let style = report::render::text::Style { color: true, width: 40 };
-    let _ = report::render::text::text(&r, &style);
-    let _ = report::render::markdown::markdown(&r);
-    let _ = report::render::html::html(&r);
+    let _ = render::json(&r).to_string();
+    let style = render::text::Style { color: true, width: 40 };
+    let _ = render::text::text(&r, &style);
+    let _ = render::markdown::markdown(&r);
+    let _ = render::html::html(&r);
 });

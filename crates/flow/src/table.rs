@@ -335,6 +335,19 @@ impl FlowTable {
         self.ooo_total = 0;
     }
 
+    /// Capture time moved on to `ts` without a packet (a live source's tick): flows idle past
+    /// their limit end now rather than at the next packet. Feeding the packet that follows gives
+    /// the same flows and order as without the tick, as long as `ts` is not later than it.
+    pub fn advance(&mut self, ts: Timestamp, sink: &mut impl FlowSink) {
+        self.now = self.now.max(ts.0);
+        self.expire(sink);
+    }
+
+    /// The flows still open (not ended), in slot order (callers sort by id when order matters).
+    pub fn open_flows(&self) -> impl Iterator<Item = &FlowInfo> {
+        self.slots.iter().filter_map(|s| s.as_ref().filter(|f| f.class != ENDED).map(|f| &f.info))
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> &FlowStats {
         &self.stats

@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::ops::ControlFlow;
 
 use capture::link::{self, LinkOutcome};
 use capture::{CaptureError, CaptureReader, Timestamp};
@@ -305,36 +306,44 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             self.event_count += 1;
             self.observer.event(&ctx, &event);
         }
-        let proto = state.session.protocol();
-        let dns_chain = state
+        let record = state.record(self.file, flow, &self.names);
+        self.tls.count(&record);
+        self.observer.flow_end(&record);
+    }
+}
+
+impl FlowState {
+    /// The flow's record as things stand: final when the flow has ended, provisional (a live
+    /// view's) while it is open.
+    fn record(&self, file: usize, flow: &FlowInfo, names: &DnsNames) -> FlowRecord {
+        let dns_chain = self
             .dns_chain_at_start
-            .or_else(|| self.names.lookup_chain(flow.server.ip()))
+            .clone()
+            .or_else(|| names.lookup_chain(flow.server.ip()))
             .unwrap_or_default();
-        let (name, source) = if let Some(sni) = state.sni.filter(|s| !s.is_empty()) {
-            (Some(sni), NameSource::Sni)
-        } else if let Some(host) = state.http_host.filter(|s| !s.is_empty()) {
-            (Some(host), NameSource::HttpHost)
+        let (name, source) = if let Some(sni) = self.sni.as_ref().filter(|s| !s.is_empty()) {
+            (Some(sni.clone()), NameSource::Sni)
+        } else if let Some(host) = self.http_host.as_ref().filter(|s| !s.is_empty()) {
+            (Some(host.clone()), NameSource::HttpHost)
         } else if let Some(n) = dns_chain.first() {
             (Some(n.clone()), NameSource::Dns)
         } else {
             (None, NameSource::None)
         };
-        let record = FlowRecord {
-            file: self.file,
+        FlowRecord {
+            file,
             info: flow.clone(),
-            protocol: proto,
+            protocol: self.session.protocol(),
             name,
             name_source: source,
-            encrypted: state.session.encrypted(),
-            tls_version: state.tls_version,
-            alpn: state.alpn,
-            cert: state.cert,
+            encrypted: self.session.encrypted(),
+            tls_version: self.tls_version,
+            alpn: self.alpn.clone(),
+            cert: self.cert.clone(),
             dns_chain,
-            events: state.events,
-            decryption: state.session.decryption(),
-        };
-        self.tls.count(&record);
-        self.observer.flow_end(&record);
+            events: self.events,
+            decryption: self.session.decryption(),
+        }
     }
 }
 
@@ -388,16 +397,87 @@ impl<O: Observer> Pipeline<O> {
     /// frames before it have been processed; the error is returned and the run can go on with the
     /// next capture.
     pub fn run(&mut self, file: usize, reader: &mut CaptureReader) -> Result<(), CaptureError> {
-        self.dispatch.file = file;
-        self.span = None;
-        let result = self.run_frames(reader);
+        self.run_with(file, reader, |_| ControlFlow::Continue(())).map(|_| ())
+    }
+
+    /// Like [`Pipeline::run`], calling `between` after every frame: a live view takes its
+    /// snapshots, paces a replay or stops the run there ([`ControlFlow::Break`]: the rest of the
+    /// capture is not read; `Ok(true)` says so).
+    pub fn run_with(
+        &mut self,
+        file: usize,
+        reader: &mut CaptureReader,
+        mut between: impl FnMut(&mut Self) -> ControlFlow<()>,
+    ) -> Result<bool, CaptureError> {
+        self.begin_file(file);
+        let result = loop {
+            match reader.next_frame() {
+                Ok(Some(frame)) => self.feed(&frame),
+                Ok(None) => break Ok(false),
+                Err(e) => break Err(e),
+            }
+            if between(self).is_break() {
+                break Ok(true);
+            }
+        };
         // Secrets from this capture's blocks stay; no more are expected.
         self.dispatch.keys.set_streaming(false);
         result
     }
 
-    fn run_frames(&mut self, reader: &mut CaptureReader) -> Result<(), CaptureError> {
-        while let Some(frame) = reader.next_frame()? {
+    /// Starts capture number `file` of the run for frames given one by one ([`Pipeline::feed`]):
+    /// evidence names it, and [`Pipeline::last_run_span`] starts again.
+    pub fn begin_file(&mut self, file: usize) {
+        self.dispatch.file = file;
+        self.span = None;
+    }
+
+    /// Capture time moved on to `ts` with no frame (a live source's tick): flows idle past their
+    /// limits end now. The output is the same as without ticks, as long as no tick is later than
+    /// the frame that follows it.
+    pub fn tick(&mut self, ts: Timestamp) {
+        self.last_ts = self.last_ts.max(ts);
+        self.table.advance(ts, &mut self.dispatch);
+    }
+
+    /// The observer, to look at between frames.
+    pub fn observer(&self) -> &O {
+        &self.dispatch.observer
+    }
+
+    /// Provisional records of the flows still open for which `want` is true, in flow id order:
+    /// named and described as they stand now (a live view folds what they carried so far).
+    pub fn open_records(&self, mut want: impl FnMut(FlowId) -> bool) -> Vec<FlowRecord> {
+        let mut open: Vec<&FlowInfo> = self.table.open_flows().filter(|f| want(f.id)).collect();
+        open.sort_unstable_by_key(|f| f.id);
+        open.into_iter()
+            .filter_map(|f| {
+                let state = self.dispatch.flows.get(&f.id)?;
+                Some(state.record(self.dispatch.file, f, &self.dispatch.names))
+            })
+            .collect()
+    }
+
+    /// Flows open now.
+    pub fn open_flow_count(&self) -> usize {
+        self.dispatch.flows.len()
+    }
+
+    /// Counters so far (as [`Pipeline::finish`] gives them at the end).
+    pub fn stats(&self) -> Stats {
+        let mut stats = self.stats.clone();
+        stats.wire += self.decoder.stats();
+        stats.flow = self.table.stats().clone();
+        stats.proto = self.dispatch.anomalies.clone();
+        stats.events = self.dispatch.event_count;
+        stats.dns_map_capped = self.dispatch.names.capped();
+        stats.tls = self.dispatch.tls;
+        stats
+    }
+
+    /// Processes one frame of the current capture (see [`Pipeline::begin_file`]), in order.
+    pub fn feed(&mut self, frame: &capture::Frame<'_>) {
+        {
             for s in frame.secrets {
                 if s.kind == capture::Secrets::TLS_KEY_LOG {
                     let sum = self.dispatch.keys.read(&s.data);
@@ -419,30 +499,23 @@ impl<O: Observer> Pipeline<O> {
                 LinkOutcome::Network(net) => net,
                 LinkOutcome::Unsupported(l) => {
                     *self.stats.unsupported_link.entry(l.0).or_default() += 1;
-                    continue;
+                    return;
                 }
                 LinkOutcome::Truncated => {
                     self.stats.link_truncated += 1;
-                    continue;
+                    return;
                 }
             };
             if let Ok(Some(packet)) = self.decoder.decode(frame.ts, &net) {
                 self.table.process(frame.ts, frame.number, &packet, &mut self.dispatch);
             }
         }
-        Ok(())
     }
 
     /// Ends every open flow (end of all input) and returns the observer and the run's counters.
     pub fn finish(mut self) -> (O, Stats) {
         self.table.finish(self.last_ts, &mut self.dispatch);
-        let mut stats = self.stats;
-        stats.wire += self.decoder.stats();
-        stats.flow = self.table.stats().clone();
-        stats.proto = self.dispatch.anomalies.clone();
-        stats.events = self.dispatch.event_count;
-        stats.dns_map_capped = self.dispatch.names.capped();
-        stats.tls = self.dispatch.tls;
+        let stats = self.stats();
         (self.dispatch.observer, stats)
     }
 }

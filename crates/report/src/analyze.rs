@@ -15,14 +15,18 @@ use flow::{Chunk, Direction, FlowId};
 use pipeline::{Context, FlowRecord, Observer};
 use proto::{AppProto, Event};
 
-use crate::finding::{AddressBookUpload, Destination, Evidence, Finding, Report, Source};
+use crate::finding::{Destination, Evidence, Finding, Report, Source};
+use crate::mask;
 use crate::protection::{EntropyMeter, Protection};
 use crate::recurrence::{self, MAX_RECUR_PER_FLOW};
 use crate::severity::Exposure;
-use crate::{MAX_EVIDENCE, mask};
 use raw::{RawKey, RawSource, raw_key};
 
+mod fold;
 mod raw;
+
+use fold::Book;
+pub use fold::{MAX_DESTINATIONS, MAX_FINDINGS, MAX_UPLOADS, Summarised};
 
 /// Hits held per flow until it ends; beyond this they are dropped and counted
 /// ([`AnalyzerStats::pending_capped`]).
@@ -143,12 +147,10 @@ pub struct Analyzer {
     streams: HashMap<RawKey, StreamMatcher>,
     /// The last bytes of each raw stream, for the heuristics ([`RAW_HEURISTIC_TAIL`]).
     tails: HashMap<RawKey, (u64, Vec<u8>)>,
-    findings: HashMap<Key, Finding>,
-    destinations: HashMap<String, Destination>,
-    coverage: crate::finding::Coverage,
+    /// Findings, destinations, uploads and coverage of the flows that ended.
+    book: Book,
     /// What the raw stream being scanned is.
     raw: RawSource,
-    uploads: Vec<AddressBookUpload>,
     /// Byte histograms of unknown-protocol flows, for [`Protection::EncryptedUnknown`].
     entropy: HashMap<FlowId, EntropyMeter>,
     /// Identifier-shaped values by destination, for [`crate::recurrence`].
@@ -241,11 +243,8 @@ impl Analyzer {
             flows: HashMap::new(),
             streams: HashMap::new(),
             tails: HashMap::new(),
-            findings: HashMap::new(),
-            destinations: HashMap::new(),
-            coverage: crate::finding::Coverage::default(),
+            book: Book::default(),
             raw: RawSource::Tcp,
-            uploads: Vec::new(),
             entropy: HashMap::new(),
             recur: recurrence::Table::default(),
             stats: AnalyzerStats::default(),
@@ -453,25 +452,66 @@ impl Analyzer {
 
     /// Ends the run: every finding, destination and upload, sorted, with the counters.
     pub fn into_report(mut self) -> (Report, AnalyzerStats) {
-        let mut findings: Vec<Finding> = self.findings.into_values().collect();
-        crate::finding::sort_findings(&mut findings);
-        let mut destinations: Vec<Destination> = self.destinations.into_values().collect();
-        destinations.sort_by(|a, b| (a.first_seen, &a.host).cmp(&(b.first_seen, &b.host)));
         self.stats.recur_capped += self.recur.capped;
         let recurring = self.recur.into_recurring();
-        let mut uploads = self.uploads;
-        uploads.sort_by(|a, b| (a.time, &a.host).cmp(&(b.time, &b.host)));
-        (
-            Report {
-                findings,
-                destinations,
-                address_book_uploads: uploads,
-                coverage: self.coverage,
-                recurring,
-                ..Report::default()
-            },
-            self.stats,
+        (report_of(self.book, recurring), self.stats)
+    }
+
+    /// The report as it stands, for a live view: the flows that ended, plus the flows still open
+    /// in `open` (their provisional records, [`pipeline::Pipeline::open_records`]) folded into a
+    /// copy with what they carried so far. Values that recur across parties are counted from the
+    /// flows that ended. Nothing of the analyzer changes: the final report is the same with or
+    /// without snapshots.
+    pub fn snapshot(&self, open: &[FlowRecord]) -> Report {
+        let mut book = self.book.clone();
+        for record in open {
+            let protection = self.protection_of(record);
+            book.fold(record, protection, self.flows.get(&record.info.id));
+        }
+        report_of(book, self.recur.recurring())
+    }
+
+    /// True when the open flow `id` carried a hit so far.
+    pub fn has_hits(&self, id: FlowId) -> bool {
+        self.flows.contains_key(&id)
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> AnalyzerStats {
+        let mut s = self.stats.clone();
+        s.recur_capped += self.recur.capped;
+        s
+    }
+
+    /// The flow's protection; at flow end its entropy meter is let go.
+    fn protection_of(&self, record: &FlowRecord) -> Protection {
+        let entropy_encrypted =
+            self.entropy.get(&record.info.id).is_some_and(EntropyMeter::looks_encrypted);
+        Protection::of_flow(
+            record.protocol,
+            record.encrypted,
+            record.tls_version,
+            entropy_encrypted,
         )
+    }
+}
+
+/// The report of a book: findings, destinations and uploads in report order.
+fn report_of(book: Book, recurring: Vec<recurrence::Recurring>) -> Report {
+    let mut findings: Vec<Finding> = book.findings.into_values().collect();
+    crate::finding::sort_findings(&mut findings);
+    let mut destinations: Vec<Destination> = book.destinations.into_values().collect();
+    destinations.sort_by(|a, b| (a.first_seen, &a.host).cmp(&(b.first_seen, &b.host)));
+    let mut uploads = book.uploads;
+    uploads.sort_by(|a, b| (a.time, &a.host).cmp(&(b.time, &b.host)));
+    Report {
+        findings,
+        destinations,
+        address_book_uploads: uploads,
+        coverage: book.coverage,
+        recurring,
+        summarised: book.summarised,
+        ..Report::default()
     }
 }
 
@@ -576,105 +616,14 @@ impl Observer for Analyzer {
             self.streams.remove(&(record.info.id, dir));
             self.tails.remove(&(record.info.id, dir));
         }
-        let ip = record.info.server.ip().to_string();
-        let host = record.name.clone().unwrap_or_else(|| ip.clone());
-        let protocol = record.protocol.as_str();
-        let entropy_encrypted =
-            self.entropy.remove(&record.info.id).is_some_and(|m| m.looks_encrypted());
-        let protection = Protection::of_flow(
-            record.protocol,
-            record.encrypted,
-            record.tls_version,
-            entropy_encrypted,
-        );
-        let d = self.destinations.entry(host.clone()).or_insert_with(|| Destination {
-            host: host.clone(),
-            protection,
-            first_seen: record.info.first,
-            ..Destination::default()
-        });
-        d.ips.insert(ip.clone());
-        d.protocols.insert(protocol);
-        if d.cert.is_none() {
-            d.cert.clone_from(&record.cert);
-        }
-        d.protection = d.protection.weakest(protection);
-        // The chain is about this destination only when it starts at its name (an SNI can name
-        // another host on a shared address).
-        let chain = match record.dns_chain.first() {
-            Some(first) if first.eq_ignore_ascii_case(&host) => &record.dns_chain[1..],
-            _ => &[],
-        };
-        for name in chain {
-            if name != &host && !d.cnames.contains(name) && d.cnames.len() < MAX_CNAMES {
-                d.cnames.push(name.clone());
-            }
-        }
-        d.flows += 1;
-        if matches!(record.protocol, AppProto::Tls | AppProto::Quic) && record.encrypted {
-            d.tls_sessions += 1;
-            d.tls_decrypted += u64::from(record.decryption == Some(proto::Decryption::Decrypted));
-        }
-        self.coverage.count(record, &host);
-        d.bytes_sent += record.info.bytes[0];
-        d.bytes_received += record.info.bytes[1];
-        d.first_seen = d.first_seen.min(record.info.first);
-        let Some(hits) = self.flows.remove(&record.info.id) else { return };
-        let port = record.info.server.port();
-        for p in hits.hits {
-            let host = p.dns_domain.clone().unwrap_or_else(|| host.clone());
-            let profile = matches!(p.source, Source::Profile);
-            let key = (
-                p.data,
-                p.item.clone(),
-                profile,
-                host.clone(),
-                p.encoding.clone(),
-                p.where_.clone(),
-            );
-            let f = self.findings.entry(key).or_insert_with(|| Finding {
-                data: p.data,
-                item: p.item.clone(),
-                source: p.source,
-                encoding: p.encoding.clone(),
-                where_: p.where_.clone(),
-                reason: p.reason,
-                exposure: exposure(protection, &p.where_),
-                ..Finding::at(host, ip.clone(), port, protocol, protection, p.time)
-            });
-            f.count += 1;
-            f.protection = f.protection.weakest(protection);
-            f.encrypted = f.protection.is_encrypted();
-            f.decrypted = f.encrypted && (f.decrypted || p.decrypted);
-            f.exposure = f.exposure.min(exposure(protection, &p.where_));
-            f.first_seen = f.first_seen.min(p.time);
-            f.last_seen = f.last_seen.max(p.time);
-            if let (Source::Heuristic { confidence: a }, Source::Heuristic { confidence: b }) =
-                (&mut f.source, p.source)
-            {
-                *a = a.max(b);
-            }
-            if f.evidence.len() < MAX_EVIDENCE {
-                f.evidence.push(p.evidence);
-            }
-        }
-        for u in hits.uploads {
-            self.uploads.push(AddressBookUpload {
-                host: host.clone(),
-                contacts: u.contacts,
-                evidence: u.evidence,
-                time: u.time,
-            });
-        }
+        let protection = self.protection_of(record);
+        self.entropy.remove(&record.info.id);
+        let hits = self.flows.remove(&record.info.id);
+        let at = self.book.fold(record, protection, hits.as_ref());
+        let Some(hits) = hits else { return };
         if !hits.recur.is_empty() {
-            let mut base = Finding::at(
-                host.clone(),
-                ip.clone(),
-                port,
-                protocol,
-                protection,
-                record.info.first,
-            );
+            let mut base =
+                Finding::at(at.host, at.ip, at.port, at.protocol, protection, record.info.first);
             let show = recurrence::Show { reveal: self.options.reveal, files: &self.options.files };
             for p in hits.recur {
                 base.exposure = exposure(protection, &p.where_);
@@ -692,6 +641,34 @@ mod tests {
     use detect::profile::Profile;
 
     use super::*;
+
+    /// The record of an ended TCP flow `id` to `host`.
+    pub(super) fn record(id: u32, host: &str) -> FlowRecord {
+        let client: SocketAddr = "10.0.0.2:40000".parse().unwrap();
+        let server = SocketAddr::from(([192, 0, 2, (id % 250) as u8], 80));
+        let info = flow::FlowInfo::new(
+            u64::from(id),
+            flow::Transport::Tcp,
+            client,
+            server,
+            flow::ClientBy::Syn,
+            Timestamp(0),
+        );
+        FlowRecord {
+            file: 0,
+            info,
+            protocol: AppProto::Http,
+            name: Some(host.into()),
+            name_source: pipeline::NameSource::HttpHost,
+            encrypted: false,
+            tls_version: None,
+            alpn: Vec::new(),
+            cert: None,
+            dns_chain: Vec::new(),
+            events: 1,
+            decryption: None,
+        }
+    }
 
     /// Runs `payloads` as the client's segments of one raw TCP stream (unknown protocol) through
     /// an analyzer with `profile`.

@@ -244,6 +244,8 @@ pub struct Report {
     /// Identifier-shaped values sent to several hosts, turned into findings by
     /// [`Report::attribute`] once parties are known ([`crate::recurrence`]).
     pub recurring: Vec<crate::recurrence::Recurring>,
+    /// What a long live session let go of to stay within its limits.
+    pub summarised: crate::Summarised,
 }
 
 impl Destination {

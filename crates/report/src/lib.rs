@@ -23,15 +23,12 @@ mod finding;
 pub mod geo;
 pub mod protection;
 pub mod recurrence;
-pub mod render;
 pub mod severity;
 pub mod summary;
 
-#[cfg(test)]
-mod model_tests;
-
 pub use analyze::{
-    Analyzer, AnalyzerStats, MAX_CNAMES, MAX_PENDING_PER_FLOW, Options, RAW_HEURISTIC_TAIL,
+    Analyzer, AnalyzerStats, MAX_CNAMES, MAX_DESTINATIONS, MAX_FINDINGS, MAX_PENDING_PER_FLOW,
+    MAX_UPLOADS, Options, RAW_HEURISTIC_TAIL, Summarised,
 };
 pub use finding::{
     AddressBookUpload, CaptureInfo, Coverage, Destination, Device, Evidence, Finding,

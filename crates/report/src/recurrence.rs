@@ -89,7 +89,7 @@ pub struct Recurring {
     pub hosts: Vec<(Finding, bool)>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Entry {
     shape: Shape,
     hosts: Vec<(Finding, bool)>,
@@ -149,6 +149,17 @@ impl Table {
                 entry.hosts.push((f, p.covered));
             }
         }
+    }
+
+    /// [`Table::into_recurring`] of a table still in use (a live view's snapshot).
+    pub(crate) fn recurring(&self) -> Vec<Recurring> {
+        let mut keyed: Vec<(&String, &Entry)> =
+            self.values.iter().filter(|(_, e)| e.hosts.len() >= 2).collect();
+        keyed.sort_by(|a, b| a.0.cmp(b.0));
+        keyed
+            .into_iter()
+            .map(|(_, e)| Recurring { shape: e.shape, hosts: e.hosts.clone() })
+            .collect()
     }
 
     /// The values seen at two or more hosts, in value order (reruns give the same report).

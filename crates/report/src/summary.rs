@@ -102,6 +102,9 @@ pub struct Summary {
     pub unopened: u64,
     /// One sentence on what of the encrypted traffic was read; empty when there was none.
     pub coverage: String,
+    /// One sentence on what a long live session let go of to keep its memory bounded; empty when
+    /// nothing was.
+    pub summarised: String,
     /// No input gave a single packet or entry: there is no verdict (renderers say "incomplete"
     /// and never "no personal data found").
     pub nothing_read: bool,
@@ -303,6 +306,7 @@ impl Summary {
         s.stories = stories(report, s.start);
         s.unopened = report.coverage.unopened();
         s.coverage = coverage_line(&report.coverage);
+        s.summarised = summarised_line(&report.summarised);
         s.nothing_read =
             !report.captures.is_empty() && report.captures.iter().all(|c| c.packets == 0);
         for c in &report.captures {
@@ -336,6 +340,17 @@ impl Summary {
 }
 
 /// `12 TLS connections: 10 opened with keys, 2 without keys (api.x.com, ...); 3 QUIC connections not opened.`
+fn summarised_line(m: &crate::Summarised) -> String {
+    if m.is_empty() {
+        return String::new();
+    }
+    format!(
+        "to keep memory bounded, this session let go of its {} least recently seen findings \
+         ({} occurrences), {} destinations and {} address-book uploads (see the pcapng for them)",
+        m.findings, m.occurrences, m.destinations, m.uploads
+    )
+}
+
 fn coverage_line(c: &crate::finding::Coverage) -> String {
     let t = &c.counts;
     let plural = |n: u64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use detect::variants::VariantSet;
-use report::render::text::Style;
+use render::text::Style;
 use report::{Analyzer, Device, Options, Report, Severity, Summary};
 
 use crate::cli::{AnalysisArgs, AnalyzeArgs, AnalyzeFormat, ColorChoice, FailOn};
@@ -204,20 +204,19 @@ fn render(report: &Report, format: AnalyzeFormat, args: &AnalyzeArgs, has_countr
                 ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
             };
             let width = if to_terminal { terminal_width() } else { Style::default().width };
-            let mut out = report::render::text::text(report, &Style { color, width });
+            let mut out = render::text::text(report, &Style { color, width });
             if !has_country {
                 out.push_str(&format!("\nNote: {}.\n", report::geo::SETUP_HINT));
             }
             out
         }
         AnalyzeFormat::Json => {
-            let mut s =
-                serde_json::to_string_pretty(&report::render::json(report)).unwrap_or_default();
+            let mut s = serde_json::to_string_pretty(&render::json(report)).unwrap_or_default();
             s.push('\n');
             s
         }
-        AnalyzeFormat::Md => report::render::markdown::markdown(report),
-        AnalyzeFormat::Html => report::render::html::html(report),
+        AnalyzeFormat::Md => render::markdown::markdown(report),
+        AnalyzeFormat::Html => render::html::html(report),
     }
 }
 

@@ -207,7 +207,7 @@ fn read_inputs(args: &BlockArgs) -> anyhow::Result<Result<Inputs, ExitCode>> {
         Ok(b) => b,
         Err(code) => return Ok(Err(code)),
     };
-    let value = report::render::json(&built.report);
+    let value = render::json(&built.report);
     let sources = capture_sources(&value);
     Ok(Ok(Inputs { reports: vec![value], sources, errored: built.errored }))
 }

@@ -6,12 +6,12 @@ use capture::Timestamp;
 use detect::DataKind;
 
 use super::{Style, clean, cols, fit, text, wrap};
-use crate::finding::{
+use report::geo::GeoInfo;
+use report::protection::Protection;
+use report::severity::{Exposure, PartyClass, Severity};
+use report::{
     AddressBookUpload, CaptureInfo, Destination, Device, Evidence, Finding, Party, Report, Source,
 };
-use crate::geo::GeoInfo;
-use crate::protection::Protection;
-use crate::severity::{Exposure, PartyClass, Severity};
 
 const T0: i64 = 1_407_661_200_000_000_000; // 2014-08-10T09:00:00Z
 
@@ -128,7 +128,8 @@ pub(crate) fn sample(host: &str) -> Report {
     let d4 = destination("192.168.1.1", Protection::Cleartext);
     Report {
         recurring: Vec::new(),
-        coverage: crate::Coverage::default(),
+        summarised: report::Summarised::default(),
+        coverage: report::Coverage::default(),
         findings,
         destinations: vec![d4, d1, d2, d3],
         address_book_uploads: vec![AddressBookUpload {
@@ -217,7 +218,7 @@ fn content_verdict_first_then_parties_destinations_data() {
 #[test]
 fn same_numbers_as_the_summary() {
     let report = sample("api.account.xiaomi.com");
-    let s = crate::summary::Summary::of(&report);
+    let s = report::summary::Summary::of(&report);
     let out = text(&report, &plain(120));
     assert!(out.contains(&format!("{} destinations contacted", s.destinations)), "{out}");
     assert!(out.contains(&format!("{} received personal data", s.destinations_with_data)));
@@ -304,7 +305,8 @@ pub(crate) fn demo() -> Report {
     let p = detect::profile::Profile::load(root.join("profile.toml")).unwrap();
     let set = detect::variants::build(&p);
     let matcher = detect::matcher::Matcher::from_set(&set).unwrap();
-    let analyzer = crate::Analyzer::new(set, Some(matcher), p.location, crate::Options::default());
+    let analyzer =
+        report::Analyzer::new(set, Some(matcher), p.location, report::Options::default());
     let bytes = testkit::scenario::redmi_2014();
     let mut reader = capture::CaptureReader::from_read(std::io::Cursor::new(bytes)).unwrap();
     let mut pipeline = pipeline::Pipeline::new(pipeline::Config::default(), analyzer);
@@ -315,7 +317,7 @@ pub(crate) fn demo() -> Report {
         manufacturer: p.manufacturer.clone(),
         ..Device::default()
     });
-    report.attribute(&crate::attribution::Entities::builtin(), &crate::geo::Geo::none());
+    report.attribute(&report::attribution::Entities::builtin(), &report::geo::Geo::none());
     report
 }
 
@@ -323,7 +325,7 @@ pub(crate) fn demo() -> Report {
 fn analyzer_built_demo_report() {
     let report = demo();
     assert!(!report.findings.is_empty() && report.destinations.len() > 3);
-    let s = crate::summary::Summary::of(&report);
+    let s = report::summary::Summary::of(&report);
     for width in [60, 80, 100, 120] {
         let out = text(&report, &plain(width));
         assert!(out.lines().all(|l| cols(l) <= width), "{width}:\n{out}");
@@ -359,4 +361,21 @@ fn strip_sgr(s: &str) -> String {
         }
     }
     out
+}
+
+/// A long session that let findings go says so in every rendering (and in JSON's `summarised`).
+#[test]
+fn what_a_long_session_let_go_is_said() {
+    let mut r = sample("x.example");
+    r.summarised =
+        report::Summarised { findings: 2000, occurrences: 9000, destinations: 3, uploads: 0 };
+    let t = text(&r, &Style { color: false, width: 200 });
+    assert!(
+        t.contains("Summarised: to keep memory bounded, this session let go of its 2000"),
+        "{t}"
+    );
+    assert!(crate::markdown::markdown(&r).contains("- Summarised: to keep memory bounded"));
+    assert!(crate::html::html(&r).contains("data-notice=\"summarised\""));
+    assert_eq!(crate::json(&r)["summarised"]["occurrences"], 9000);
+    assert!(!text(&sample("x.example"), &Style::default()).contains("Summarised"));
 }

@@ -18,10 +18,10 @@ use anstyle::{AnsiColor, Effects};
 use pipeline::time::rfc3339;
 
 use super::human_bytes;
-use crate::country;
-use crate::finding::{Destination, Finding, Report, Source};
-use crate::severity::Severity;
-use crate::summary::{Summary, data_words};
+use report::country;
+use report::severity::Severity;
+use report::summary::{Summary, data_words};
+use report::{Destination, Finding, Report, Source};
 
 /// How to draw: colour (ANSI escapes) or not, and the terminal width to fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,6 +396,9 @@ pub fn text(report: &Report, style: &Style) -> String {
     }
     if !s.coverage.is_empty() {
         out.extend(wrap(&clean(&format!("Coverage: {}", s.coverage)), width, "", 0));
+    }
+    if !s.summarised.is_empty() {
+        out.extend(wrap(&clean(&format!("Summarised: {}", s.summarised)), width, "", 0));
     }
     if !s.stories.is_empty() {
         out.push(String::new());

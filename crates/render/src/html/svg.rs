@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::Esc;
-use crate::severity::Severity;
+use report::severity::Severity;
 
 /// One bar of a horizontal bar chart.
 pub(super) struct Bar {

@@ -6,12 +6,12 @@ use detect::DataKind;
 use serde_json::Value;
 
 use super::{CSS, Esc, JS, csp_hash, html};
-use crate::finding::{
+use report::geo::GeoInfo;
+use report::protection::Protection;
+use report::severity::{Exposure, PartyClass, Severity};
+use report::{
     AddressBookUpload, CaptureInfo, Destination, Device, Evidence, Finding, Party, Report, Source,
 };
-use crate::geo::GeoInfo;
-use crate::protection::Protection;
-use crate::severity::{Exposure, PartyClass, Severity};
 
 const T0: i64 = 1_407_661_200_412_069_715;
 
@@ -143,7 +143,8 @@ fn demo() -> Report {
     weak.reason = "hex-id";
     Report {
         recurring: Vec::new(),
-        coverage: crate::Coverage::default(),
+        summarised: report::Summarised::default(),
+        coverage: report::Coverage::default(),
         findings: vec![
             finding(
                 host,

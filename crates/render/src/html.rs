@@ -30,10 +30,10 @@ use pipeline::time::rfc3339;
 use sha2::{Digest, Sha256};
 
 use super::human_bytes;
-use crate::finding::{Destination, Report};
-use crate::protection::Protection;
-use crate::severity::{Exposure, Severity};
-use crate::summary::{Summary, UNKNOWN_COUNTRY};
+use report::protection::Protection;
+use report::severity::{Exposure, Severity};
+use report::summary::{Summary, UNKNOWN_COUNTRY};
+use report::{Destination, Report};
 
 /// The page's style sheet, written verbatim into its one `<style>` element.
 const CSS: &str = include_str!("html/page.css");
@@ -94,7 +94,7 @@ fn country_label(code: &str) -> String {
     if code == UNKNOWN_COUNTRY {
         return "unknown".into();
     }
-    crate::country::name(code).map_or_else(|| code.to_string(), |n| format!("{n} ({code})"))
+    report::country::name(code).map_or_else(|| code.to_string(), |n| format!("{n} ({code})"))
 }
 
 /// Seconds from `start` to `t` (0 when there is no start).
@@ -251,8 +251,15 @@ fn verdict(out: &mut String, report: &Report, s: &Summary) {
             Esc(&s.coverage)
         );
     }
+    if !s.summarised.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"notice\" data-notice=\"summarised\"><strong>Summarised.</strong> {}</p>",
+            Esc(&s.summarised)
+        );
+    }
     if report.geo_source.is_none() {
-        let hint = crate::geo::SETUP_HINT;
+        let hint = report::geo::SETUP_HINT;
         let _ = writeln!(
             out,
             "<p class=\"notice\" data-notice=\"geo\"><strong>No geo data.</strong> {}{}.</p>",

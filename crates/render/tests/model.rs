@@ -6,10 +6,10 @@ use std::net::{IpAddr, SocketAddr};
 use testkit::app::{dns, tls};
 use testkit::{Conversation, Frame, PcapWriter, Rng};
 
-use crate::attribution::Entities;
-use crate::geo::Geo;
-use crate::severity::{Exposure, Severity};
-use crate::{Analyzer, Device, Options, Protection, Report, Summary};
+use report::attribution::Entities;
+use report::geo::Geo;
+use report::severity::{Exposure, Severity};
+use report::{Analyzer, Device, Options, Protection, Report, Summary};
 
 fn sa(s: &str) -> SocketAddr {
     s.parse().unwrap()
@@ -44,7 +44,7 @@ fn tls_flow(client: &str, server: &str, sni: &str, version: u16, at: i64) -> Vec
     c.frames()
 }
 
-fn dest<'a>(r: &'a Report, host: &str) -> &'a crate::Destination {
+fn dest<'a>(r: &'a Report, host: &str) -> &'a report::Destination {
     r.destinations.iter().find(|d| d.host == host).unwrap_or_else(|| panic!("{host}: {r:?}"))
 }
 
@@ -74,7 +74,7 @@ fn tls_versions_weak_tls_and_entropy() {
     assert_eq!(dest(&r, "192.0.2.12").protection, Protection::EncryptedUnknown);
     assert_eq!(dest(&r, "192.0.2.13").protection, Protection::Cleartext);
     // The JSON `encrypted` agrees with the protection.
-    let doc = crate::render::json(&r);
+    let doc = render::json(&r);
     for d in doc["destinations"].as_array().unwrap() {
         let encrypted = d["protection"] == "tls"
             || d["protection"] == "quic"
@@ -137,7 +137,6 @@ const T0: i64 = testkit::DEFAULT_START_NS;
 /// A report whose device country is known but whose servers' countries are not: every renderer
 /// says "unknown", none says "0 outside"; JSON has `leaves_country: null`.
 fn check_unknown_is_not_no(r: &Report) {
-    use crate::render;
     let j = render::json(r);
     assert!(j["findings"][0]["leaves_country"].is_null(), "{}", j["findings"][0]);
     assert!(j["destinations"].as_array().unwrap().iter().all(|d| d["leaves_country"].is_null()));
@@ -159,8 +158,8 @@ fn check_unknown_is_not_no(r: &Report) {
 /// found"; one read in part says which part in the verdict line.
 #[test]
 fn an_unreadable_capture_is_no_all_clear() {
-    use crate::CaptureInfo;
-    use crate::render;
+    use report::CaptureInfo;
+
     let unreadable = CaptureInfo {
         path: "broken.pcap".into(),
         error: Some("not a capture file (first bytes 7b 22 61 22)".into()),

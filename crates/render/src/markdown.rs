@@ -10,10 +10,10 @@ use std::fmt::Write;
 
 use pipeline::time::rfc3339;
 
-use crate::country;
-use crate::finding::{Destination, Finding, Report, Source};
-use crate::severity::Severity;
-use crate::summary::{Summary, data_words};
+use report::country;
+use report::severity::Severity;
+use report::summary::{Summary, data_words};
+use report::{Destination, Finding, Report, Source};
 
 /// A report string made inert in Markdown (inline text and table cells alike): inline
 /// punctuation (`\\`, `` ` ``, `*`, `_`, `[`, `]`, `~`, `!`, `|`) is backslash-escaped, `<`, `>`
@@ -155,6 +155,9 @@ pub fn markdown(report: &Report) -> String {
     }
     if !s.coverage.is_empty() {
         let _ = writeln!(out, "- Coverage: {}", escape(&s.coverage));
+    }
+    if !s.summarised.is_empty() {
+        let _ = writeln!(out, "- Summarised: {}", escape(&s.summarised));
     }
     for story in &s.stories {
         let _ = writeln!(out, "- {}", escape(story));
@@ -393,7 +396,7 @@ pub fn markdown(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::{escape, markdown};
-    use crate::render::text::tests::{HOSTILE, sample};
+    use crate::text::tests::{HOSTILE, sample};
 
     #[test]
     fn structure_and_content() {
@@ -438,7 +441,7 @@ mod tests {
     #[test]
     fn same_numbers_as_the_summary() {
         let report = sample("api.account.xiaomi.com");
-        let s = crate::summary::Summary::of(&report);
+        let s = report::summary::Summary::of(&report);
         let md = markdown(&report);
         assert!(md.contains(&format!("| bytes sent | {} |", s.bytes_sent)), "{md}");
         assert!(md.contains(&format!("| bytes received | {} |", s.bytes_received)));
@@ -481,7 +484,7 @@ mod tests {
 
     #[test]
     fn empty_report() {
-        let md = markdown(&crate::finding::Report::default());
+        let md = markdown(&report::Report::default());
         assert!(
             md.starts_with(
                 "# phonehome report\n\n**Verdict: INFO** (no personal data found in what was read)"

@@ -7,9 +7,9 @@
 use pipeline::time::rfc3339;
 use serde_json::{Value, json};
 
-use crate::finding::{CaptureInfo, Destination, Evidence, Finding, Party, Report, Source};
-use crate::severity::Severity;
-use crate::summary::Summary;
+use report::severity::Severity;
+use report::summary::Summary;
+use report::{CaptureInfo, Destination, Evidence, Finding, Party, Report, Source};
 
 /// The schema identifier written as the document's `schema` field.
 pub const SCHEMA: &str = "phonehome.report/1";
@@ -26,7 +26,7 @@ fn party_json(p: Option<&Party>) -> Value {
         json!({
             "name": p.name, "category": p.category, "country": p.country, "source": p.source,
             "matched": p.matched,
-            "first_party": p.class == crate::severity::PartyClass::First,
+            "first_party": p.class == report::severity::PartyClass::First,
         })
     })
 }
@@ -169,7 +169,7 @@ fn summary_json(s: &Summary) -> Value {
 }
 
 /// The JSON document: `schema`, `tool`, `captures`, `device`, `summary`, `findings`,
-/// `destinations`, `address_book_uploads`, `geo_source`, `coverage`.
+/// `destinations`, `address_book_uploads`, `geo_source`, `coverage`, `summarised`.
 pub fn json(report: &Report) -> Value {
     json!({
         "schema": SCHEMA,
@@ -190,10 +190,16 @@ pub fn json(report: &Report) -> Value {
         })).collect::<Vec<_>>(),
         "geo_source": report.geo_source,
         "coverage": coverage_json(&report.coverage),
+        "summarised": {
+            "findings": report.summarised.findings,
+            "occurrences": report.summarised.occurrences,
+            "destinations": report.summarised.destinations,
+            "address_book_uploads": report.summarised.uploads,
+        },
     })
 }
 
-fn coverage_json(c: &crate::finding::Coverage) -> Value {
+fn coverage_json(c: &report::Coverage) -> Value {
     let hosts = |m: &std::collections::BTreeMap<String, u64>| {
         m.iter().map(|(h, n)| json!({ "host": h, "sessions": n })).collect::<Vec<_>>()
     };

@@ -11,8 +11,8 @@ use super::{
     Esc, badge, country_label, exposure_html, human_bytes, protection_html, protection_rank,
     time_html,
 };
-use crate::finding::{Destination, Evidence, Finding, Report, Source};
-use crate::summary::{UNKNOWN_COUNTRY, data_words, party_name};
+use report::summary::{UNKNOWN_COUNTRY, data_words, party_name};
+use report::{Destination, Evidence, Finding, Report, Source};
 
 pub(super) fn destinations(out: &mut String, report: &Report, start: Option<Timestamp>) {
     out.push_str(
@@ -364,7 +364,7 @@ pub(super) fn captures(out: &mut String, report: &Report) {
                 out,
                 "<dt>Countries and networks</dt><dd data-notice=\"geo\">countries unknown: run \
                  <code>scripts/geo-setup.sh</code> or pass <code>--geo-db</code> ({})</dd>",
-                Esc(crate::geo::SETUP_HINT)
+                Esc(report::geo::SETUP_HINT)
             );
         }
     }

@@ -1,4 +1,4 @@
-//! Renderings of a [`crate::Report`], all from the one model and its [`crate::Summary`]:
+//! Renderings of a [`report::Report`], all from the one model and its [`report::Summary`]:
 //! - [`json`]: the versioned JSON document (a contract; `schema/report.schema.json` describes it),
 //! - [`text`]: the terminal report (colour and width are the caller's choice: [`text::Style`]),
 //! - [`markdown`]: for bug reports and articles,
@@ -14,7 +14,7 @@ pub mod text;
 pub use json::{SCHEMA, json};
 
 /// Bytes for people: `659 B`, `10.3 KiB`, `1.2 MiB`.
-pub(crate) fn human_bytes(n: u64) -> String {
+pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if n < 1024 {
         return format!("{n} B");
