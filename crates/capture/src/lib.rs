@@ -16,11 +16,14 @@
 //! - It never panics and always ends, whatever the input (fuzzed: `fuzz/fuzz_targets/capture_reader.rs`).
 //! - [`link::normalize`] turns a frame of any supported link type into a network-layer view
 //!   ([`link::Network`]); unsupported link types are counted as skipped, never an error.
+//! - [`writer`] writes what a live session captured as pcapng, in a rotating series of private
+//!   files (see its contract).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod link;
+pub mod writer;
 
 /// Largest record (packet) accepted, in bytes. Larger claimed lengths are treated as corruption.
 pub const MAX_RECORD_LEN: usize = 256 * 1024;

@@ -25,6 +25,8 @@ Commands:
                        a DNS sinkhole for your network; `guard stats` reads its query log
     profile init | check P             write or check a device profile
     lookup  HOST|IP...   who runs a host, where an address is (offline)
+    watch   -i IFACE [--filter BPF] [--write s.pcapng] [-o report.html] | --replay CAPTURE
+                       live: findings as the traffic flows; Ctrl-C writes the report
 
 Run `phonehome help` or `phonehome COMMAND --help` for more.
 ";
@@ -55,6 +57,11 @@ pub(crate) enum Command {
     /// Write or check a device profile.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Watch live: capture on an interface (or replay a capture as if live), analyse as the
+    /// traffic flows, show findings as they appear (terminal, JSON lines, browser), write the
+    /// packets to a rotating pcapng and the final report at the stop (Ctrl-C or SIGTERM).
+    /// Exit code as `analyze`.
+    Watch(WatchArgs),
     /// Who runs a host name (organisation, category, headquarters, which database said so), and
     /// where an IP address is (country, network): what `analyze` would say, offline.
     Lookup(LookupArgs),
@@ -86,6 +93,13 @@ pub(crate) struct AnalyzeArgs {
     /// standard error.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) report: ReportOptions,
+}
+
+/// How a report is made and judged (`analyze`, `watch`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportOptions {
     /// Exit with code 1 only when a finding at or above this severity exists (default: any
     /// finding). For CI: `--fail-on high`.
     #[arg(long, value_enum, value_name = "SEVERITY")]
@@ -242,4 +256,141 @@ pub(crate) enum FlowsFormat {
     Jsonl,
     /// Comma-separated values with a header line.
     Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct WatchArgs {
+    /// Network interface to capture on (`wlan0`, `eth0`, `any`): needs root or the capabilities
+    /// CAP_NET_RAW and CAP_NET_ADMIN, and a build with the `live` feature (libpcap).
+    #[arg(short, long, value_name = "IFACE", required_unless_present_any = ["replay", "list_interfaces"], conflicts_with = "replay")]
+    pub(crate) interface: Option<String>,
+    /// Read a capture as if it were live, paced by its timestamps (see --speed); repeatable, in
+    /// order, as one timeline. Everything but the interface works the same.
+    #[arg(long, value_name = "CAPTURE")]
+    pub(crate) replay: Vec<PathBuf>,
+    /// Replay speed: 1 as recorded, 10 ten times faster, `max` as fast as phonehome reads.
+    #[arg(long, value_name = "N|max", default_value = "1", value_parser = parse_speed)]
+    pub(crate) speed: Speed,
+    /// List the interfaces that can be captured on, and exit.
+    #[arg(long)]
+    pub(crate) list_interfaces: bool,
+    /// Capture filter, in the BPF language of tcpdump and Wireshark: `host 192.168.4.23` (the
+    /// phone), `not port 22`.
+    #[arg(long, value_name = "BPF")]
+    pub(crate) filter: Option<String>,
+    /// Bytes kept of each packet (default: whole packets, 262144).
+    #[arg(long, value_name = "BYTES", default_value_t = live::DEFAULT_SNAPLEN)]
+    pub(crate) snaplen: u32,
+    /// Promiscuous mode (off by default: the traffic of this machine and what it routes, which
+    /// is all of the phone's on the access point or gateway it uses).
+    #[arg(long)]
+    pub(crate) promiscuous: bool,
+    /// Write what is captured to this pcapng (mode 0600; the next files of a rotation are
+    /// NAME-2.pcapng, NAME-3.pcapng, ...): the evidence of every finding, and a session that
+    /// `analyze` can read again.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) write: Option<PathBuf>,
+    /// Start the next pcapng file when the current one reaches this size (`500M`, `2G`).
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    pub(crate) rotate_size: u64,
+    /// Start the next pcapng file after this much capture time (`30m`, `1h`, `1d`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) rotate_time: Option<std::time::Duration>,
+    /// pcapng files kept; the oldest is deleted beyond (never an unbounded session).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub(crate) rotate_files: usize,
+    /// TLS key log to open TLS with (NSS format); repeatable. Read once at the start.
+    #[arg(long = "keylog", value_name = "FILE")]
+    pub(crate) keylogs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) analysis: AnalysisArgs,
+    /// Write the final report here at the stop (format from the extension, as `analyze -o`).
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Format of the final report (default: from the extension of --output, else text).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<AnalyzeFormat>,
+    /// Print the live stream as JSON lines (schema `phonehome.live/1`, described by
+    /// schema/live.schema.json) instead of the terminal view: for scripts and a SIEM.
+    #[arg(long)]
+    pub(crate) jsonl: bool,
+    /// Seconds between refreshes of the views.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub(crate) refresh: f64,
+    #[command(flatten)]
+    pub(crate) report: ReportOptions,
+    /// Print the session's counters on standard error at the end.
+    #[arg(long)]
+    pub(crate) stats: bool,
+}
+
+/// A replay speed: a factor, or as fast as possible.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Speed {
+    /// Capture time runs this many times faster than the wall clock.
+    Factor(f64),
+    /// No pacing.
+    Max,
+}
+
+fn parse_speed(s: &str) -> Result<Speed, String> {
+    if s.eq_ignore_ascii_case("max") {
+        return Ok(Speed::Max);
+    }
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 => Ok(Speed::Factor(f)),
+        _ => Err(format!("{s:?}: a positive number (1 = as recorded) or `max`")),
+    }
+}
+
+/// A number with an optional unit letter (case-insensitive when `fold`), times the unit's
+/// factor; `None` when malformed or overflowing.
+fn suffixed(s: &str, units: &[(char, u64)], fold: bool) -> Option<u64> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let c = if fold { c.to_ascii_uppercase() } else { c };
+            (&t[..i], units.iter().find(|(u, _)| *u == c)?.1)
+        }
+        _ => (t, 1),
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(mult)
+}
+
+/// `1G`, `500M`, `64K`, `1000` (bytes; powers of 1024).
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    const UNITS: [(char, u64); 4] =
+        [('K', 1 << 10), ('M', 1 << 20), ('G', 1 << 30), ('T', 1 << 40)];
+    suffixed(s, &UNITS, true)
+        .filter(|&n| n >= 4096)
+        .ok_or_else(|| format!("{s:?}: a size like 500M or 2G (at least 4K)"))
+}
+
+/// `90s`, `30m`, `1h`, `1d`, `3600` (seconds).
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    const UNITS: [(char, u64); 4] = [('s', 1), ('m', 60), ('h', 3600), ('d', 86400)];
+    suffixed(s, &UNITS, false)
+        .filter(|&n| n > 0)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{s:?}: a duration like 90s, 30m, 1h or 1d"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_durations_and_speeds() {
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("500m"), Ok(500 << 20));
+        assert_eq!(parse_size("8192"), Ok(8192));
+        assert!(parse_size("10").is_err() && parse_size("5Q").is_err() && parse_size("").is_err());
+        assert!(parse_size("99999999999T").is_err());
+        assert_eq!(parse_duration("30m"), Ok(std::time::Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1d"), Ok(std::time::Duration::from_secs(86400)));
+        assert!(parse_duration("0").is_err() && parse_duration("3x").is_err());
+        assert_eq!(parse_speed("max"), Ok(Speed::Max));
+        assert_eq!(parse_speed("2.5"), Ok(Speed::Factor(2.5)));
+        assert!(parse_speed("0").is_err() && parse_speed("nan").is_err());
+    }
 }

@@ -11,6 +11,7 @@
 //! A progress bar is drawn on standard error when it is a terminal and the captures are large.
 
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +32,10 @@ const HASH_QUEUE: usize = 16;
 const MAX_KEYLOG_LEN: u64 = 1 << 30;
 /// Malformed key log lines printed per file (the rest are counted).
 const KEYLOG_ERRORS_SHOWN: usize = 5;
+
+/// What [`run_captures_with`] calls ahead of every frame.
+pub(crate) type Before<'a, O> =
+    dyn FnMut(&mut Pipeline<O>, &[CaptureInfo], capture::Timestamp) -> ControlFlow<()> + 'a;
 
 /// Outcome of reading every capture of a run.
 pub(crate) struct RunOutcome<O> {
@@ -67,7 +72,7 @@ fn read_at_most(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
 /// Reads the key logs into the pipeline's store. Problems (a file that cannot be read, malformed
 /// lines) are printed with the file and line; true if there was any (exit code 2). Returns the
 /// secrets taken too.
-fn load_keylogs(paths: &[std::path::PathBuf], keys: &mut proto::KeyLog) -> (bool, u64) {
+pub(crate) fn load_keylogs(paths: &[std::path::PathBuf], keys: &mut proto::KeyLog) -> (bool, u64) {
     let mut errored = false;
     let mut secrets = 0u64;
     for path in paths {
@@ -205,6 +210,19 @@ pub(crate) fn run_captures<O: Observer>(
     observer: O,
     options: RunOptions,
 ) -> RunOutcome<O> {
+    run_captures_with(paths, observer, options, &mut |_, _, _| ControlFlow::Continue(()))
+}
+
+/// [`run_captures`], calling `before` ahead of every frame with the pipeline, the captures read
+/// so far and the frame's timestamp (a live view's snapshots and pacing: `watch --replay`). When
+/// it breaks, the capture being read is marked as stopped early and the captures after it are
+/// not read.
+pub(crate) fn run_captures_with<O: Observer>(
+    paths: &[impl AsRef<Path>],
+    observer: O,
+    options: RunOptions,
+    before: &mut Before<'_, O>,
+) -> RunOutcome<O> {
     let config = Config {
         session: proto::SessionOptions { decode_responses: !options.keep_responses_coded },
         ..Config::default()
@@ -214,6 +232,7 @@ pub(crate) fn run_captures<O: Observer>(
     let mut captures = Vec::with_capacity(paths.len());
     let bar = progress_bar(paths);
     let mut done_before = 0u64;
+    let mut stopped = false;
     for (index, path) in paths.iter().enumerate() {
         let path = path.as_ref();
         let shown = path.display();
@@ -252,18 +271,17 @@ pub(crate) fn run_captures<O: Observer>(
             Ok(mut reader) => {
                 info.format = Some(reader.format().as_str());
                 info.compression = Some(reader.compression().as_str());
-                let result = match &bar {
-                    None => pipeline.run(index, &mut reader),
-                    Some(bar) => {
-                        let (bar, read) = (bar.clone(), read.clone());
-                        let ticker = Ticker::start(move || {
-                            bar.set_position(done_before + read.load(Ordering::Relaxed));
-                        });
-                        let r = pipeline.run(index, &mut reader);
-                        ticker.stop();
-                        r
-                    }
-                };
+                let ticker = bar.as_ref().map(|bar| {
+                    let (bar, read) = (bar.clone(), read.clone());
+                    Ticker::start(move || {
+                        bar.set_position(done_before + read.load(Ordering::Relaxed));
+                    })
+                });
+                let result =
+                    pipeline.run_with(index, &mut reader, |p, ts| before(p, &captures, ts));
+                if let Some(t) = ticker {
+                    t.stop();
+                }
                 info.packets = reader.stats().frames;
                 if let Some((first, last)) = pipeline.last_run_span() {
                     info.first_packet = Some(first);
@@ -276,10 +294,20 @@ pub(crate) fn run_captures<O: Observer>(
                     );
                     info.warnings.push(format!("at byte offset {}: {}", w.offset, w.message));
                 }
-                if let Err(e) = result {
-                    eprintln!("phonehome: {shown}: {e}");
-                    info.error = Some(e.to_string());
-                    errored = true;
+                match result {
+                    Err(e) => {
+                        eprintln!("phonehome: {shown}: {e}");
+                        info.error = Some(e.to_string());
+                        errored = true;
+                    }
+                    Ok(true) => {
+                        info.error = Some(format!(
+                            "stopped on request after {} packets; the rest was not read",
+                            info.packets
+                        ));
+                        stopped = true;
+                    }
+                    Ok(false) => {}
                 }
                 // Dropping the reader closes the hashing channel.
             }
@@ -299,6 +327,9 @@ pub(crate) fn run_captures<O: Observer>(
         }
         done_before += read.load(Ordering::Relaxed);
         captures.push(info);
+        if stopped {
+            break;
+        }
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();

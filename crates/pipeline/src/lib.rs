@@ -397,27 +397,30 @@ impl<O: Observer> Pipeline<O> {
     /// frames before it have been processed; the error is returned and the run can go on with the
     /// next capture.
     pub fn run(&mut self, file: usize, reader: &mut CaptureReader) -> Result<(), CaptureError> {
-        self.run_with(file, reader, |_| ControlFlow::Continue(())).map(|_| ())
+        self.run_with(file, reader, |_, _| ControlFlow::Continue(())).map(|_| ())
     }
 
-    /// Like [`Pipeline::run`], calling `between` after every frame: a live view takes its
-    /// snapshots, paces a replay or stops the run there ([`ControlFlow::Break`]: the rest of the
-    /// capture is not read; `Ok(true)` says so).
+    /// Like [`Pipeline::run`], calling `before` ahead of every frame with its timestamp: a live
+    /// view takes its snapshots and paces a replay there, or stops the run
+    /// ([`ControlFlow::Break`]: that frame and the rest of the capture are not read; `Ok(true)`
+    /// says so).
     pub fn run_with(
         &mut self,
         file: usize,
         reader: &mut CaptureReader,
-        mut between: impl FnMut(&mut Self) -> ControlFlow<()>,
+        mut before: impl FnMut(&mut Self, Timestamp) -> ControlFlow<()>,
     ) -> Result<bool, CaptureError> {
         self.begin_file(file);
         let result = loop {
             match reader.next_frame() {
-                Ok(Some(frame)) => self.feed(&frame),
+                Ok(Some(frame)) => {
+                    if before(self, frame.ts).is_break() {
+                        break Ok(true);
+                    }
+                    self.feed(&frame);
+                }
                 Ok(None) => break Ok(false),
                 Err(e) => break Err(e),
-            }
-            if between(self).is_break() {
-                break Ok(true);
             }
         };
         // Secrets from this capture's blocks stay; no more are expected.
@@ -443,6 +446,16 @@ impl<O: Observer> Pipeline<O> {
     /// The observer, to look at between frames.
     pub fn observer(&self) -> &O {
         &self.dispatch.observer
+    }
+
+    /// The observer, to adjust between frames (a live session names its next capture file).
+    pub fn observer_mut(&mut self) -> &mut O {
+        &mut self.dispatch.observer
+    }
+
+    /// The capture time reached: the latest frame's or tick's timestamp.
+    pub fn now(&self) -> Timestamp {
+        self.last_ts
     }
 
     /// Provisional records of the flows still open for which `want` is true, in flow id order:

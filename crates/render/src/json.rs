@@ -31,7 +31,7 @@ fn party_json(p: Option<&Party>) -> Value {
     })
 }
 
-fn finding_json(f: &Finding) -> Value {
+pub(crate) fn finding_json(f: &Finding) -> Value {
     let (source, confidence) = match f.source {
         Source::Profile => ("profile", None),
         Source::Heuristic { confidence } => {
@@ -69,7 +69,7 @@ fn finding_json(f: &Finding) -> Value {
     })
 }
 
-fn destination_json(d: &Destination) -> Value {
+pub(crate) fn destination_json(d: &Destination) -> Value {
     json!({
         "host": d.host,
         "domain": d.domain,
@@ -104,7 +104,7 @@ fn destination_json(d: &Destination) -> Value {
     })
 }
 
-fn capture_json(c: &CaptureInfo) -> Value {
+pub(crate) fn capture_json(c: &CaptureInfo) -> Value {
     let duration = match (c.first_packet, c.last_packet) {
         (Some(a), Some(b)) => Some(((b.0 - a.0).max(0) as f64 / 1e6).round() / 1e3),
         _ => None,
@@ -124,7 +124,7 @@ fn capture_json(c: &CaptureInfo) -> Value {
     })
 }
 
-fn summary_json(s: &Summary) -> Value {
+pub(crate) fn summary_json(s: &Summary) -> Value {
     let by_severity: serde_json::Map<String, Value> = Severity::ALL
         .iter()
         .map(|&v| (v.as_str().to_string(), json!(s.findings_by_severity[v as usize])))

@@ -2,12 +2,15 @@
 //! - [`json`]: the versioned JSON document (a contract; `schema/report.schema.json` describes it),
 //! - [`text`]: the terminal report (colour and width are the caller's choice: [`text::Style`]),
 //! - [`markdown`]: for bug reports and articles,
-//! - [`html`]: one self-contained page (no external resource, strict CSP).
+//! - [`html`]: one self-contained page (no external resource, strict CSP),
+//! - [`live`] and [`text::live`]: a live session's change stream (JSON lines, plain lines) and its
+//!   terminal screen.
 //!
 //! None of them reads the clock or the environment: the same report renders to the same bytes.
 
 pub mod html;
 mod json;
+pub mod live;
 pub mod markdown;
 pub mod text;
 

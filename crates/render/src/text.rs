@@ -660,5 +660,7 @@ fn color_lead(line: &str, paint: &Paint) -> String {
     line.to_string()
 }
 
+pub mod live;
+
 #[cfg(test)]
 pub(crate) mod tests;

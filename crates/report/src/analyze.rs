@@ -471,6 +471,15 @@ impl Analyzer {
         report_of(book, self.recur.recurring())
     }
 
+    /// Names capture file `index` in the evidence of what follows (a live session's next
+    /// pcapng file).
+    pub fn set_file_name(&mut self, index: usize, name: String) {
+        if self.options.files.len() <= index {
+            self.options.files.resize(index + 1, String::new());
+        }
+        self.options.files[index] = name;
+    }
+
     /// True when the open flow `id` carried a hit so far.
     pub fn has_hits(&self, id: FlowId) -> bool {
         self.flows.contains_key(&id)

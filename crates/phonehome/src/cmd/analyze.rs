@@ -41,20 +41,84 @@ pub(crate) struct Built {
     pub(crate) has_country: bool,
 }
 
-/// Runs the analysis exactly as `phonehome analyze` does; `Err(code)` after printing why (a bad
-/// profile, entity file or geo database).
-pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built, ExitCode>> {
+/// What an analysis starts from: the analyzer (with the compiled profile), the device, and the
+/// entity database and geo data, loading on threads meanwhile.
+pub(crate) struct Prepared {
+    pub(crate) analyzer: Analyzer,
+    pub(crate) device: Option<Device>,
+    entities: Entities,
+    geo: std::thread::JoinHandle<Result<report::geo::Geo, report::geo::GeoError>>,
+}
+
+/// The entity database and geo data, loaded.
+pub(crate) struct Data {
+    pub(crate) entities: report::attribution::Entities,
+    pub(crate) geo: report::geo::Geo,
+}
+
+impl Prepared {
+    /// Waits for the entity database and the geo data; `Err(code)` after printing why.
+    pub(crate) fn data(
+        entities: Entities,
+        geo: std::thread::JoinHandle<Result<report::geo::Geo, report::geo::GeoError>>,
+    ) -> anyhow::Result<Result<Data, ExitCode>> {
+        let geo = match geo.join() {
+            Ok(Ok(geo)) => geo,
+            Ok(Err(e)) => {
+                eprintln!("phonehome: {e}");
+                return Ok(Err(ExitCode::from(2)));
+            }
+            Err(_) => anyhow::bail!("loading the geo data failed"),
+        };
+        let entities = match entities {
+            Entities::Ready(e) => e,
+            Entities::Loading(t) => {
+                match t.join().map_err(|_| anyhow::anyhow!("loading the entity database failed"))? {
+                    Ok(e) => e,
+                    Err(e) => {
+                        eprintln!("phonehome: {e}");
+                        return Ok(Err(ExitCode::from(2)));
+                    }
+                }
+            }
+        };
+        Ok(Ok(Data { entities, geo }))
+    }
+
+    /// The analyzer and device, and the data still loading.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn split(
+        self,
+    ) -> (
+        Analyzer,
+        Option<Device>,
+        Entities,
+        std::thread::JoinHandle<Result<report::geo::Geo, report::geo::GeoError>>,
+    ) {
+        (self.analyzer, self.device, self.entities, self.geo)
+    }
+}
+
+/// Compiles (or reads from the cache) the profile, starts loading the entity database and geo
+/// data on threads, and makes the analyzer; `Err(code)` after printing why (a bad profile or
+/// entity file).
+pub(crate) fn prepare(
+    analysis: &AnalysisArgs,
+    reveal: bool,
+    scan_responses: bool,
+    files: Vec<String>,
+) -> Result<Prepared, ExitCode> {
     // The compiled profile (items, variants, matcher) comes from the cache when this profile was
     // compiled before (`detect::compiled`): start-up in milliseconds instead of a quarter second.
-    let (set, matcher, location, region, device) = match i.analysis.profile.as_deref() {
+    let (set, matcher, location, region, device) = match analysis.profile.as_deref() {
         None => (VariantSet::default(), None, None, None, None),
         Some(path) => {
-            let cache = if i.analysis.no_cache { None } else { detect::compiled::default_dir() };
+            let cache = if analysis.no_cache { None } else { detect::compiled::default_dir() };
             let c = match detect::compiled::load(path, cache.as_deref()) {
                 Ok((c, _)) => c,
                 Err(e) => {
                     eprintln!("phonehome: {e}");
-                    return Ok(Err(ExitCode::from(2)));
+                    return Err(ExitCode::from(2));
                 }
             };
             for w in &c.warnings {
@@ -70,28 +134,20 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
             (c.set, c.matcher, c.location, region, Some(device))
         }
     };
-    // A bad entity file is reported before the captures are read.
     // The built-in entity database parses on a thread while the captures are read; a user's
     // file is read now, so that a bad one is reported before the captures are.
-    let entities = match i.analysis.data.entities.as_deref() {
+    let entities = match analysis.data.entities.as_deref() {
         None => Entities::Loading(std::thread::spawn(|| {
             report::attribution::Entities::load_default(None)
         })),
-        Some(path) => match super::load_entities(Some(path)) {
-            Ok(e) => Entities::Ready(e),
-            Err(code) => return Ok(Err(code)),
-        },
+        Some(path) => Entities::Ready(super::load_entities(Some(path))?),
     };
-    let options = Options {
-        reveal: i.reveal,
-        scan_responses: i.scan_responses,
-        files: i.captures.iter().map(|p| p.display().to_string()).collect(),
-        heuristic: detect::heuristic::Options { region },
-    };
+    let options =
+        Options { reveal, scan_responses, files, heuristic: detect::heuristic::Options { region } };
     // The geo data loads on a thread while the captures are read: it is only needed for the report.
     // The built-in country table decodes on another (lookups wait for it; a run with nothing to
     // look up does not).
-    let (geo_db, no_geo) = (i.analysis.data.geo_db.clone(), i.analysis.data.no_geo);
+    let (geo_db, no_geo) = (analysis.data.geo_db.clone(), analysis.data.no_geo);
     let geo = std::thread::spawn(move || {
         if no_geo {
             return Ok(report::geo::Geo::none());
@@ -103,6 +159,18 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
         geo
     });
     let analyzer = Analyzer::new(set, matcher, location, options);
+    Ok(Prepared { analyzer, device, entities, geo })
+}
+
+/// Runs the analysis exactly as `phonehome analyze` does; `Err(code)` after printing why (a bad
+/// profile, entity file or geo database).
+pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built, ExitCode>> {
+    let files = i.captures.iter().map(|p| p.display().to_string()).collect();
+    let prepared = match prepare(i.analysis, i.reveal, i.scan_responses, files) {
+        Ok(p) => p,
+        Err(code) => return Ok(Err(code)),
+    };
+    let (analyzer, device, entities, geo) = prepared.split();
     let run = run_captures(
         i.captures,
         analyzer,
@@ -113,29 +181,13 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
         },
     );
     let (mut report, astats) = run.observer.into_report();
-    let geo = match geo.join() {
-        Ok(Ok(geo)) => geo,
-        Ok(Err(e)) => {
-            eprintln!("phonehome: {e}");
-            return Ok(Err(ExitCode::from(2)));
-        }
-        Err(_) => anyhow::bail!("loading the geo data failed"),
+    let Data { entities, geo } = match Prepared::data(entities, geo)? {
+        Ok(d) => d,
+        Err(code) => return Ok(Err(code)),
     };
     report.captures = run.captures;
     report.coverage.secrets = run.secrets;
     report.device = device;
-    let entities = match entities {
-        Entities::Ready(e) => e,
-        Entities::Loading(t) => {
-            match t.join().map_err(|_| anyhow::anyhow!("loading the entity database failed"))? {
-                Ok(e) => e,
-                Err(e) => {
-                    eprintln!("phonehome: {e}");
-                    return Ok(Err(ExitCode::from(2)));
-                }
-            }
-        }
-    };
     report.attribute(&entities, &geo);
     Ok(Ok(Built {
         report,
@@ -152,9 +204,9 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         captures: &args.input.captures,
         keylogs: &args.input.keylogs,
         analysis: &args.analysis,
-        reveal: args.reveal,
-        scan_responses: args.scan_responses,
-        hash: !args.no_hash,
+        reveal: args.report.reveal,
+        scan_responses: args.report.scan_responses,
+        hash: !args.report.no_hash,
     };
     let Built { report, stats, astats, errored, has_country } = match build_report(&inputs)? {
         Ok(b) => b,
@@ -177,15 +229,20 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     if args.input.stats {
         print_stats(&stats, astats.counters());
     }
-    Ok(exit_code(&report, errored, args.fail_on))
+    Ok(exit_code(&report, errored, args.report.fail_on))
 }
 
 /// The format asked for, else the one the output file's extension names, else text.
 fn format_of(args: &AnalyzeArgs) -> AnalyzeFormat {
-    if let Some(f) = args.format {
+    format_for(args.format, args.output.as_deref())
+}
+
+/// The format asked for, else the one `output`'s extension names, else text.
+pub(crate) fn format_for(format: Option<AnalyzeFormat>, output: Option<&Path>) -> AnalyzeFormat {
+    if let Some(f) = format {
         return f;
     }
-    let ext = args.output.as_deref().and_then(Path::extension).and_then(|e| e.to_str());
+    let ext = output.and_then(Path::extension).and_then(|e| e.to_str());
     match ext.map(str::to_ascii_lowercase).as_deref() {
         Some("json") => AnalyzeFormat::Json,
         Some("md" | "markdown") => AnalyzeFormat::Md,
@@ -195,10 +252,22 @@ fn format_of(args: &AnalyzeArgs) -> AnalyzeFormat {
 }
 
 fn render(report: &Report, format: AnalyzeFormat, args: &AnalyzeArgs, has_country: bool) -> String {
+    render_as(report, format, args.output.is_none(), args.report.color, has_country)
+}
+
+/// The report in `format`; text is coloured and fitted when `to_stdout` and standard output is
+/// a terminal (as `color` allows).
+pub(crate) fn render_as(
+    report: &Report,
+    format: AnalyzeFormat,
+    to_stdout: bool,
+    color: ColorChoice,
+    has_country: bool,
+) -> String {
     match format {
         AnalyzeFormat::Text => {
-            let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-            let color = match args.color {
+            let to_terminal = to_stdout && io::stdout().is_terminal();
+            let color = match color {
                 ColorChoice::Always => true,
                 ColorChoice::Never => false,
                 ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
@@ -222,19 +291,19 @@ fn render(report: &Report, format: AnalyzeFormat, args: &AnalyzeArgs, has_countr
 
 /// Columns of the terminal on standard output (`COLUMNS` first, as shells set it), 100 when
 /// unknown, never under 60.
-fn terminal_width() -> usize {
+pub(crate) fn terminal_width() -> usize {
     let from_env = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<usize>().ok());
     let from_tty = terminal_size::terminal_size().map(|(w, _)| usize::from(w.0));
     from_env.or(from_tty).unwrap_or(100).max(60)
 }
 
-fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
 }
 
 /// 2 when a capture could not be read completely; 1 when a finding at or above `fail_on` (any
 /// finding without it) exists; 0 otherwise.
-fn exit_code(report: &Report, errored: bool, fail_on: Option<FailOn>) -> ExitCode {
+pub(crate) fn exit_code(report: &Report, errored: bool, fail_on: Option<FailOn>) -> ExitCode {
     if errored {
         return ExitCode::from(2);
     }
@@ -253,7 +322,7 @@ fn exit_code(report: &Report, errored: bool, fail_on: Option<FailOn>) -> ExitCod
 }
 
 /// The entity database, loaded or being loaded.
-enum Entities {
+pub(crate) enum Entities {
     Ready(report::attribution::Entities),
     Loading(
         std::thread::JoinHandle<

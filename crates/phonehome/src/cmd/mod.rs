@@ -12,6 +12,7 @@ pub(crate) mod guard;
 mod guard_stats;
 mod lookup;
 mod profile;
+mod watch;
 
 /// Runs the chosen command.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -23,6 +24,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Guard(a) => guard::run(&a),
         Command::Profile(c) => profile::run(&c),
         Command::Lookup(a) => lookup::run(&a),
+        Command::Watch(a) => watch::run(&a),
     }
 }
 

@@ -1,0 +1,141 @@
+//! `phonehome watch`: capture live (or replay a capture as if live), analyse as the traffic
+//! flows, show what the device sends as it happens, and write the evidence and the final report
+//! at the stop.
+//!
+//! One code path with `analyze`: the same pipeline and analyzer are fed frame by frame; between
+//! frames the session takes a snapshot of the report (the flows that ended, and the open ones
+//! folded into a copy, `Analyzer::snapshot`) on every refresh and hands it to the views. Capture
+//! time drives the analysis; a quiet interface adds ticks (the wall clock as capture time) so
+//! that idle flows end. The final report is `analyze`'s: a replay at full speed gives the same
+//! JSON as `analyze` of the same file (a test checks it).
+//!
+//! Stopping: SIGINT (Ctrl-C) or SIGTERM sets a flag that the loop checks after every frame and
+//! every read timeout (100 ms); a second one ends the process at once. At the stop the open
+//! flows are ended, the pcapng is closed (with the kernel's counters), and the report written.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use crate::cli::WatchArgs;
+use crate::input::print_stats;
+
+use super::analyze::{Data, Prepared, exit_code, format_for, prepare, render_as, write_file};
+
+mod iface;
+mod replay;
+mod view;
+
+use view::{Live, View};
+
+/// Open flows folded into a snapshot besides those that carried data (the rest are counted when
+/// they end): bounds the work of a refresh during a flood of connections.
+pub(crate) const MAX_LIVE_OPEN: usize = 4096;
+
+pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
+    if args.list_interfaces {
+        return iface::list_interfaces();
+    }
+    if args.write.is_some() && !args.replay.is_empty() {
+        eprintln!(
+            "phonehome: --write is for live capture; a replay's evidence is the capture it reads"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    if !(args.refresh.is_finite() && args.refresh >= 0.05) {
+        eprintln!("phonehome: --refresh: at least 0.05 seconds");
+        return Ok(ExitCode::from(2));
+    }
+    let stop = stop_flag()?;
+    let files: Vec<String> = if args.replay.is_empty() {
+        Vec::new()
+    } else {
+        args.replay.iter().map(|p| p.display().to_string()).collect()
+    };
+    let prepared =
+        match prepare(&args.analysis, args.report.reveal, args.report.scan_responses, files) {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        };
+    let (analyzer, device, entities, geo) = prepared.split();
+    // Every refresh attributes its snapshot: the data is needed before the first one.
+    let data = match Prepared::data(entities, geo)? {
+        Ok(d) => d,
+        Err(code) => return Ok(code),
+    };
+    let view = View::choose(args);
+    let mut live = Live::new(&data, device.clone(), view, args, stop.clone());
+    let session = if args.replay.is_empty() {
+        match iface::run(args, analyzer, &mut live)? {
+            Ok(s) => s,
+            Err(code) => {
+                live.close_view();
+                return Ok(code);
+            }
+        }
+    } else {
+        replay::run(args, analyzer, &mut live)
+    };
+    finish(args, session, &data, device, live)
+}
+
+/// What a session gathered, at its end.
+pub(crate) struct Session {
+    pub(crate) analyzer: report::Analyzer,
+    pub(crate) stats: pipeline::Stats,
+    pub(crate) captures: Vec<report::CaptureInfo>,
+    pub(crate) secrets: u64,
+    pub(crate) errored: bool,
+}
+
+fn finish(
+    args: &WatchArgs,
+    session: Session,
+    data: &Data,
+    device: Option<report::Device>,
+    mut live: Live<'_>,
+) -> anyhow::Result<ExitCode> {
+    let Session { analyzer, stats, captures, secrets, errored } = session;
+    live.status.packets = stats.frames;
+    live.status.bytes = stats.frame_bytes;
+    let (mut report, astats) = analyzer.into_report();
+    report.captures = captures;
+    report.coverage.secrets = secrets;
+    report.device = device;
+    report.attribute(&data.entities, &data.geo);
+    let written = args.output.as_ref().map(|p| p.display().to_string());
+    live.close(&report, written.as_deref());
+    let format = format_for(args.format, args.output.as_deref());
+    let has_country = data.geo.has_country();
+    match &args.output {
+        Some(path) => {
+            let text = render_as(&report, format, false, args.report.color, has_country);
+            write_file(path, &text)?;
+            eprintln!("{}", report::Summary::of(&report).headline);
+            eprintln!("phonehome: report written to {}", path.display());
+        }
+        // The JSON lines' `end` says how it ended; a terminal gets the report, as `analyze`.
+        None if !args.jsonl => {
+            use std::io::Write;
+            let text = render_as(&report, format, true, args.report.color, has_country);
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+        None => {}
+    }
+    if args.stats {
+        print_stats(&stats, astats.counters());
+    }
+    Ok(exit_code(&report, errored, args.report.fail_on))
+}
+
+/// A flag set by SIGINT or SIGTERM; a second signal ends the process at once (exit 130).
+fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())?;
+        signal_hook::flag::register(sig, flag.clone())?;
+    }
+    Ok(flag)
+}

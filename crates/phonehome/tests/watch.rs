@@ -1,0 +1,270 @@
+//! `phonehome watch`: replays checked against `analyze` (the final JSON is the same), findings
+//! streamed before their connection ends, a clean stop on SIGTERM, the JSON lines against
+//! `schema/live.schema.json`; and a real interface: a veth pair between two network namespaces
+//! this test creates and removes (root and a build with the `live` feature; skipped with a
+//! message otherwise, unless `PHONEHOME_LIVE_TEST=require`).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use testkit::{Conversation, PcapWriter};
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_phonehome"));
+    c.current_dir(root());
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run phonehome")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("phonehome-watch-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn live_schema() -> jsonschema::Validator {
+    let schema = read_json(&root().join("schema/live.schema.json"));
+    jsonschema::validator_for(&schema).expect("a valid schema")
+}
+
+fn check_stream(stream: &[Value]) {
+    let v = live_schema();
+    for line in stream {
+        let errors: Vec<String> = v.iter_errors(line).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}: {line}");
+    }
+    assert_eq!(stream.first().map(|l| l["event"].clone()), Some("start".into()));
+    assert_eq!(stream.last().map(|l| l["event"].clone()), Some("end".into()));
+}
+
+fn finding_key(f: &Value) -> String {
+    format!(
+        "{}|{}|{}|{}|{}|{}",
+        f["data"], f["item"], f["source"], f["host"], f["encoding"], f["where"]
+    )
+}
+
+/// The SDK requests (profile-less), the demo (with its profile), a mixed capture: a replay at
+/// full speed writes the same report as `analyze`, and streams every finding it ends with.
+#[test]
+fn a_replay_gives_the_report_of_analyze() {
+    let dir = temp("same");
+    let sdk = dir.join("sdk.pcap");
+    std::fs::write(&sdk, testkit::sdk::capture()).unwrap();
+    let mix = dir.join("mix.pcap");
+    {
+        let cfg = testkit::mix::MixConfig {
+            seed: 7,
+            target_bytes: 2 << 20,
+            mode: testkit::mix::MixMode::Http,
+            ..Default::default()
+        };
+        let link = cfg.link.link_type();
+        let mut w = PcapWriter::new(testkit::create_file(&mix).unwrap(), link).unwrap();
+        testkit::mix::generate(&mut w, &cfg).unwrap();
+        w.finish().unwrap();
+    }
+    let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
+        (vec![sdk.display().to_string()], vec![]),
+        (vec!["examples/demo.pcapng".into()], vec!["--profile", "examples/profile.toml"]),
+        (vec![mix.display().to_string(), sdk.display().to_string()], vec![]),
+    ];
+    for (i, (captures, extra)) in cases.iter().enumerate() {
+        let a = dir.join(format!("a{i}.json"));
+        let w = dir.join(format!("w{i}.json"));
+        let mut args = vec!["analyze"];
+        args.extend(captures.iter().map(String::as_str));
+        args.extend(extra);
+        args.extend(["-o", a.to_str().unwrap()]);
+        let analyzed = run(&args);
+        let mut args = vec!["watch", "--speed", "max", "--jsonl", "--refresh", "0.05"];
+        for c in captures {
+            args.extend(["--replay", c.as_str()]);
+        }
+        args.extend(extra);
+        args.extend(["-o", w.to_str().unwrap()]);
+        let watched = run(&args);
+        assert_eq!(watched.status.code(), analyzed.status.code(), "{watched:?}");
+        assert_eq!(read_json(&w), read_json(&a), "case {i}: watch --replay and analyze differ");
+        let stream = lines(&watched.stdout);
+        check_stream(&stream);
+        let streamed: std::collections::BTreeSet<String> = stream
+            .iter()
+            .filter(|l| l["event"] == "finding")
+            .map(|l| finding_key(&l["finding"]))
+            .collect();
+        let final_ones: std::collections::BTreeSet<String> =
+            read_json(&w)["findings"].as_array().unwrap().iter().map(finding_key).collect();
+        assert!(!final_ones.is_empty(), "case {i}");
+        assert!(final_ones.is_subset(&streamed), "case {i}: every finding was streamed");
+        let end = stream.last().unwrap();
+        assert_eq!(end["summary"], read_json(&w)["summary"]);
+        assert_eq!(end["report"], w.to_str().unwrap());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const T0: i64 = testkit::DEFAULT_START_NS;
+const SEC: i64 = testkit::SEC;
+
+/// One keep-alive HTTP connection: a request with the demo profile's IMEI at once, another
+/// after `gap` seconds, then the close.
+fn keep_alive_capture(path: &Path, gap: i64) {
+    let client: SocketAddr = "10.0.0.2:40000".parse().unwrap();
+    let server: SocketAddr = "192.0.2.80:80".parse().unwrap();
+    let mut c = Conversation::tcp(client, server).start_ns(T0);
+    c.handshake();
+    c.client_sends(b"GET /a?imei=865123045678905 HTTP/1.1\r\nHost: t.tracker.example\r\n\r\n");
+    c.server_sends(b"HTTP/1.1 204 No Content\r\n\r\n");
+    c.wait(gap * SEC);
+    c.client_sends(b"GET /b?ok=1 HTTP/1.1\r\nHost: t.tracker.example\r\n\r\n");
+    c.server_sends(b"HTTP/1.1 204 No Content\r\n\r\n");
+    c.fin();
+    let mut w = PcapWriter::new(testkit::create_file(path).unwrap(), c.link_type()).unwrap();
+    w.write_frames(&c.frames()).unwrap();
+    w.finish().unwrap();
+}
+
+/// Spawns `watch` with JSON lines on a pipe (see [`stream_of`]).
+fn spawn_watch(args: &[&str]) -> (Child, mpsc::Receiver<Value>) {
+    let mut child = bin()
+        .arg("watch")
+        .args(args)
+        .args(["--jsonl"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn phonehome watch");
+    let rx = stream_of(&mut child);
+    (child, rx)
+}
+
+/// The lines of a child's standard output, handed over by a thread as they come.
+fn stream_of(child: &mut Child) -> mpsc::Receiver<Value> {
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let v: Value = serde_json::from_str(&line).unwrap_or(Value::String(line));
+            if tx.send(v).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_for(rx: &mpsc::Receiver<Value>, until: Duration, f: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + until;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(v) if f(&v) => return v,
+            Ok(_) => {}
+            Err(e) => panic!("no such line within {until:?}: {e}"),
+        }
+    }
+}
+
+fn wait_exit(child: &mut Child, until: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + until;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("phonehome watch did not end within {until:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn sigterm(child: &Child) {
+    let ok = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(ok.success());
+}
+
+/// A finding is streamed while its connection is still open, and SIGTERM then ends the session
+/// cleanly: the report is written, says where reading stopped, and the stream ends.
+#[test]
+fn findings_stream_before_the_connection_ends_and_sigterm_stops_cleanly() {
+    let dir = temp("open");
+    let cap = dir.join("keepalive.pcap");
+    keep_alive_capture(&cap, 60);
+    let report = dir.join("r.json");
+    let (mut child, rx) = spawn_watch(&[
+        "--replay",
+        cap.to_str().unwrap(),
+        "--speed",
+        "1",
+        "--refresh",
+        "0.1",
+        "--profile",
+        "examples/profile.toml",
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    let started = Instant::now();
+    let line = wait_for(&rx, Duration::from_secs(20), |v| v["event"] == "finding");
+    assert_eq!(line["finding"]["data"], "imei");
+    assert_eq!(line["finding"]["host"], "t.tracker.example");
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    // Capture time is still at the first request: the connection has 60 s to go.
+    let t = line["time"].as_str().unwrap();
+    assert!(t.starts_with(&pipeline::time::rfc3339(capture::Timestamp(T0))[..17]), "{t}");
+    sigterm(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(1), "findings: exit code 1");
+    let end = wait_for(&rx, Duration::from_secs(5), |v| v["event"] == "end");
+    assert_eq!(end["summary"]["findings"], 1);
+    let doc = read_json(&report);
+    assert_eq!(doc["findings"][0]["data"], "imei");
+    let error = doc["captures"][0]["error"].as_str().unwrap();
+    assert!(error.starts_with("stopped on request after"), "{error}");
+    assert_eq!(doc["summary"]["complete"], false, "a stopped replay is not a complete read");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_arguments_are_refused_with_exit_code_2() {
+    let o = run(&["watch", "--replay", "examples/demo.pcapng", "--write", "/tmp/x.pcapng"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--write is for live capture"));
+    let o = run(&["watch", "--replay", "examples/demo.pcapng", "--speed", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["watch"]);
+    assert_eq!(o.status.code(), Some(2), "an interface or a replay is required");
+    let o = run(&["watch", "--replay", "/nonexistent.pcap", "--speed", "max", "--jsonl"]);
+    assert_eq!(o.status.code(), Some(2));
+    let stream = lines(&o.stdout);
+    let end = stream.last().unwrap();
+    assert_eq!(end["summary"]["verdict"], Value::Null, "nothing read: no verdict");
+}
+
+#[path = "watch/netns.rs"]
+mod netns;
