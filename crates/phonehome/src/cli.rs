@@ -314,6 +314,16 @@ pub(crate) struct WatchArgs {
     /// schema/live.schema.json) instead of the terminal view: for scripts and a SIEM.
     #[arg(long)]
     pub(crate) jsonl: bool,
+    /// Serve the live view in a browser on this address (`127.0.0.1:8080`): the verdict,
+    /// findings, destinations by party and country, first contacts, a button to download the
+    /// report. Another address than loopback needs a token (--web-token, or a random one that
+    /// is printed).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub(crate) web: Option<std::net::SocketAddr>,
+    /// The token every request to the live view must carry (`?token=` or `Authorization:
+    /// Bearer`); without it a non-loopback --web gets a random one.
+    #[arg(long, value_name = "TOKEN", requires = "web")]
+    pub(crate) web_token: Option<String>,
     /// Seconds between refreshes of the views.
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
     pub(crate) refresh: f64,

@@ -12,6 +12,8 @@
 mod cdp;
 #[path = "browser/chromium.rs"]
 mod chromium;
+#[path = "browser/live.rs"]
+mod live;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -89,15 +91,9 @@ fn html_report_in_headless_chromium() {
     fs::create_dir_all(&out_dir).expect("create target/browser-test");
     fs::copy(&html_path, out_dir.join("report.html")).expect("keep the HTML report");
 
-    let mut browser = Chromium::launch(&exe, &tmp.0.join("chromium-profile"), TIMEOUT)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (mut browser, mut cdp, page) = open_browser(&exe, &tmp.0);
     let fail = |e: String| -> ! { panic!("{e}\nChromium's stderr:\n{}", browser.stderr_text()) };
-    let mut cdp = Cdp::connect(&browser.ws_url, TIMEOUT).unwrap_or_else(|e| fail(e));
-    let page = attach_to_page(&mut cdp).unwrap_or_else(|e| fail(e));
     let page = Some(page.as_str());
-    for domain in ["Network", "Runtime", "Log", "Page"] {
-        cdp.call(page, &format!("{domain}.enable"), json!({})).unwrap_or_else(|e| fail(e));
-    }
     // The page is laid out 1280 CSS pixels wide; the screenshot later grows the height to fit.
     cdp.call(page, "Emulation.setDeviceMetricsOverride", viewport(900)).unwrap_or_else(|e| fail(e));
     cdp.take_events(); // what about:blank did is not the report's
@@ -116,7 +112,7 @@ fn html_report_in_headless_chromium() {
     check_numbers(&report, &shown, &mut failures);
     check_sorting(&mut cdp, page, &report, &shown, &mut failures).unwrap_or_else(|e| fail(e));
     cdp.pump(Duration::from_millis(200)).unwrap_or_else(|e| fail(e));
-    let requests = check_events(&cdp.take_events(), &url, &mut failures);
+    let requests = check_events(&cdp.take_events(), &|t| t == url, &mut failures);
 
     let (png, height) = screenshot(&mut cdp, page).unwrap_or_else(|e| fail(e));
     let png_path = out_dir.join("report.png");
@@ -171,6 +167,20 @@ fn analyze(format: &str, out: &Path) {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Chromium on a fresh profile in `dir`, its DevTools connection, and the session of its page
+/// with the Network, Runtime, Log and Page domains enabled.
+fn open_browser(exe: &Path, dir: &Path) -> (Chromium, Cdp, String) {
+    let browser = Chromium::launch(exe, &dir.join("chromium-profile"), TIMEOUT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fail = |e: String| -> ! { panic!("{e}\nChromium's stderr:\n{}", browser.stderr_text()) };
+    let mut cdp = Cdp::connect(&browser.ws_url, TIMEOUT).unwrap_or_else(|e| fail(e));
+    let page = attach_to_page(&mut cdp).unwrap_or_else(|e| fail(e));
+    for domain in ["Network", "Runtime", "Log", "Page"] {
+        cdp.call(Some(&page), &format!("{domain}.enable"), json!({})).unwrap_or_else(|e| fail(e));
+    }
+    (browser, cdp, page)
 }
 
 /// Attaches (flattened, on the browser socket) to the page Chromium opened, and returns the
@@ -345,10 +355,15 @@ fn check_sorting(
     Ok(())
 }
 
-/// Fails on every network request but the report's own `file://` URL (a `data:` URL is no
+/// Fails on every network request but those `allowed` (the report's own `file://` URL; a live
+/// view's own origin) (a `data:` URL is no
 /// request on the network and is allowed), every WebSocket, console error or warning, uncaught
 /// exception and error log entry (CSP violations); returns how many requests there were.
-fn check_events(events: &[Event], url: &str, failures: &mut Vec<String>) -> usize {
+fn check_events(
+    events: &[Event],
+    allowed: &dyn Fn(&str) -> bool,
+    failures: &mut Vec<String>,
+) -> usize {
     let mut requests = HashMap::new(); // request id -> URL
     for Event { method, params, .. } in events {
         let p = params;
@@ -356,7 +371,7 @@ fn check_events(events: &[Event], url: &str, failures: &mut Vec<String>) -> usiz
             "Network.requestWillBeSent" => {
                 let target = p["request"]["url"].as_str().unwrap_or_default();
                 requests.insert(p["requestId"].to_string(), target.to_string());
-                if target != url && !target.starts_with("data:") {
+                if !allowed(target) && !target.starts_with("data:") {
                     failures.push(format!(
                         "network request: {} {target} ({})",
                         p["request"]["method"], p["type"]

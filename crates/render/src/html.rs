@@ -75,7 +75,7 @@ impl fmt::Display for Esc<'_> {
 }
 
 /// `'sha256-…'` of `content`, as a CSP source expression.
-fn csp_hash(content: &str) -> String {
+pub(crate) fn csp_hash(content: &str) -> String {
     let digest = Sha256::digest(content.as_bytes());
     format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
 }

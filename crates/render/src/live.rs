@@ -154,7 +154,7 @@ pub fn change_line(change: &Change<'_>, time: Option<&str>) -> String {
     }
 }
 
-fn status_json(status: &Status, s: &Summary) -> Value {
+pub(crate) fn status_json(status: &Status, s: &Summary) -> Value {
     json!({
         "packets": status.packets,
         "bytes": status.bytes,
@@ -219,6 +219,8 @@ pub fn change_text(change: &Change<'_>, time: &str) -> String {
     };
     crate::text::clean(&text)
 }
+
+pub mod page;
 
 #[cfg(test)]
 mod tests;

@@ -63,8 +63,12 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
         Ok(d) => d,
         Err(code) => return Ok(code),
     };
+    let web = match start_web(args) {
+        Ok(w) => w,
+        Err(code) => return Ok(code),
+    };
     let view = View::choose(args);
-    let mut live = Live::new(&data, device.clone(), view, args, stop.clone());
+    let mut live = Live::new(&data, device.clone(), view, args, stop.clone(), web);
     let session = if args.replay.is_empty() {
         match iface::run(args, analyzer, &mut live)? {
             Ok(s) => s,
@@ -128,6 +132,37 @@ fn finish(
         print_stats(&stats, astats.counters());
     }
     Ok(exit_code(&report, errored, args.report.fail_on))
+}
+
+/// The live view's server, when `--web` asks for one; the address to open is printed.
+fn start_web(args: &WatchArgs) -> Result<Option<web::Server>, ExitCode> {
+    let Some(addr) = args.web else { return Ok(None) };
+    let token = match (&args.web_token, web::needs_token(&addr)) {
+        (Some(t), _) if t.is_empty() => {
+            eprintln!("phonehome: --web-token: empty");
+            return Err(ExitCode::from(2));
+        }
+        (Some(t), _) => Some(t.clone()),
+        (None, false) => None,
+        (None, true) => match web::random_token() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("phonehome: --web {addr}: cannot make a token: {e}");
+                return Err(ExitCode::from(2));
+            }
+        },
+    };
+    match web::Server::start(addr, token.clone()) {
+        Ok(server) => {
+            let query = token.map(|t| format!("?token={t}")).unwrap_or_default();
+            eprintln!("phonehome: live view at http://{}/{query}", server.addr());
+            Ok(Some(server))
+        }
+        Err(e) => {
+            eprintln!("phonehome: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
 }
 
 /// A flag set by SIGINT or SIGTERM; a second signal ends the process at once (exit 130).

@@ -105,6 +105,15 @@ fn get(pair: &Pair, path: &str, host: &str) {
     assert!(s.success());
 }
 
+/// The status of a GET from the "phone".
+fn http_status(pair: &Pair, url: &str) -> String {
+    let script = "import sys, urllib.request, urllib.error\n\
+        try:\n    print(urllib.request.urlopen(sys.argv[1], timeout=5).status)\n\
+        except urllib.error.HTTPError as e:\n    print(e.code)\n";
+    let o = pair.exec(&pair.b, "python3").args(["-c", script, url]).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
 /// HTTP POST of `body` from the "phone".
 fn post(pair: &Pair, body: &str) {
     let url = format!("http://{}:8080/upload", pair.server());
@@ -153,14 +162,36 @@ fn watch_on_a_veth_sees_http_and_dns_writes_a_rotating_pcapng_and_stops_cleanly(
         .args(["watch", "-i", "ph0", "--filter", &phone, "--profile", "examples/profile.toml"])
         .args(["--write", base.to_str().unwrap(), "--rotate-size", "8K", "--jsonl"])
         .args(["--refresh", "0.2", "--no-geo", "-o", report.to_str().unwrap()])
+        .args(["--web", &format!("{}:18080", pair.server())])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut watch = Reap(watch);
     let rx = stream_of(&mut watch.0);
+    let (etx, erx) = mpsc::channel();
+    let stderr = watch.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if etx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let start = wait_for(&rx, Duration::from_secs(15), |v| v["event"] == "start");
     assert_eq!(start["writing"], base.to_str().unwrap());
+    // The live view on a non-loopback address got a random token; without it: 401.
+    let url = loop {
+        let line = erx.recv_timeout(Duration::from_secs(10)).expect("the live view's address");
+        if let Some(u) = line.strip_prefix("phonehome: live view at ") {
+            break u.to_string();
+        }
+    };
+    let (base, token) = url.split_once("/?token=").expect("a token for a non-loopback address");
+    assert_eq!(token.len(), 32, "{url}");
+    assert_eq!(http_status(&pair, &format!("{base}/state.json")), "401");
+    assert_eq!(http_status(&pair, &format!("{base}/state.json?token=x{token}")), "401");
+    assert_eq!(http_status(&pair, &format!("{base}/state.json?token={token}")), "200");
     // The web server needs a moment to listen.
     std::thread::sleep(Duration::from_millis(500));
     get(&pair, "/track?imei=865123045678905", "t.tracker.example");

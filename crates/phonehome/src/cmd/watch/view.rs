@@ -68,6 +68,8 @@ pub(crate) struct Live<'a> {
     screen_open: bool,
     started_stream: bool,
     time: Option<String>,
+    /// The browser view, when `--web` serves one.
+    web: Option<web::Server>,
 }
 
 impl<'a> Live<'a> {
@@ -77,6 +79,7 @@ impl<'a> Live<'a> {
         view: View,
         args: &WatchArgs,
         stop: Arc<AtomicBool>,
+        web: Option<web::Server>,
     ) -> Self {
         let now = Instant::now();
         let refresh = Duration::from_secs_f64(args.refresh);
@@ -94,6 +97,7 @@ impl<'a> Live<'a> {
             screen_open: false,
             started_stream: false,
             time: None,
+            web,
         }
     }
 
@@ -143,6 +147,15 @@ impl<'a> Live<'a> {
         self.status.elapsed_secs = self.started.elapsed().as_secs();
         self.time = (stats.frames > 0).then(|| rfc3339(pipeline.now()));
         self.show(&report, false);
+        self.publish(report);
+    }
+
+    /// Hands the snapshot to the browser view.
+    fn publish(&self, report: Report) {
+        if let Some(w) = &self.web {
+            let state = render::live::page::state(&report, &self.status, None);
+            w.publish(web::Snapshot { state, report });
+        }
     }
 
     fn show(&mut self, report: &Report, last: bool) {
@@ -231,6 +244,7 @@ impl<'a> Live<'a> {
     pub(crate) fn close(&mut self, report: &Report, written: Option<&str>) {
         self.status.elapsed_secs = self.started.elapsed().as_secs();
         self.show(report, true);
+        self.publish(report.clone());
         if matches!(self.view, View::Jsonl) {
             let time = self.time.clone();
             let line = end_line(&self.status, report, time.as_deref(), written);
