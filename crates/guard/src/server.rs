@@ -7,6 +7,11 @@
 //!   `guard: listening on` (addresses, upstreams, list sizes), and serves until SIGTERM or SIGINT.
 //! - Answer path: see [`handle`] (decisions), [`net`] (transports), [`upstream`] (socket pool,
 //!   failover, deadline), [`cache`] and [`wire`] (bytes). Nothing on it panics on any input.
+//! - [`spawn`] runs the same guard on a thread of a host process (`phonehome watch --guard`):
+//!   it returns once bound (or with the error that kept it from starting), leaves SIGTERM and
+//!   SIGINT to the host and stops through [`Running::stop`] instead, and counts blocked queries
+//!   per client in a [`Tap`] for the host's live view (a small mutex taken for blocked queries
+//!   only).
 //! - SIGHUP: the config file is read again, the command line laid over it, the lists reloaded,
 //!   and the new state swapped in as one `Arc` (queries being answered finish with the old one,
 //!   none is dropped); the cache starts empty. Listening addresses, the database and the
@@ -37,10 +42,12 @@ pub mod config;
 mod handle;
 mod net;
 mod ratelimit;
+mod tap;
 mod upstream;
 mod wire;
 
 pub use config::{BlockedAnswer, Cidr, Config, Settings};
+pub use tap::{ClientBlocks, MAX_TAP_CLIENTS, Tap};
 
 /// Longest wait for queries in flight at stop.
 pub const STOP_WAIT: Duration = Duration::from_secs(3);
@@ -121,6 +128,76 @@ fn load_rules(config: &Config) -> Result<(Rules, String), GuardError> {
 
 /// Runs the guard until SIGTERM or SIGINT (see the module doc).
 pub fn run(options: Options) -> Result<(), GuardError> {
+    run_with(options, Control::default())
+}
+
+/// How a guard started by [`spawn`] is told to stop, and what it reports.
+#[derive(Default)]
+struct Control {
+    /// Stops it (instead of SIGTERM/SIGINT, which its host process handles).
+    stop: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// Where blocked queries are counted.
+    tap: Option<Arc<Tap>>,
+    /// Told the addresses once bound, or why it could not start.
+    ready: Option<std::sync::mpsc::Sender<Vec<SocketAddr>>>,
+}
+
+/// A guard serving on a thread of this process (see [`spawn`]).
+#[derive(Debug)]
+pub struct Running {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), GuardError>>>,
+    /// The addresses it answers on (UDP and TCP).
+    pub addrs: Vec<SocketAddr>,
+}
+
+impl Running {
+    /// Stops it as SIGTERM would (queries in flight finish, the query log is closed) and waits.
+    pub fn stop(mut self) -> Result<(), GuardError> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<(), GuardError> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(GuardError::Invalid("the guard's thread panicked".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// Starts the guard on a thread of this process, for a host that owns the signals
+/// (`phonehome watch --guard`): it does not react to SIGTERM or SIGINT (SIGHUP still reloads),
+/// counts blocked queries in `tap`, and returns once it is bound, or with the error that kept it
+/// from starting (configuration, lists, query log, addresses).
+pub fn spawn(options: Options, tap: Option<Arc<Tap>>) -> Result<Running, GuardError> {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let control = Control { stop: Some(stop_rx), tap, ready: Some(ready_tx) };
+    let thread = std::thread::Builder::new()
+        .name("guard".into())
+        .spawn(move || run_with(options, control))?;
+    match ready_rx.recv() {
+        Ok(addrs) => Ok(Running { stop: Some(stop_tx), thread: Some(thread), addrs }),
+        // It ended before binding: its error says why.
+        Err(_) => match thread.join() {
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(())) => Err(GuardError::Invalid("the guard stopped before it started".into())),
+            Err(_) => Err(GuardError::Invalid("the guard's thread panicked".into())),
+        },
+    }
+}
+
+fn run_with(options: Options, control: Control) -> Result<(), GuardError> {
     let config = options.load()?;
     let (rules, lists) = load_rules(&config)?;
     let log = match &config.db {
@@ -136,7 +213,7 @@ pub fn run(options: Options) -> Result<(), GuardError> {
     let rt =
         tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("guard").build()?;
     let sender = log.as_ref().map(QueryLog::sender);
-    let served = rt.block_on(serve(&options, config, rules, &lists, sender));
+    let served = rt.block_on(serve(&options, config, rules, &lists, sender, control));
     rt.shutdown_timeout(Duration::from_millis(500));
     if let Some(log) = log {
         let s = log.close()?;
@@ -173,11 +250,15 @@ async fn serve(
     rules: Rules,
     lists: &str,
     log: Option<LogSender>,
+    control: Control,
 ) -> Result<(), GuardError> {
     // signals first: SIGHUP's default action would end the process
     let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
+    // In a host process (`spawn`), the host owns SIGTERM and SIGINT and stops us through `stop`.
+    let own_signals = control.stop.is_none();
+    let mut term = if own_signals { Some(signal(SignalKind::terminate())?) } else { None };
+    let mut int = if own_signals { Some(signal(SignalKind::interrupt())?) } else { None };
+    let mut stop = control.stop;
     let mut sockets = Vec::new();
     for &addr in &config.listen {
         sockets.push(bind(addr).await?);
@@ -191,6 +272,9 @@ async fn serve(
         bound.join(", "),
         upstreams.join(", "),
     );
+    if let Some(ready) = control.ready {
+        let _ = ready.send(sockets.iter().filter_map(|s| s.0.local_addr().ok()).collect());
+    }
     let first = (config.listen.clone(), config.db.clone(), config.retention_days);
     let shared = Arc::new(handle::Shared {
         state: std::sync::Mutex::new((0, Arc::new(handle::State::new(config, rules)))),
@@ -198,6 +282,7 @@ async fn serve(
         log,
         counters: handle::Counters::default(),
         inflight: AtomicUsize::new(0),
+        tap: control.tap,
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
@@ -219,8 +304,9 @@ async fn serve(
                     eprintln!("guard: reload failed, keeping the previous lists and settings: {e}");
                 }
             }
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            Some(_) = recv(&mut term) => break,
+            Some(_) = recv(&mut int) => break,
+            () = stopped(&mut stop) => break,
         }
     }
     let _ = stop_tx.send(true);
@@ -238,6 +324,24 @@ async fn serve(
         eprintln!("guard: {ignored} upstream answers ignored (unknown id or question, or late)");
     }
     Ok(())
+}
+
+/// The next signal of a handler we may not have (then: never).
+async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The host's stop (a dropped sender stops too); never without a host.
+async fn stopped(stop: &mut Option<tokio::sync::oneshot::Receiver<()>>) {
+    match stop {
+        Some(rx) => {
+            let _ = rx.await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 type Fixed = (Vec<SocketAddr>, Option<PathBuf>, Option<u32>);
@@ -339,5 +443,62 @@ mod tests {
         ] {
             fuzz_query(&p);
         }
+    }
+}
+
+#[cfg(test)]
+mod spawn_tests {
+    use super::*;
+
+    /// A guard in this process: bound before `spawn` returns, blocked queries counted per
+    /// client, stopped by its handle (not by a signal), and a bad setting refused at once.
+    #[test]
+    fn a_spawned_guard_counts_what_it_blocks_and_stops_on_request() {
+        let dir =
+            std::env::temp_dir().join(format!("phonehome-guard-spawn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let list = dir.join("block.txt");
+        std::fs::write(&list, "tracker.example\n").unwrap();
+        let settings = |listen: &str| Settings {
+            listen: vec![config::Addr(listen.parse().unwrap())],
+            upstream: vec![config::Addr("127.0.0.1:9".parse().unwrap())],
+            block: vec![list.clone()],
+            ..Settings::default()
+        };
+        let tap = Arc::new(Tap::default());
+        let options = Options { config_file: None, cli: settings("127.0.0.1:0") };
+        let guard = spawn(options, Some(tap.clone())).unwrap();
+        let addr = guard.addrs[0];
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let q = |name: &str| {
+            let mut p = vec![0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+            for l in name.split('.') {
+                p.push(l.len() as u8);
+                p.extend_from_slice(l.as_bytes());
+            }
+            p.extend_from_slice(&[0, 0, 1, 0, 1]);
+            p
+        };
+        for _ in 0..2 {
+            sock.send_to(&q("ads.tracker.example"), addr).unwrap();
+            let mut buf = [0u8; 512];
+            let (n, _) = sock.recv_from(&mut buf).unwrap();
+            assert!(n >= 12 && buf[..2] == [0xab, 0xcd], "an answer to our query");
+        }
+        let clients = tap.clients();
+        assert_eq!(clients.len(), 1);
+        assert_eq!(clients[0].blocked, 2);
+        assert_eq!(clients[0].last_name, "ads.tracker.example");
+        assert_eq!(tap.total(), 2);
+        let started = Instant::now();
+        guard.stop().unwrap();
+        assert!(started.elapsed() < STOP_WAIT + Duration::from_secs(1));
+        // A missing list is an error from `spawn` itself.
+        let mut bad = settings("127.0.0.1:0");
+        bad.block = vec![dir.join("missing.txt")];
+        let e = spawn(Options { config_file: None, cli: bad }, None).unwrap_err();
+        assert!(e.to_string().contains("missing.txt"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -324,6 +324,8 @@ pub(crate) struct WatchArgs {
     /// Bearer`); without it a non-loopback --web gets a random one.
     #[arg(long, value_name = "TOKEN", requires = "web")]
     pub(crate) web_token: Option<String>,
+    #[command(flatten)]
+    pub(crate) guard: WatchGuardArgs,
     /// Seconds between refreshes of the views.
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
     pub(crate) refresh: f64,
@@ -403,4 +405,32 @@ mod tests {
         assert_eq!(parse_speed("2.5"), Ok(Speed::Factor(2.5)));
         assert!(parse_speed("0").is_err() && parse_speed("nan").is_err());
     }
+}
+
+/// The DNS guard alongside a live session (`watch --guard`): the guard's own settings, named
+/// `--guard-*` here (or its `--config` file as `--guard-config`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct WatchGuardArgs {
+    /// Run the DNS guard in the same process (as `phonehome guard`): one command on an access
+    /// point watches and blocks; the live view shows what it blocked per device.
+    #[arg(long)]
+    pub(crate) guard: bool,
+    /// The guard's TOML settings (as `phonehome guard --config`); the flags below win over it.
+    #[arg(long, value_name = "FILE", requires = "guard")]
+    pub(crate) guard_config: Option<PathBuf>,
+    /// Address the guard answers on, UDP and TCP (repeatable; default 127.0.0.1:53).
+    #[arg(long, value_name = "ADDR:PORT", requires = "guard")]
+    pub(crate) guard_listen: Vec<guard::server::config::Addr>,
+    /// Resolver the guard forwards to (repeatable).
+    #[arg(long, value_name = "ADDR[:PORT]", requires = "guard")]
+    pub(crate) guard_upstream: Vec<guard::server::config::Addr>,
+    /// Blocklist of the guard (repeatable; `phonehome block` writes one from a report).
+    #[arg(long, value_name = "FILE", requires = "guard")]
+    pub(crate) guard_block: Vec<PathBuf>,
+    /// Allowlist of the guard (repeatable).
+    #[arg(long, value_name = "FILE", requires = "guard")]
+    pub(crate) guard_allow: Vec<PathBuf>,
+    /// The guard's SQLite query log.
+    #[arg(long, value_name = "PATH", requires = "guard")]
+    pub(crate) guard_db: Option<PathBuf>,
 }

@@ -268,3 +268,85 @@ fn bad_arguments_are_refused_with_exit_code_2() {
 
 #[path = "watch/netns.rs"]
 mod netns;
+
+/// A plain GET on loopback: the body.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+}
+
+/// `watch --guard`: the DNS guard runs in the same process, blocks, and the live view shows its
+/// blocks per device; both stop together.
+#[test]
+fn the_guard_runs_alongside_and_its_blocks_show_per_device() {
+    let dir = temp("guard");
+    let cap = dir.join("keepalive.pcap");
+    keep_alive_capture(&cap, 60);
+    let list = dir.join("block.txt");
+    std::fs::write(&list, "tracker.example\n").unwrap();
+    let mut child = bin()
+        .args(["watch", "--replay", cap.to_str().unwrap(), "--refresh", "0.1", "--jsonl"])
+        .args(["--web", "127.0.0.1:0", "--guard", "--guard-listen", "127.0.0.1:0"])
+        .args(["--guard-upstream", "127.0.0.1:9", "--guard-block", list.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = stream_of(&mut child);
+    // Standard error is read to its end on a thread (a closed pipe would fail its writes).
+    let stderr = child.stderr.take().unwrap();
+    let (etx, erx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = etx.send(line);
+        }
+    });
+    let (mut web, mut dns) = (None, None);
+    while let Ok(line) = erx.recv_timeout(Duration::from_secs(15)) {
+        if let Some(u) = line.strip_prefix("phonehome: live view at http://") {
+            web = Some(u.trim_end_matches('/').to_string());
+        }
+        if let Some(rest) = line.strip_prefix("guard: listening on ") {
+            dns = rest.split([' ', ',']).next().map(str::to_string);
+        }
+        if web.is_some() && dns.is_some() {
+            break;
+        }
+    }
+    let (web, dns) = (web.expect("the live view's address"), dns.expect("the guard's address"));
+    let q = testkit::app::dns::DnsMessage::query(0x4242, "ads.tracker.example", 1).encode();
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    sock.send_to(&q, dns.as_str()).unwrap();
+    let mut buf = [0u8; 512];
+    let (n, _) = sock.recv_from(&mut buf).expect("the guard answers");
+    assert!(n > 12 && buf[..2] == [0x42, 0x42]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let state = loop {
+        let v: Value = serde_json::from_str(&http_get(&web, "/state.json")).unwrap_or_default();
+        if v["blocked"].as_array().is_some_and(|b| !b.is_empty()) {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "no block shown: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(state["blocked"][0]["client"], "127.0.0.1");
+    assert_eq!(state["blocked"][0]["blocked"], 1);
+    assert!(state["blocked"][0]["last_name"].as_str().unwrap().starts_with("ads.tracker.example"));
+    assert_eq!(state["status"]["blocked"], 1);
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).code().is_some());
+    let end = wait_for(&rx, Duration::from_secs(5), |v| v["event"] == "end");
+    assert_eq!(end["counters"]["blocked"], 1);
+    let rest: Vec<String> = erx.try_iter().collect();
+    assert!(rest.iter().any(|l| l.starts_with("guard: stopped: ")), "{rest:?}");
+    // The guard stopped with the session: its port answers no more.
+    sock.send_to(&q, dns.as_str()).unwrap();
+    assert!(sock.recv_from(&mut buf).is_err(), "the guard stopped with the session");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -271,6 +271,8 @@ pub(crate) struct Shared {
     pub(crate) counters: Counters,
     /// Queries being forwarded and open TCP connections.
     pub(crate) inflight: std::sync::atomic::AtomicUsize,
+    /// Blocked queries per client, for a live view in the same process.
+    pub(crate) tap: Option<Arc<super::Tap>>,
 }
 
 impl Shared {
@@ -309,6 +311,9 @@ impl Shared {
         tcp: bool,
     ) {
         self.counters.verdicts[verdict_index(verdict)].fetch_add(1, Ordering::Relaxed);
+        if let (Some(tap), Verdict::Blocked, Some(q)) = (&self.tap, verdict, q) {
+            tap.blocked(client.to_canonical(), q.name());
+        }
         if let Some(log) = &self.log {
             log.send(crate::QueryRecord {
                 time_ms,

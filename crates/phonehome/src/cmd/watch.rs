@@ -67,8 +67,13 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
         Ok(w) => w,
         Err(code) => return Ok(code),
     };
+    let (guard, tap) = match start_guard(args) {
+        Ok(g) => g,
+        Err(code) => return Ok(code),
+    };
     let view = View::choose(args);
     let mut live = Live::new(&data, device.clone(), view, args, stop.clone(), web);
+    live.tap = tap;
     let session = if args.replay.is_empty() {
         match iface::run(args, analyzer, &mut live)? {
             Ok(s) => s,
@@ -80,7 +85,43 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
     } else {
         replay::run(args, analyzer, &mut live)
     };
-    finish(args, session, &data, device, live)
+    let code = finish(args, session, &data, device, live);
+    if let Some(g) = guard
+        && let Err(e) = g.stop()
+    {
+        eprintln!("phonehome: the DNS guard: {e}");
+    }
+    code
+}
+
+/// The DNS guard in this process, when `--guard` asks for it, and its count of blocked queries.
+#[allow(clippy::type_complexity)]
+fn start_guard(
+    args: &WatchArgs,
+) -> Result<(Option<guard::server::Running>, Option<Arc<guard::server::Tap>>), ExitCode> {
+    let g = &args.guard;
+    if !g.guard {
+        return Ok((None, None));
+    }
+    let options = guard::server::Options {
+        config_file: g.guard_config.clone(),
+        cli: guard::server::Settings {
+            listen: g.guard_listen.clone(),
+            upstream: g.guard_upstream.clone(),
+            block: g.guard_block.clone(),
+            allow: g.guard_allow.clone(),
+            db: g.guard_db.clone(),
+            ..guard::server::Settings::default()
+        },
+    };
+    let tap = Arc::new(guard::server::Tap::default());
+    match guard::server::spawn(options, Some(tap.clone())) {
+        Ok(running) => Ok((Some(running), Some(tap))),
+        Err(e) => {
+            eprintln!("phonehome: the DNS guard: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
 }
 
 /// What a session gathered, at its end.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use pipeline::Pipeline;
 use pipeline::time::rfc3339;
+use render::live::page::Blocked;
 use render::live::{Changes, change_line, change_text, counters_line, end_line, start_line};
 use render::text::Style;
 use render::text::live::{Status, screen};
@@ -70,6 +71,8 @@ pub(crate) struct Live<'a> {
     time: Option<String>,
     /// The browser view, when `--web` serves one.
     web: Option<web::Server>,
+    /// What the DNS guard alongside blocked, when it runs.
+    pub(crate) tap: Option<Arc<guard::server::Tap>>,
 }
 
 impl<'a> Live<'a> {
@@ -98,6 +101,7 @@ impl<'a> Live<'a> {
             started_stream: false,
             time: None,
             web,
+            tap: None,
         }
     }
 
@@ -141,6 +145,7 @@ impl<'a> Live<'a> {
         report.device = self.device.clone();
         report.attribute(&self.data.entities, &self.data.geo);
         let stats = pipeline.stats();
+        self.status.blocked = self.tap.as_ref().map(|t| t.total());
         self.status.packets = stats.frames;
         self.status.bytes = stats.frame_bytes;
         self.status.open_flows = pipeline.open_flow_count();
@@ -150,12 +155,28 @@ impl<'a> Live<'a> {
         self.publish(report);
     }
 
-    /// Hands the snapshot to the browser view.
+    /// Hands the snapshot to the browser view, with what the guard blocked per device (and
+    /// whose the last blocked name is, from the same entity database as the findings).
     fn publish(&self, report: Report) {
-        if let Some(w) = &self.web {
-            let state = render::live::page::state(&report, &self.status, None);
-            w.publish(web::Snapshot { state, report });
-        }
+        let Some(w) = &self.web else { return };
+        let blocked: Option<Vec<Blocked>> = self.tap.as_ref().map(|t| {
+            t.clients()
+                .into_iter()
+                .map(|c| {
+                    let party = self.data.entities.attribute(&c.last_name).map(|e| e.name.clone());
+                    Blocked {
+                        client: c.client.to_string(),
+                        blocked: c.blocked,
+                        last_name: match party {
+                            Some(p) => format!("{} ({p})", c.last_name),
+                            None => c.last_name,
+                        },
+                    }
+                })
+                .collect()
+        });
+        let state = render::live::page::state(&report, &self.status, blocked.as_deref());
+        w.publish(web::Snapshot { state, report });
     }
 
     fn show(&mut self, report: &Report, last: bool) {
