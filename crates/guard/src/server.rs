@@ -486,6 +486,11 @@ mod spawn_tests {
             let (n, _) = sock.recv_from(&mut buf).unwrap();
             assert!(n >= 12 && buf[..2] == [0xab, 0xcd], "an answer to our query");
         }
+        // Counted just after the answer went out.
+        let until = Instant::now() + Duration::from_secs(3);
+        while tap.total() < 2 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let clients = tap.clients();
         assert_eq!(clients.len(), 1);
         assert_eq!(clients[0].blocked, 2);

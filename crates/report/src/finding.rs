@@ -385,12 +385,25 @@ impl Report {
                     .push_str(&format!("; the same value went to {}", f.shared_with.join(", ")));
             }
         }
+        // Per destination: its findings' count and worst one (the last of the worst, in report
+        // order), from one pass over the findings.
+        let mut per_host: std::collections::HashMap<&str, (usize, &Finding)> =
+            std::collections::HashMap::new();
+        for f in &self.findings {
+            per_host
+                .entry(f.host.as_str())
+                .and_modify(|(n, worst)| {
+                    *n += 1;
+                    if f.severity >= worst.severity {
+                        *worst = f;
+                    }
+                })
+                .or_insert((1, f));
+        }
         for d in &mut self.destinations {
-            let mine = self.findings.iter().filter(|f| f.host == d.host);
-            d.findings = mine.clone().count();
-            (d.severity, d.severity_reason) = match mine.max_by_key(|f| f.severity) {
-                Some(worst) => (worst.severity, worst.severity_reason.clone()),
-                None => severity::rate_quiet_destination(d.protection),
+            (d.findings, (d.severity, d.severity_reason)) = match per_host.get(d.host.as_str()) {
+                Some((n, worst)) => (*n, (worst.severity, worst.severity_reason.clone())),
+                None => (0, severity::rate_quiet_destination(d.protection)),
             };
         }
         self.geo_source = geo.source();

@@ -7,7 +7,8 @@
 //!   destination named) folds it into a [`Table`] keyed by value, one prepared [`Finding`] per
 //!   destination host. Bounded: [`MAX_RECUR_VALUES`] values, [`MAX_RECUR_HOSTS`] hosts per value,
 //!   [`MAX_RECUR_PER_FLOW`] candidates per flow; what does not fit is counted
-//!   (`detect.recur_capped`).
+//!   (`detect.recur_capped`). A full table first lets go of the least recently seen tenth of the
+//!   values seen at one host only (a live session of days keeps its newest candidates).
 //! - [`Table::into_recurring`] keeps the values seen at two or more hosts, in value order.
 //! - [`resolve`], once destinations are attributed, counts the parties of each value: a party is
 //!   the organisation (its base name: `Google (Ads)` and `Google (Firebase)` are one) or, for an
@@ -107,7 +108,7 @@ impl Table {
     /// Adds one candidate sent to `base.host` (a finding with the flow's facts filled in).
     pub(crate) fn add(&mut self, p: Pending, base: &Finding, show: &Show<'_>) {
         if !self.values.contains_key(&p.key) {
-            if self.values.len() >= MAX_RECUR_VALUES {
+            if self.values.len() >= MAX_RECUR_VALUES && !self.let_go_singles() {
                 self.capped += 1;
                 return;
             }
@@ -149,6 +150,27 @@ impl Table {
                 entry.hosts.push((f, p.covered));
             }
         }
+    }
+
+    /// Full: lets go of the least recently seen tenth of the values seen at one host only (a
+    /// session that runs for days keeps its newest candidates; values already at two hosts are
+    /// kept). Counted in `capped`; false when there was none to let go.
+    fn let_go_singles(&mut self) -> bool {
+        let mut singles: Vec<(Timestamp, String)> = self
+            .values
+            .iter()
+            .filter(|(_, e)| e.hosts.len() == 1)
+            .map(|(k, e)| (e.hosts[0].0.last_seen, k.clone()))
+            .collect();
+        if singles.is_empty() {
+            return false;
+        }
+        singles.sort_unstable();
+        for (_, k) in singles.into_iter().take(MAX_RECUR_VALUES / 10) {
+            self.values.remove(&k);
+            self.capped += 1;
+        }
+        true
     }
 
     /// [`Table::into_recurring`] of a table still in use (a live view's snapshot).

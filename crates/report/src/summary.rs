@@ -248,6 +248,12 @@ impl Summary {
             report.address_book_uploads.iter().map(|u| u.contacts).max().unwrap_or(0);
         let mut parties: BTreeMap<String, PartySummary> = BTreeMap::new();
         let mut countries: BTreeMap<String, CountrySummary> = BTreeMap::new();
+        // The kinds of data per host, from one pass (a long live session holds 20,000 of each).
+        let mut kinds: std::collections::HashMap<&str, BTreeSet<DataKind>> =
+            std::collections::HashMap::new();
+        for f in &report.findings {
+            kinds.entry(f.host.as_str()).or_default().insert(f.data);
+        }
         for d in &report.destinations {
             if report.findings.is_empty() {
                 s.verdict = s.verdict.max(d.severity);
@@ -257,8 +263,7 @@ impl Summary {
             s.destinations_with_data += usize::from(d.findings > 0);
             s.unprotected_destinations +=
                 usize::from(!d.protection.is_encrypted() || d.protection.is_weak());
-            let data: BTreeSet<DataKind> =
-                report.findings.iter().filter(|f| f.host == d.host).map(|f| f.data).collect();
+            let data = kinds.remove(d.host.as_str()).unwrap_or_default();
             let name = party_name(d);
             let p = parties.entry(name.clone()).or_insert_with(|| PartySummary {
                 name,
@@ -437,10 +442,15 @@ fn stories(report: &Report, start: Option<Timestamp>) -> Vec<String> {
     let mut with_data: Vec<&Destination> =
         report.destinations.iter().filter(|d| d.findings > 0).collect();
     with_data.sort_by(|a, b| (b.severity, a.first_seen).cmp(&(a.severity, b.first_seen)));
+    let mut by_host: std::collections::HashMap<&str, Vec<&crate::Finding>> =
+        std::collections::HashMap::new();
+    for f in &report.findings {
+        by_host.entry(f.host.as_str()).or_default().push(f);
+    }
     let mut lines: Vec<String> = with_data
         .iter()
         .map(|d| {
-            let mine: Vec<_> = report.findings.iter().filter(|f| f.host == d.host).collect();
+            let mine: &[&crate::Finding] = by_host.get(d.host.as_str()).map_or(&[], Vec::as_slice);
             let kinds: BTreeSet<DataKind> = mine.iter().map(|f| f.data).collect();
             let contacts = report
                 .address_book_uploads

@@ -91,10 +91,19 @@ fn limits_are_counted() {
         t.add(pending("v", 1, false), &base(&format!("h{h}.example")), &SHOW);
     }
     assert_eq!(t.capped, 3);
+    // Full: the least recently seen tenth of the values at one host is let go; `v`, at many
+    // hosts, stays.
     for v in 0..MAX_RECUR_VALUES + 2 {
-        t.add(pending(&format!("k{v}"), 1, false), &base("h.example"), &SHOW);
+        t.add(
+            pending(&format!("k{v}"), i64::try_from(v).unwrap(), false),
+            &base("h.example"),
+            &SHOW,
+        );
     }
-    assert_eq!(t.capped, 3 + 3, "one slot was taken by `v`");
+    assert_eq!(t.capped, 3 + MAX_RECUR_VALUES as u64 / 10);
+    assert!(t.values.len() <= MAX_RECUR_VALUES);
+    assert!(t.values.contains_key("v") && !t.values.contains_key("k0"));
+    assert!(t.values.contains_key(&format!("k{}", MAX_RECUR_VALUES + 1)));
 }
 
 #[test]
