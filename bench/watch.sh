@@ -5,8 +5,8 @@
 # 1. Throughput: `watch --replay F --speed max` against `analyze F` on the same capture (the
 #    mixed and the all-HTTP captures of bench/analyze.sh, SIZE_MIB each, with its bench profile,
 #    --no-hash, one core). Target: watch keeps at least 90% of analyze's MB/s.
-# 2. Memory over time: RSS sampled every second while `watch --replay --speed max` reads the mixed
-#    capture, and every 2 s while it replays a day of traffic (`gen_day`: capture time runs 24 h,
+# 2. Memory over time: RSS sampled every 0.25 s while `watch --replay --speed max` reads the
+#    mixed and the all-HTTP captures, and every 2 s while it replays a day of traffic (`gen_day`: capture time runs 24 h,
 #    86,400 requests, new destinations and findings all day) 2,880 times faster (30 s); `analyze`
 #    of the same day beside it.
 # 3. Live: a veth pair between two network namespaces, iperf3 sending UDP from one to a server in
@@ -75,8 +75,10 @@ fi
 if [[ " $parts " == *" 2 "* ]]; then
   echo
   echo "2. memory over time (RSS in MiB)"
-  every=1
-  echo "  watch --replay $(basename "$mix") --speed max, every 1 s:$(rss_series "${pin[@]}" "$bin" watch --replay "$mix" --speed max --profile "$profile" --no-hash --no-geo --jsonl)"
+  every=0.25
+  for cap in "$mix" "$http"; do
+    echo "  watch --replay $(basename "$cap") --speed max, every 0.25 s:$(rss_series "${pin[@]}" "$bin" watch --replay "$cap" --speed max --profile "$profile" --no-hash --no-geo --jsonl)"
+  done
   day=$out/day.pcap
   [ -s "$day" ] || target/release/examples/gen_day "$day" 1 2>/dev/null
   every=2

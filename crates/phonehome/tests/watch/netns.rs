@@ -251,3 +251,26 @@ fn watch_on_a_veth_sees_http_and_dns_writes_a_rotating_pcapng_and_stops_cleanly(
     assert_eq!(end["counters"]["dropped"], 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Without CAP_NET_RAW and CAP_NET_ADMIN (dropped from root's bounding set by util-linux's
+/// `setpriv`), `watch -i` says which capabilities it needs, and exits with 2.
+#[test]
+fn without_the_capabilities_the_error_names_them() {
+    if !can_run() {
+        return;
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        testkit::skip::skip("watch (capabilities)", "no setpriv (util-linux)");
+        return;
+    }
+    let o = Command::new("setpriv")
+        .args(["--bounding-set", "-net_raw,-net_admin", "--inh-caps", "-net_raw,-net_admin"])
+        .arg(env!("CARGO_BIN_EXE_phonehome"))
+        .args(["watch", "-i", "lo"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("lo: not allowed to capture"), "{err}");
+    assert!(err.contains("CAP_NET_RAW") && err.contains("CAP_NET_ADMIN") && err.contains("setcap"));
+}
