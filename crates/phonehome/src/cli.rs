@@ -62,6 +62,9 @@ pub(crate) enum Command {
     /// packets to a rotating pcapng and the final report at the stop (Ctrl-C or SIGTERM).
     /// Exit code as `analyze`.
     Watch(WatchArgs),
+    /// The WireGuard gateway a phone joins: `vpn init` makes its keys and prints the phone's
+    /// configuration (text and QR code); `vpn peers` manages the devices.
+    Vpn(crate::cmd::vpn::VpnArgs),
     /// Who runs a host name (organisation, category, headquarters, which database said so), and
     /// where an IP address is (country, network): what `analyze` would say, offline.
     Lookup(LookupArgs),

@@ -12,6 +12,7 @@ pub(crate) mod guard;
 mod guard_stats;
 mod lookup;
 mod profile;
+pub(crate) mod vpn;
 mod watch;
 
 /// Runs the chosen command.
@@ -25,6 +26,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Profile(c) => profile::run(&c),
         Command::Lookup(a) => lookup::run(&a),
         Command::Watch(a) => watch::run(&a),
+        Command::Vpn(a) => vpn::run(&a),
     }
 }
 

@@ -1,0 +1,183 @@
+//! `phonehome vpn`: the WireGuard gateway a phone joins. This slice makes its state and the
+//! devices' configurations (`vpn init`, `vpn peers`); the state's contract is the `vpn` crate's.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use vpn::State;
+
+/// Arguments of `phonehome vpn`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct VpnArgs {
+    #[command(subcommand)]
+    pub(crate) command: VpnCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum VpnCommand {
+    /// Make a gateway state (its keys, a first device) and print that device's configuration
+    /// for the WireGuard app, as text and as a QR code.
+    Init {
+        /// The state folder (created, mode 0700; keys in it are 0600).
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// Where the phone reaches this machine: HOST:PORT (e.g. 192.168.1.20:51820).
+        #[arg(long, value_name = "HOST:PORT")]
+        endpoint: String,
+        /// The first device's name.
+        #[arg(long, default_value = "phone")]
+        name: String,
+        #[command(flatten)]
+        qr: QrArgs,
+    },
+    /// The devices that may join: add, remove, list, show.
+    #[command(subcommand)]
+    Peers(PeersCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum PeersCommand {
+    /// Add a device and print its configuration.
+    Add {
+        /// Its name (letters, digits, - and _).
+        name: String,
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        #[command(flatten)]
+        qr: QrArgs,
+    },
+    /// Remove a device (its key is deleted: it can no longer join).
+    Remove {
+        name: String,
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+    },
+    /// List the devices: name, tunnel addresses, public key.
+    List {
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+    },
+    /// Print a device's configuration again.
+    Show {
+        name: String,
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        #[command(flatten)]
+        qr: QrArgs,
+    },
+}
+
+/// How the configuration is shown besides its text.
+#[derive(Debug, clap::Args)]
+pub(crate) struct QrArgs {
+    /// Print the QR code too (the default when standard output is a terminal).
+    #[arg(long)]
+    qr: bool,
+    /// Write the QR code to this file: PNG, or SVG when the name ends in .svg (mode 0600: it
+    /// holds the device's private key).
+    #[arg(long, value_name = "FILE")]
+    qr_out: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: &VpnArgs) -> anyhow::Result<ExitCode> {
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("phonehome: {e}");
+        Ok(ExitCode::from(2))
+    };
+    match &args.command {
+        VpnCommand::Init { state, endpoint, name, qr } => {
+            match State::init(state, endpoint, name) {
+                Ok(s) => {
+                    eprintln!(
+                        "phonehome: VPN state made in {} (keys mode 0600); `phonehome vpn peers add \
+                     NAME --state {}` adds another device",
+                        state.display(),
+                        state.display()
+                    );
+                    show(&s, name, qr)
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        VpnCommand::Peers(p) => match p {
+            PeersCommand::Add { name, state, qr } => {
+                let mut s = match State::open(state) {
+                    Ok(s) => s,
+                    Err(e) => return fail(&e),
+                };
+                if let Err(e) = s.add_peer(name) {
+                    return fail(&e);
+                }
+                show(&s, name, qr)
+            }
+            PeersCommand::Remove { name, state } => {
+                match State::open(state).and_then(|mut s| s.remove_peer(name)) {
+                    Ok(()) => {
+                        eprintln!("phonehome: {name} removed; it can no longer join");
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => fail(&e),
+                }
+            }
+            PeersCommand::List { state } => match State::open(state) {
+                Ok(s) => {
+                    let mut out = std::io::stdout().lock();
+                    for p in &s.settings.peers {
+                        writeln!(
+                            out,
+                            "{}\t{}\t{}\t{}",
+                            p.name, p.address4, p.address6, p.public_key
+                        )?;
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => fail(&e),
+            },
+            PeersCommand::Show { name, state, qr } => match State::open(state) {
+                Ok(s) => show(&s, name, qr),
+                Err(e) => fail(&e),
+            },
+        },
+    }
+}
+
+/// Prints the device's configuration, and its QR code when asked (or on a terminal).
+fn show(s: &State, name: &str, qr: &QrArgs) -> anyhow::Result<ExitCode> {
+    let conf = match s.phone_config(name) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("phonehome: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(conf.as_bytes())?;
+    if qr.qr || std::io::stdout().is_terminal() {
+        writeln!(out)?;
+        out.write_all(vpn::qr::terminal(&conf)?.as_bytes())?;
+        writeln!(out, "\nScan it in the WireGuard app: + > Scan from QR code.")?;
+    }
+    out.flush()?;
+    if let Some(path) = &qr.qr_out {
+        let svg = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+        let bytes = if svg { vpn::qr::svg(&conf)?.into_bytes() } else { vpn::qr::png(&conf, 6)? };
+        write_private(path, &bytes)?;
+        eprintln!("phonehome: QR code written to {} (mode 0600)", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f =
+        options.open(path).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+    f.write_all(bytes).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
+    Ok(())
+}

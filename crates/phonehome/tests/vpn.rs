@@ -1,0 +1,132 @@
+//! `phonehome vpn init` and `vpn peers`: the state, the devices' configurations, and the QR code
+//! checked with real tools: zbarimg (zbar-tools) decodes it to exactly the printed configuration,
+//! and WireGuard's own `wg pubkey` agrees with the keys (both skipped with a message when missing,
+//! unless `PHONEHOME_VPN_TEST=require`, as in CI).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_phonehome")).args(args).output().expect("run phonehome")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("phonehome-vpn-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn tool(name: &str, suite: &str) -> bool {
+    if Command::new(name).arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+    {
+        return true;
+    }
+    assert!(
+        std::env::var("PHONEHOME_VPN_TEST").as_deref() != Ok("require"),
+        "PHONEHOME_VPN_TEST=require but {name} is missing"
+    );
+    testkit::skip::skip(suite, &format!("{name} is not installed"));
+    false
+}
+
+fn field<'a>(conf: &'a str, key: &str) -> &'a str {
+    conf.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+        .unwrap_or_else(|| panic!("no {key} in {conf}"))
+}
+
+#[test]
+fn init_and_peers_make_configurations_a_wireguard_app_takes() {
+    let dir = temp("state");
+    let state = dir.to_str().unwrap();
+    let o = run(&["vpn", "init", "--state", state, "--endpoint", "vpn.example.org:51820"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let conf = text(&o);
+    assert!(conf.contains("[Interface]\nPrivateKey = ") && conf.contains("\n[Peer]\nPublicKey = "));
+    assert_eq!(field(&conf, "Endpoint"), "vpn.example.org:51820");
+    assert_eq!(field(&conf, "AllowedIPs"), "0.0.0.0/0, ::/0");
+    assert_eq!(field(&conf, "Address"), "10.77.0.2/32, fd77:7068:6f6e:6500::2/128");
+    assert!(!conf.contains('█'), "no QR code on a pipe unless asked");
+    // Again: refused, the state kept.
+    let again = run(&["vpn", "init", "--state", state, "--endpoint", "vpn.example.org:51820"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(text(&run(&["vpn", "peers", "show", "phone", "--state", state])), conf);
+
+    let tablet = run(&["vpn", "peers", "add", "tablet", "--state", state, "--qr"]);
+    assert!(tablet.status.success());
+    let tablet = text(&tablet);
+    assert_eq!(field(&tablet, "Address"), "10.77.0.3/32, fd77:7068:6f6e:6500::3/128");
+    assert!(tablet.contains('█'), "--qr draws it");
+    let list = text(&run(&["vpn", "peers", "list", "--state", state]));
+    let names: Vec<&str> = list.lines().filter_map(|l| l.split('\t').next()).collect();
+    assert_eq!(names, ["phone", "tablet"]);
+    assert!(run(&["vpn", "peers", "remove", "tablet", "--state", state]).status.success());
+    assert_eq!(run(&["vpn", "peers", "remove", "tablet", "--state", state]).status.code(), Some(2));
+    assert_eq!(run(&["vpn", "peers", "add", "a/b", "--state", state]).status.code(), Some(2));
+    assert_eq!(run(&["vpn", "peers", "list", "--state", "/nonexistent"]).status.code(), Some(2));
+
+    // WireGuard's own tool derives the same public keys.
+    if tool("wg", "vpn (wg pubkey)") {
+        let pubkey = |private: &str| {
+            let mut c = Command::new("wg")
+                .arg("pubkey")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            c.stdin.take().unwrap().write_all(format!("{private}\n").as_bytes()).unwrap();
+            String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).trim().to_string()
+        };
+        let phone_public = list.lines().next().unwrap().split('\t').nth(3).unwrap();
+        assert_eq!(pubkey(field(&conf, "PrivateKey")), phone_public);
+        let server = std::fs::read_to_string(dir.join("server.key")).unwrap();
+        assert_eq!(pubkey(server.trim()), field(&conf, "PublicKey"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_qr_code_decodes_to_the_printed_configuration() {
+    let dir = temp("qr");
+    let state = dir.join("s");
+    let png = dir.join("phone.png");
+    let svg = dir.join("phone.svg");
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = run(&[
+        "vpn",
+        "init",
+        "--state",
+        state.to_str().unwrap(),
+        "--endpoint",
+        "192.0.2.7:51820",
+        "--qr-out",
+        png.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let conf = text(&o);
+    let o = run(&["vpn", "peers", "show", "phone", "--state", state.to_str().unwrap(), "--qr-out"]
+        .iter()
+        .copied()
+        .chain([svg.to_str().unwrap()])
+        .collect::<Vec<_>>());
+    assert!(o.status.success());
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    #[cfg(unix)]
+    for f in [&png, &svg] {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    if tool("zbarimg", "vpn (QR code decoded by zbarimg)") {
+        let decoded = Command::new("zbarimg").args(["--raw", "-q"]).arg(&png).output().unwrap();
+        assert!(decoded.status.success(), "{}", String::from_utf8_lossy(&decoded.stderr));
+        // zbarimg ends the text with a line feed of its own.
+        let got = String::from_utf8_lossy(&decoded.stdout);
+        assert_eq!(got.strip_suffix('\n').unwrap_or(&got), conf);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
