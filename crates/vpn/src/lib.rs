@@ -18,6 +18,9 @@
 //!   PublicKey, Endpoint, AllowedIPs `0.0.0.0/0, ::/0`, PersistentKeepalive. [`qr`] draws it.
 //! - Keys come from the system's random generator (`/dev/urandom`) and x25519 (boringtun's, the
 //!   tunnel's own).
+//! - [`endpoint::Endpoint`] is the gateway's WireGuard side: one UDP socket, a boringtun tunnel
+//!   per device, packets in and out (see its contract). Forwarding them to the internet and
+//!   watching them is the gateway's next slice.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -28,6 +31,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+pub mod endpoint;
 pub mod qr;
 
 /// The default MTU of the tunnel (WireGuard's own default: 1500 less its overhead over IPv6).
