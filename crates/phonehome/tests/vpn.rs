@@ -130,3 +130,53 @@ fn the_qr_code_decodes_to_the_printed_configuration() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `vpn --state DIR` starts the gateway (TUN device, nftables table) in a network namespace and
+/// stops cleanly on SIGTERM, its table removed (root only; forwarding itself is tested end to end
+/// in crates/vpn/tests/gateway.rs).
+#[test]
+fn the_gateway_starts_and_stops_cleanly() {
+    let uid = Command::new("id").arg("-u").output().map(|o| o.stdout).unwrap_or_default();
+    if String::from_utf8_lossy(&uid).trim() != "0" || !tool("nft", "vpn (gateway start and stop)") {
+        testkit::skip::skip("vpn (gateway start and stop)", "not root");
+        return;
+    }
+    let dir = temp("run");
+    let state = dir.to_str().unwrap();
+    assert!(
+        run(&["vpn", "init", "--state", state, "--endpoint", "192.0.2.7:51820"]).status.success()
+    );
+    let ns = format!("phvr{}", std::process::id());
+    assert!(Command::new("ip").args(["netns", "add", &ns]).status().unwrap().success());
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_phonehome"), "vpn", "--state", state])
+        .args(["--listen", "127.0.0.1:51820"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert!(
+        line.starts_with(
+            "phonehome: VPN gateway on udp 127.0.0.1:51820 (phvpn0, 1 devices: phone)"
+        ),
+        "{line}"
+    );
+    let tables =
+        Command::new("ip").args(["netns", "exec", &ns, "nft", "list", "tables"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&tables.stdout).contains("phonehome_vpn"));
+    assert!(
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success()
+    );
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(rest.contains("VPN gateway stopped"), "{rest}");
+    let tables =
+        Command::new("ip").args(["netns", "exec", &ns, "nft", "list", "tables"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&tables.stdout).contains("phonehome_vpn"), "table removed");
+    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    let _ = std::fs::remove_dir_all(&dir);
+}

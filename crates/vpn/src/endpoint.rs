@@ -152,6 +152,19 @@ impl Endpoint {
         self.devices.get(index).and_then(|d| d.addr)
     }
 
+    /// The UDP socket (to wait on it with others).
+    pub fn socket(&self) -> &UdpSocket {
+        &self.socket
+    }
+
+    /// The device owning the destination address of an IP packet.
+    pub fn device_for(&self, packet: &[u8]) -> Option<usize> {
+        match destination(packet)? {
+            IpAddr::V4(a) => self.by_v4.get(&a).copied(),
+            IpAddr::V6(a) => self.by_v6.get(&a).copied(),
+        }
+    }
+
     /// The device a datagram is for.
     fn device_of(&self, datagram: &[u8]) -> Option<usize> {
         match Tunn::parse_incoming_packet(datagram).ok()? {
@@ -170,14 +183,19 @@ impl Endpoint {
         (i < self.devices.len()).then_some(i)
     }
 
-    /// Reads one datagram (waiting at most `timeout`) and handles it; each IP packet a device
+    /// Reads one datagram (waiting at most `timeout`; zero: only one already there) and handles it; each IP packet a device
     /// sent goes to `on_packet` with the device's index. False when the wait ended with none.
     pub fn recv(
         &mut self,
         timeout: Duration,
         on_packet: &mut dyn FnMut(usize, &[u8]),
     ) -> io::Result<bool> {
-        self.socket.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+        if timeout.is_zero() {
+            self.socket.set_nonblocking(true)?;
+        } else {
+            self.socket.set_nonblocking(false)?;
+            self.socket.set_read_timeout(Some(timeout))?;
+        }
         let (n, src) = match self.socket.recv_from(&mut self.buf) {
             Ok(r) => r,
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
@@ -239,12 +257,7 @@ impl Endpoint {
     /// Encrypts `packet` for the device owning its destination address and sends it; false when
     /// no device owns it or the device has not connected yet (counted).
     pub fn send(&mut self, packet: &[u8]) -> io::Result<bool> {
-        let i = match destination(packet) {
-            Some(IpAddr::V4(a)) => self.by_v4.get(&a).copied(),
-            Some(IpAddr::V6(a)) => self.by_v6.get(&a).copied(),
-            None => None,
-        };
-        let Some(i) = i else {
+        let Some(i) = self.device_for(packet) else {
             self.stats.undeliverable += 1;
             return Ok(false);
         };

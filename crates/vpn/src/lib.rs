@@ -32,6 +32,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 pub mod endpoint;
+pub mod gateway;
 pub mod qr;
 
 /// The default MTU of the tunnel (WireGuard's own default: 1500 less its overhead over IPv6).

@@ -101,3 +101,29 @@ fn qr_codes_are_drawn() {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.ends_with(&[0xae, 0x42, 0x60, 0x82]));
     assert!(qr::png(&"x".repeat(5000), 4).is_err(), "too long for a QR code");
 }
+
+#[test]
+fn the_gateway_table_fences_the_lan_unless_asked() {
+    let dir = temp("rules");
+    let s = State::init(&dir, "192.0.2.7:51820", "phone").unwrap();
+    let mut o = gateway::Options {
+        listen: "0.0.0.0:51820".parse().unwrap(),
+        tun_name: "phvpn0".into(),
+        allow_lan: false,
+        host_ports: vec![8080],
+    };
+    let fenced = gateway::ruleset(&s, &o);
+    assert!(fenced.contains("ip saddr 10.77.0.0/24 oifname != \"phvpn0\" masquerade"), "{fenced}");
+    assert!(fenced.contains("192.168.0.0/16") && fenced.contains("fc00::/7"), "{fenced}");
+    assert!(
+        fenced.contains("th dport { 53, 8080 } accept")
+            && fenced.contains("iifname \"phvpn0\" drop")
+    );
+    assert!(fenced.contains("maxseg size set rt mtu"));
+    o.allow_lan = true;
+    let open = gateway::ruleset(&s, &o);
+    assert!(
+        !open.contains("192.168.0.0/16") && !open.contains("drop") && open.contains("masquerade")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

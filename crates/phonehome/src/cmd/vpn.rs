@@ -1,5 +1,7 @@
-//! `phonehome vpn`: the WireGuard gateway a phone joins. This slice makes its state and the
-//! devices' configurations (`vpn init`, `vpn peers`); the state's contract is the `vpn` crate's.
+//! `phonehome vpn`: the WireGuard gateway a phone joins. `vpn init` and `vpn peers` make its
+//! state and the devices' configurations; `vpn --state DIR` runs it (forwarding through a TUN
+//! device and the kernel's NAT; watching and filtering are the next slices). The contracts are
+//! the `vpn` crate's.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -7,11 +9,24 @@ use std::process::ExitCode;
 
 use vpn::State;
 
-/// Arguments of `phonehome vpn`.
+/// Arguments of `phonehome vpn`: run the gateway, or manage its state.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct VpnArgs {
     #[command(subcommand)]
-    pub(crate) command: VpnCommand,
+    pub(crate) command: Option<VpnCommand>,
+    /// The state folder `vpn init` made (runs the gateway: needs root or CAP_NET_ADMIN).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) state: Option<PathBuf>,
+    /// UDP address to listen on (default: every address, the state's port).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub(crate) listen: Option<std::net::SocketAddr>,
+    /// Name of the TUN device.
+    #[arg(long, value_name = "NAME", default_value = "phvpn0")]
+    pub(crate) tun: String,
+    /// Let the devices reach private networks (RFC 1918, link-local, ...) and this host.
+    #[arg(long)]
+    pub(crate) allow_lan: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -85,7 +100,10 @@ pub(crate) fn run(args: &VpnArgs) -> anyhow::Result<ExitCode> {
         eprintln!("phonehome: {e}");
         Ok(ExitCode::from(2))
     };
-    match &args.command {
+    let Some(command) = &args.command else {
+        return serve(args);
+    };
+    match command {
         VpnCommand::Init { state, endpoint, name, qr } => {
             match State::init(state, endpoint, name) {
                 Ok(s) => {
@@ -180,4 +198,76 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         options.open(path).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
     f.write_all(bytes).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
     Ok(())
+}
+
+/// Runs the gateway until SIGINT or SIGTERM: the devices' traffic forwarded through the TUN
+/// device and the kernel's NAT (`vpn::gateway`).
+fn serve(args: &VpnArgs) -> anyhow::Result<ExitCode> {
+    let Some(dir) = &args.state else {
+        eprintln!(
+            "phonehome: vpn: --state DIR (made by `phonehome vpn init`), or a subcommand (init, \
+             peers)"
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let state = match State::open(dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("phonehome: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let listen = args
+        .listen
+        .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], state.settings.listen_port)));
+    let options = vpn::gateway::Options {
+        listen,
+        tun_name: args.tun.clone(),
+        allow_lan: args.allow_lan,
+        host_ports: Vec::new(),
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())?;
+        signal_hook::flag::register(sig, stop.clone())?;
+    }
+    let mut gateway = match vpn::gateway::Gateway::start(&state, &options) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("phonehome: vpn: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let names: Vec<&str> = state.settings.peers.iter().map(|p| p.name.as_str()).collect();
+    eprintln!(
+        "phonehome: VPN gateway on udp {listen} ({}, {} devices: {}); Ctrl-C stops it",
+        args.tun,
+        names.len(),
+        names.join(", ")
+    );
+    let mut packets = [0u64; 2];
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let r = gateway.run_once(std::time::Duration::from_millis(100), &mut |flow, _, _| {
+            packets[usize::from(flow == vpn::gateway::Flow::In)] += 1;
+            vpn::gateway::Verdict::Pass
+        });
+        if let Err(e) = r {
+            eprintln!("phonehome: vpn: {e}");
+            gateway.stop();
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let s = gateway.endpoint().stats;
+    gateway.stop();
+    eprintln!(
+        "phonehome: VPN gateway stopped: {} packets out, {} in; {} datagrams refused (invalid {}, \
+         unknown key {}, spoofed source {})",
+        packets[0],
+        packets[1],
+        s.invalid + s.unknown_peer + s.spoofed,
+        s.invalid,
+        s.unknown_peer,
+        s.spoofed
+    );
+    Ok(ExitCode::SUCCESS)
 }
