@@ -9,59 +9,16 @@
 
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+mod common;
+
+use common::{Net, ok, sh};
 use vpn::State;
 use vpn::gateway::{Flow, Gateway, Options, Verdict};
-
-fn can_run() -> bool {
-    let require = std::env::var("PHONEHOME_VPN_TEST").as_deref() == Ok("require");
-    let skip = |why: &str| {
-        assert!(!require, "PHONEHOME_VPN_TEST=require but {why}");
-        testkit::skip::skip("vpn (gateway end to end)", why);
-        false
-    };
-    let uid = Command::new("id").arg("-u").output().map(|o| o.stdout).unwrap_or_default();
-    if String::from_utf8_lossy(&uid).trim() != "0" {
-        return skip("not root (network namespaces need it)");
-    }
-    for tool in ["wireguard-go", "wg", "ip", "nft", "python3"] {
-        let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output();
-        if found.map_or(true, |o| !o.status.success()) {
-            return skip(&format!("{tool} is missing (wireguard-go, wireguard-tools, nftables)"));
-        }
-    }
-    true
-}
-
-struct Net {
-    names: [String; 3],
-    children: Vec<Child>,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for ns in &self.names {
-            let _ = Command::new("ip").args(["netns", "del", ns]).stderr(Stdio::null()).status();
-        }
-    }
-}
-
-fn sh(ns: &str, cmd: &str) -> Output {
-    Command::new("ip").args(["netns", "exec", ns, "sh", "-c", cmd]).output().unwrap()
-}
-
-fn ok(ns: &str, cmd: &str) {
-    let o = sh(ns, cmd);
-    assert!(o.status.success(), "in {ns}: {cmd}: {}", String::from_utf8_lossy(&o.stderr));
-}
 
 /// `python3` in the phone: GET `url`, print the SHA-256 and length of the body, or the error.
 fn fetch(ns: &str, url: &str) -> String {
@@ -80,24 +37,15 @@ fn fetch(ns: &str, url: &str) -> String {
 
 #[test]
 fn a_phone_reaches_the_internet_through_the_gateway_and_nothing_else() {
-    if !can_run() {
+    if !common::can_run("vpn (gateway end to end)", &["wireguard-go", "wg", "ip", "nft", "python3"])
+    {
         return;
     }
     let id = std::process::id();
-    let [phone, gw, inet] = ["p", "g", "i"].map(|s| format!("phg{id}{s}"));
-    let mut net = Net { names: [phone.clone(), gw.clone(), inet.clone()], children: Vec::new() };
-    for ns in &net.names {
-        assert!(Command::new("ip").args(["netns", "add", ns]).status().unwrap().success());
-    }
-    let link = |a: &str, an: &str, b: &str, bn: &str| {
-        let s = Command::new("ip")
-            .args(["link", "add", an, "netns", a, "type", "veth", "peer", "name", bn, "netns", b])
-            .status()
-            .unwrap();
-        assert!(s.success());
-    };
-    link(&phone, "gp0", &gw, "gp1");
-    link(&gw, "gi0", &inet, "gi1");
+    let mut net = Net::new(&format!("phg{id}"), &["p", "g", "i"]);
+    let [phone, gw, inet] = [0, 1, 2].map(|i| net.names[i].clone());
+    net.link(&phone, "gp0", &gw, "gp1");
+    net.link(&gw, "gi0", &inet, "gi1");
     ok(&phone, "ip addr add 10.196.0.2/24 dev gp0 && ip link set gp0 up && ip link set lo up");
     ok(
         &gw,
@@ -167,30 +115,12 @@ fn a_phone_reaches_the_internet_through_the_gateway_and_nothing_else() {
     assert!(tables.contains("masquerade") && !tables.contains("stale"), "{tables}");
 
     // The phone: wireguard-go, everything routed into the tunnel.
-    let wg = Command::new("ip")
-        .args(["netns", "exec", &phone, "wireguard-go", "-f", "wgp0"])
-        .env("WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    net.children.push(wg);
-    std::thread::sleep(Duration::from_millis(500));
-    let stripped: String = conf
-        .lines()
-        .filter(|l| !["Address", "DNS", "MTU"].iter().any(|k| l.starts_with(&format!("{k} ="))))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let conf_path = dir.join("phone.conf");
-    std::fs::write(&conf_path, stripped).unwrap();
-    ok(
+    common::phone(
+        &mut net,
         &phone,
-        &format!(
-            "wg setconf wgp0 {} && ip addr add 10.77.0.2/32 dev wgp0 && \
-             ip addr add fd77:7068:6f6e:6500::2/128 dev wgp0 nodad && ip link set wgp0 mtu 1420 up && \
-             ip route add default dev wgp0 && ip -6 route add default dev wgp0",
-            conf_path.display()
-        ),
+        &conf,
+        &dir,
+        "ip route add default dev wgp0 && ip -6 route add default dev wgp0",
     );
     std::thread::sleep(Duration::from_millis(300));
 

@@ -8,62 +8,16 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::os::fd::AsFd;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+mod common;
+
+use common::{Net, ok};
 use vpn::State;
 use vpn::endpoint::{Endpoint, EndpointStats};
-
-fn can_run() -> bool {
-    let require = std::env::var("PHONEHOME_VPN_TEST").as_deref() == Ok("require");
-    let skip = |why: &str| {
-        assert!(!require, "PHONEHOME_VPN_TEST=require but {why}");
-        testkit::skip::skip("vpn (endpoint against wireguard-go)", why);
-        false
-    };
-    let uid = Command::new("id").arg("-u").output().map(|o| o.stdout).unwrap_or_default();
-    if String::from_utf8_lossy(&uid).trim() != "0" {
-        return skip("not root (network namespaces need it)");
-    }
-    for tool in ["wireguard-go", "wg", "ip", "python3"] {
-        if Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .map_or(true, |o| !o.status.success())
-        {
-            return skip(&format!(
-                "{tool} is missing (wireguard-go, wireguard-tools, iproute2, python3)"
-            ));
-        }
-    }
-    true
-}
-
-/// Two namespaces and a veth, removed on drop.
-struct Net {
-    phone: String,
-    gw: String,
-    children: Vec<Child>,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for ns in [&self.phone, &self.gw] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).stderr(Stdio::null()).status();
-        }
-    }
-}
-
-fn sh(ns: &str, cmd: &str) {
-    let s = Command::new("ip").args(["netns", "exec", ns, "sh", "-c", cmd]).status().unwrap();
-    assert!(s.success(), "in {ns}: {cmd}");
-}
 
 /// Internet checksum of the IPv4 or IPv6 pseudo-header and `udp`.
 fn udp_checksum(src: IpAddr, dst: IpAddr, udp: &[u8]) -> u16 {
@@ -142,22 +96,18 @@ fn echo(packet: &[u8]) -> Option<Vec<u8>> {
 
 #[test]
 fn wireguard_go_talks_to_the_endpoint_both_ways() {
-    if !can_run() {
+    if !common::can_run(
+        "vpn (endpoint against wireguard-go)",
+        &["wireguard-go", "wg", "ip", "python3"],
+    ) {
         return;
     }
     let id = std::process::id();
-    let mut net = Net { phone: format!("phv{id}p"), gw: format!("phv{id}g"), children: Vec::new() };
-    let ip = |args: &[&str]| {
-        assert!(Command::new("ip").args(args).status().unwrap().success(), "ip {args:?}")
-    };
-    ip(&["netns", "add", &net.phone]);
-    ip(&["netns", "add", &net.gw]);
-    ip(&[
-        "link", "add", "wv0", "netns", &net.phone, "type", "veth", "peer", "name", "wv1", "netns",
-        &net.gw,
-    ]);
-    sh(&net.phone, "ip addr add 10.197.0.2/24 dev wv0 && ip link set wv0 up && ip link set lo up");
-    sh(&net.gw, "ip addr add 10.197.0.1/24 dev wv1 && ip link set wv1 up && ip link set lo up");
+    let mut net = Net::new(&format!("phv{id}"), &["p", "g"]);
+    let (phone, gw) = (net.names[0].clone(), net.names[1].clone());
+    net.link(&phone, "wv0", &gw, "wv1");
+    ok(&phone, "ip addr add 10.197.0.2/24 dev wv0 && ip link set wv0 up && ip link set lo up");
+    ok(&gw, "ip addr add 10.197.0.1/24 dev wv1 && ip link set wv1 up && ip link set lo up");
 
     let dir = std::env::temp_dir().join(format!("phonehome-vpn-wg-{id}"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -167,7 +117,7 @@ fn wireguard_go_talks_to_the_endpoint_both_ways() {
     // The gateway: a thread in the gateway namespace, echoing UDP port 7 on its tunnel addresses.
     let stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let gw_ns = std::fs::File::open(format!("/run/netns/{}", net.gw)).unwrap();
+    let gw_ns = std::fs::File::open(format!("/run/netns/{gw}")).unwrap();
     let gateway = {
         let stop = stop.clone();
         let state = state.clone();
@@ -192,34 +142,12 @@ fn wireguard_go_talks_to_the_endpoint_both_ways() {
     ready_rx.recv_timeout(Duration::from_secs(5)).unwrap();
 
     // The phone: wireguard-go, configured from the printed text.
-    let wg = Command::new("ip")
-        .args(["netns", "exec", &net.phone, "wireguard-go", "-f", "wgp0"])
-        .env("WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    net.children.push(wg);
-    std::thread::sleep(Duration::from_millis(500));
-    // What `wg-quick strip` removes: the wg-quick-only keys.
-    let stripped: String = conf
-        .lines()
-        .filter(|l| !["Address", "DNS", "MTU"].iter().any(|k| l.starts_with(&format!("{k} ="))))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let conf_path = dir.join("phone.conf");
-    std::fs::write(&conf_path, stripped).unwrap();
-    let addr = |key: &str| conf.lines().find_map(|l| l.strip_prefix(key)).unwrap().to_string();
-    let addresses = addr("Address = ");
-    let (v4, v6) = addresses.split_once(", ").unwrap();
-    sh(
-        &net.phone,
-        &format!(
-            "wg setconf wgp0 {} && ip addr add {v4} dev wgp0 && ip addr add {v6} dev wgp0 && \
-             ip link set wgp0 mtu 1420 up && ip route add 10.77.0.1/32 dev wgp0 && \
-             ip -6 route add fd77:7068:6f6e:6500::1/128 dev wgp0",
-            conf_path.display()
-        ),
+    common::phone(
+        &mut net,
+        &phone,
+        &conf,
+        &dir,
+        "ip route add 10.77.0.1/32 dev wgp0 && ip -6 route add fd77:7068:6f6e:6500::1/128 dev wgp0",
     );
 
     // Garbage and a stranger's handshake first: counted, answered with nothing.
@@ -227,7 +155,7 @@ fn wireguard_go_talks_to_the_endpoint_both_ways() {
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
         for i in range(50):\n    s.sendto(os.urandom(100), ('10.197.0.1', 51820))\n\
         for i in range(50):\n    s.sendto(b'\\x01\\x00\\x00\\x00' + os.urandom(144), ('10.197.0.1', 51820))\n";
-    sh(&net.phone, &format!("python3 -c \"{noise}\""));
+    ok(&phone, &format!("python3 -c \"{noise}\""));
 
     // Echo through the tunnel, IPv4 and IPv6.
     let probe = "import socket, sys\n\
@@ -242,7 +170,7 @@ fn wireguard_go_talks_to_the_endpoint_both_ways() {
         \x20       pass\n";
     for target in ["10.77.0.1", "fd77:7068:6f6e:6500::1"] {
         let o = Command::new("ip")
-            .args(["netns", "exec", &net.phone, "python3", "-c", probe, target])
+            .args(["netns", "exec", &phone, "python3", "-c", probe, target])
             .output()
             .unwrap();
         assert_eq!(
