@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Throughput through the VPN gateway (issue 13), beside wireguard-go as the gateway with kernel
+# forwarding, in the same run: three network namespaces (phone, gateway, internet), a
+# wireguard-go client in the phone configured from `phonehome vpn init`'s text, iperf3 from the
+# phone to a server in the internet namespace, TCP then UDP. Prints Mbit/s and the gateway's CPU
+# seconds per Gbit (utime + stime of its process over the run).
+#
+# Usage: sudo bench/vpn.sh      Env: DURATION=5 (seconds per run)
+# Needs root, wireguard-go, wireguard-tools, nftables, iperf3, jq.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${DURATION:-5}
+cargo build --release -q -p phonehome
+bin=$PWD/target/release/phonehome
+out=bench/out
+mkdir -p "$out"
+p=phbv$$p g=phbv$$g i=phbv$$i
+state=$(mktemp -d)
+cleanup() {
+  pkill -f "wireguard-go -f wgp0" 2>/dev/null || true
+  pkill -f "wireguard-go -f wgg0" 2>/dev/null || true
+  for ns in $p $g $i; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$state"
+}
+trap cleanup EXIT
+for ns in $p $g $i; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+ip link add bp0 netns $p type veth peer name bp1 netns $g
+ip link add bi0 netns $g type veth peer name bi1 netns $i
+ip -n $p addr add 10.195.0.2/24 dev bp0; ip -n $p link set bp0 up
+ip -n $g addr add 10.195.0.1/24 dev bp1; ip -n $g link set bp1 up
+ip -n $g addr add 198.51.100.1/24 dev bi0; ip -n $g link set bi0 up
+ip -n $i addr add 198.51.100.10/24 dev bi1; ip -n $i link set bi1 up
+ip netns exec $i iperf3 -s -D >/dev/null
+"$bin" vpn init --state "$state/s" --endpoint 10.195.0.1:51820 >"$state/phone.conf" 2>/dev/null
+grep -v -E '^(Address|DNS|MTU) =' "$state/phone.conf" >"$state/phone.wg"
+export WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1
+ip netns exec $p wireguard-go -f wgp0 >/dev/null 2>&1 &
+sleep 0.5
+ip netns exec $p sh -c "wg setconf wgp0 $state/phone.wg && ip addr add 10.77.0.2/32 dev wgp0 && \
+  ip link set wgp0 mtu 1420 up && ip route add default dev wgp0"
+
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# run LABEL PID: iperf3 TCP and UDP from the phone, the gateway process PID's CPU
+run() {
+  local label=$1 pid=$2 c0 c1 bps hz
+  hz=$(getconf CLK_TCK)
+  for mode in tcp udp; do
+    c0=$(cpu "$pid")
+    if [ $mode = tcp ]; then
+      bps=$(ip netns exec $p iperf3 -c 198.51.100.10 -t "$duration" -J | jq '.end.sum_received.bits_per_second')
+    else
+      # Received rate: what was sent, less what was lost on the way.
+      bps=$(ip netns exec $p iperf3 -c 198.51.100.10 -u -b 0 -l 1300 -t "$duration" -J \
+        | jq '.end.sum.bits_per_second * (1 - .end.sum.lost_percent / 100)')
+    fi
+    c1=$(cpu "$pid")
+    printf '| %-44s | %-3s | %8.0f Mbit/s | %6.2f CPU s per Gbit |\n' "$label" "$mode" \
+      "$(echo "$bps / 1000000" | bc -l)" \
+      "$(echo "($c1 - $c0) / $hz / ($bps * $duration / 1000000000)" | bc -l)"
+  done
+}
+
+echo "| gateway | proto | throughput | gateway CPU |"
+echo "|---|---|---:|---:|"
+# phonehome's gateway (TUN + kernel NAT, boringtun in one thread).
+ip netns exec $g "$bin" vpn --state "$state/s" --listen 10.195.0.1:51820 2>"$out/vpn-gw.log" &
+sleep 1
+run "phonehome vpn (forwarding only)" "$(pgrep -n -f "phonehome vpn --state $state/s")"
+pkill -INT -f "phonehome vpn --state $state/s"; sleep 1
+
+# wireguard-go as the gateway, same keys, kernel forwarding and masquerade.
+ip netns exec $g wireguard-go -f wgg0 >/dev/null 2>&1 &
+sleep 0.5
+phone_pub=$("$bin" vpn peers list --state "$state/s" | cut -f4)
+ip netns exec $g sh -c "printf '[Interface]\nPrivateKey = %s\nListenPort = 51820\n\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.77.0.2/32\n' \
+  \"\$(cat $state/s/server.key)\" \"$phone_pub\" >$state/gw.wg && wg setconf wgg0 $state/gw.wg && \
+  ip addr add 10.77.0.1/24 dev wgg0 && ip link set wgg0 mtu 1420 up && sysctl -q -w net.ipv4.ip_forward=1 && \
+  nft add table ip phbv && nft add chain ip phbv post '{ type nat hook postrouting priority 100; }' && \
+  nft add rule ip phbv post ip saddr 10.77.0.0/24 oifname bi0 masquerade"
+sleep 0.5
+run "wireguard-go + kernel forwarding" "$(pgrep -n -f "wireguard-go -f wgg0")"
