@@ -17,6 +17,8 @@ mkdir -p "$out"
 p=phbv$$p g=phbv$$g i=phbv$$i
 state=$(mktemp -d)
 cleanup() {
+  # A process keeps running when its namespace is deleted: stop ours first.
+  [ -s "$state/iperf3.pid" ] && kill "$(cat "$state/iperf3.pid")" 2>/dev/null || true
   pkill -f "wireguard-go -f wgp0" 2>/dev/null || true
   pkill -f "wireguard-go -f wgg0" 2>/dev/null || true
   for ns in $p $g $i; do ip netns del "$ns" 2>/dev/null || true; done
@@ -30,7 +32,7 @@ ip -n $p addr add 10.195.0.2/24 dev bp0; ip -n $p link set bp0 up
 ip -n $g addr add 10.195.0.1/24 dev bp1; ip -n $g link set bp1 up
 ip -n $g addr add 198.51.100.1/24 dev bi0; ip -n $g link set bi0 up
 ip -n $i addr add 198.51.100.10/24 dev bi1; ip -n $i link set bi1 up
-ip netns exec $i iperf3 -s -D >/dev/null
+ip netns exec $i iperf3 -s -D --pidfile "$state/iperf3.pid" >/dev/null
 "$bin" vpn init --state "$state/s" --endpoint 10.195.0.1:51820 >"$state/phone.conf" 2>/dev/null
 grep -v -E '^(Address|DNS|MTU) =' "$state/phone.conf" >"$state/phone.wg"
 export WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1

@@ -97,21 +97,28 @@ if [[ " $parts " == *" 3 "* ]]; then
   duration=${DURATION:-5}
   payload=${PAYLOAD:-200}
   a=phb$$a b=phb$$b
-  cleanup() { ip netns del "$a" 2>/dev/null || true; ip netns del "$b" 2>/dev/null || true; }
+  # A process keeps running when its namespace is deleted: the iperf3 server is stopped first.
+  cleanup() {
+    [ -s "$out/iperf3.pid" ] && kill "$(cat "$out/iperf3.pid")" 2>/dev/null || true
+    ip netns del "$a" 2>/dev/null || true; ip netns del "$b" 2>/dev/null || true
+  }
   trap cleanup EXIT
   ip netns add "$a"; ip netns add "$b"
   ip link add pv0 netns "$a" type veth peer name pv1 netns "$b"
   ip -n "$a" addr add 10.198.0.1/24 dev pv0; ip -n "$b" addr add 10.198.0.2/24 dev pv1
   ip -n "$a" link set pv0 up; ip -n "$b" link set pv1 up
   ip -n "$a" link set lo up; ip -n "$b" link set lo up
-  ip netns exec "$a" iperf3 -s -D -1 >/dev/null 2>&1 || true
   echo "3. live capture on a veth, iperf3 UDP with $payload-byte payloads for $duration s"
   printf '| %-6s | %-24s | %10s | %10s | %8s | %10s |\n' rate tool offered captured dropped "pkts/s"
   printf '|---|---|---:|---:|---:|---:|\n'
   for rate in ${RATES:-100M 500M 0}; do
     for tool in phonehome tcpdump; do
-      ip netns exec "$a" pkill -x iperf3 2>/dev/null || true
-      ip netns exec "$a" iperf3 -s -D >/dev/null 2>&1
+      if [ -s "$out/iperf3.pid" ]; then
+        kill "$(cat "$out/iperf3.pid")" 2>/dev/null || true
+        rm -f "$out/iperf3.pid"
+        sleep 0.3
+      fi
+      ip netns exec "$a" iperf3 -s -D --pidfile "$PWD/$out/iperf3.pid" >/dev/null 2>&1
       sleep 0.3
       log=$out/live-$tool.log
       if [ $tool = phonehome ]; then
@@ -138,5 +145,4 @@ if [[ " $parts " == *" 3 "* ]]; then
         "$((got / duration))"
     done
   done
-  ip netns exec "$a" pkill -x iperf3 2>/dev/null || true
 fi
