@@ -107,9 +107,16 @@ struct Upstream {
 
 impl Upstream {
     fn start() -> Self {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let addr = udp.local_addr().unwrap();
-        let tcp = TcpListener::bind(addr).unwrap();
+        // UDP on a free port, then TCP on the same one: taken by something else now and then,
+        // so tried again on another (as the guard itself does for port 0).
+        let (udp, addr, tcp) = (0..32)
+            .find_map(|_| {
+                let udp = UdpSocket::bind("127.0.0.1:0").ok()?;
+                let addr = udp.local_addr().ok()?;
+                let tcp = TcpListener::bind(addr).ok()?;
+                Some((udp, addr, tcp))
+            })
+            .expect("a loopback port free for both UDP and TCP");
         udp.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
         tcp.set_nonblocking(true).unwrap();
         let seen = Arc::new(Mutex::new(HashMap::new()));
