@@ -153,12 +153,19 @@ fn hasher_thread(rx: Receiver<Vec<u8>>) -> JoinHandle<(Sha256, u64)> {
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// The SHA-256 of a whole file, hex; `None` when it cannot be read.
+pub(crate) fn sha256_of(path: &Path) -> Option<String> {
+    let mut h = Sha256::new();
+    hash_rest(path, 0, &mut h).ok()?;
+    Some(hex(&h.finalize()))
 }
 
 /// Hashes what of `path` lies past `from` (after reading stopped early), into `h`.

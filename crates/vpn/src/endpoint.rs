@@ -60,6 +60,27 @@ struct Device {
     v6: Ipv6Addr,
 }
 
+/// A decrypted packet of device `i`: handed on when its source is the device's own
+/// (`from_device`), else dropped and counted; either way the datagram authenticated, so the
+/// device is at `src` now.
+fn deliver(
+    dev: &mut Device,
+    src: SocketAddr,
+    packet: &[u8],
+    from_device: bool,
+    i: usize,
+    stats: &mut EndpointStats,
+    on_packet: &mut dyn FnMut(usize, &[u8]),
+) {
+    dev.addr = Some(src);
+    if from_device {
+        stats.from_devices += 1;
+        on_packet(i, packet);
+    } else {
+        stats.spoofed += 1;
+    }
+}
+
 /// The endpoint (see the module doc).
 pub struct Endpoint {
     socket: UdpSocket,
@@ -230,23 +251,11 @@ impl Endpoint {
                     result = dev.tunn.decapsulate(None, &[], out);
                 }
                 TunnResult::WriteToTunnelV4(p, from) => {
-                    dev.addr = Some(src);
-                    if from == dev.v4 {
-                        stats.from_devices += 1;
-                        on_packet(i, p);
-                    } else {
-                        stats.spoofed += 1;
-                    }
+                    deliver(dev, src, p, from == dev.v4, i, stats, on_packet);
                     break;
                 }
                 TunnResult::WriteToTunnelV6(p, from) => {
-                    dev.addr = Some(src);
-                    if from == dev.v6 {
-                        stats.from_devices += 1;
-                        on_packet(i, p);
-                    } else {
-                        stats.spoofed += 1;
-                    }
+                    deliver(dev, src, p, from == dev.v6, i, stats, on_packet);
                     break;
                 }
             }

@@ -226,11 +226,7 @@ fn serve(args: &VpnArgs) -> anyhow::Result<ExitCode> {
         allow_lan: args.allow_lan,
         host_ports: Vec::new(),
     };
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())?;
-        signal_hook::flag::register(sig, stop.clone())?;
-    }
+    let stop = super::watch::stop_flag()?;
     let mut gateway = match vpn::gateway::Gateway::start(&state, &options) {
         Ok(g) => g,
         Err(e) => {

@@ -207,7 +207,7 @@ fn start_web(args: &WatchArgs) -> Result<Option<web::Server>, ExitCode> {
 }
 
 /// A flag set by SIGINT or SIGTERM; a second signal ends the process at once (exit 130).
-fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+pub(crate) fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     let flag = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone())?;

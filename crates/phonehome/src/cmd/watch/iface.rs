@@ -2,15 +2,12 @@
 //! rotating pcapng and fed to the pipeline; the wall clock ticks the capture time on a quiet
 //! link so that idle flows end.
 
-use std::io::Read;
-use std::path::Path;
 use std::process::ExitCode;
 
 use capture::writer::{InterfaceStats, RotatingWriter, Rotation, SessionFile};
 use capture::{Frame, Timestamp};
 use pipeline::{Config, Pipeline};
 use report::{Analyzer, CaptureInfo};
-use sha2::{Digest, Sha256};
 
 use super::Session;
 use super::view::Live;
@@ -264,7 +261,7 @@ fn capture_infos(
                     "deleted by the rotation (--rotate-files): its evidence is gone".to_string(),
                 );
             } else if at_end {
-                info.sha256 = sha256_of(&f.path);
+                info.sha256 = crate::input::sha256_of(&f.path);
             }
             info
         })
@@ -273,18 +270,4 @@ fn capture_infos(
         last.warnings.extend(drops);
     }
     out
-}
-
-fn sha256_of(path: &Path) -> Option<String> {
-    let mut f = std::fs::File::open(path).ok()?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
