@@ -135,6 +135,11 @@ pub(crate) struct AnalysisArgs {
     /// `$PHONEHOME_CACHE_DIR`, mode 0600: it holds the profile's data).
     #[arg(long)]
     pub(crate) no_cache: bool,
+    /// The device these captures are of (`pixel-7`, `redmi-2014`): every finding, destination
+    /// and capture of the report names it, so that reports of several devices can be told
+    /// apart and compared.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) device: Option<String>,
     #[command(flatten)]
     pub(crate) data: DataArgs,
 }
@@ -288,9 +293,20 @@ pub(crate) struct WatchArgs {
     /// is all of the phone's on the access point or gateway it uses).
     #[arg(long)]
     pub(crate) promiscuous: bool,
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
+    #[command(flatten)]
+    pub(crate) session: SessionArgs,
+    #[command(flatten)]
+    pub(crate) guard: WatchGuardArgs,
+}
+
+/// The pcapng a live session writes, and its rotation (`watch`, `vpn`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct WriteArgs {
     /// Write what is captured to this pcapng (mode 0600; the next files of a rotation are
     /// NAME-2.pcapng, NAME-3.pcapng, ...): the evidence of every finding, and a session that
-    /// `analyze` can read again.
+    /// `analyze` can read again. The VPN gateway writes one per device: NAME-DEVICE.pcapng.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) write: Option<PathBuf>,
     /// Start the next pcapng file when the current one reaches this size (`500M`, `2G`).
@@ -302,6 +318,11 @@ pub(crate) struct WatchArgs {
     /// pcapng files kept; the oldest is deleted beyond (never an unbounded session).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub(crate) rotate_files: usize,
+}
+
+/// What a live session analyses, shows and writes at its end (`watch`, `vpn`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct SessionArgs {
     /// TLS key log to open TLS with (NSS format); repeatable. Read once at the start.
     #[arg(long = "keylog", value_name = "FILE")]
     pub(crate) keylogs: Vec<PathBuf>,
@@ -327,8 +348,6 @@ pub(crate) struct WatchArgs {
     /// Bearer`); without it a non-loopback --web gets a random one.
     #[arg(long, value_name = "TOKEN", requires = "web")]
     pub(crate) web_token: Option<String>,
-    #[command(flatten)]
-    pub(crate) guard: WatchGuardArgs,
     /// Seconds between refreshes of the views.
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
     pub(crate) refresh: f64,

@@ -357,3 +357,30 @@ fn countries_out_of_the_box() {
     assert!(source.contains("geo-whois-asn-country"), "{source}");
     let _ = std::fs::remove_dir_all(&empty);
 }
+
+#[test]
+fn device_names_every_finding_destination_and_capture() {
+    let (_, plain) = analyze(&["examples/demo.pcapng", "--profile", "examples/profile.toml"]);
+    let (out, doc) = analyze(&[
+        "examples/demo.pcapng",
+        "--profile",
+        "examples/profile.toml",
+        "--device",
+        "redmi-1s",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(findings(&doc).len(), findings(&plain).len(), "one device: the same findings");
+    assert!(findings(&doc).iter().all(|f| f["device"] == "redmi-1s"));
+    assert!(findings(&plain).iter().all(|f| f["device"].is_null()));
+    let dests = doc["destinations"].as_array().unwrap();
+    assert!(dests.iter().all(|d| d["devices"] == serde_json::json!(["redmi-1s"])), "{dests:?}");
+    assert_eq!(doc["captures"][0]["device"], "redmi-1s");
+    // People see it too.
+    let text = Command::new(env!("CARGO_BIN_EXE_phonehome"))
+        .current_dir(root())
+        .args(["analyze", "examples/demo.pcapng", "--profile", "examples/profile.toml"])
+        .args(["--device", "redmi-1s", "--format", "md"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains(r"redmi-1s: imei\[0\]"));
+}

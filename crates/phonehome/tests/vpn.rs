@@ -146,30 +146,34 @@ fn the_gateway_starts_and_stops_cleanly() {
     assert!(
         run(&["vpn", "init", "--state", state, "--endpoint", "192.0.2.7:51820"]).status.success()
     );
-    let ns = format!("phvr{}", std::process::id());
-    assert!(Command::new("ip").args(["netns", "add", &ns]).status().unwrap().success());
+    // The namespace, and the gateway in it, go whatever happens.
+    let mut net = testkit::netns::Net::new(&format!("phvr{}", std::process::id()), &[""]);
+    let ns = net.names[0].clone();
     let mut child = Command::new("ip")
         .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_phonehome"), "vpn", "--state", state])
-        .args(["--listen", "127.0.0.1:51820"])
+        .args(["--listen", "127.0.0.1:51820", "--upstream", "192.0.2.53"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let pid = child.id().to_string();
+    net.children.push(child);
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    while !line.contains("VPN gateway on") {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut err, &mut line).unwrap() > 0);
+    }
     assert!(
         line.starts_with(
-            "phonehome: VPN gateway on udp 127.0.0.1:51820 (phvpn0, 1 devices: phone)"
+            "phonehome: VPN gateway on udp 127.0.0.1:51820 (phvpn0, 1 devices: phone;"
         ),
         "{line}"
     );
     let tables =
         Command::new("ip").args(["netns", "exec", &ns, "nft", "list", "tables"]).output().unwrap();
     assert!(String::from_utf8_lossy(&tables.stdout).contains("phonehome_vpn"));
-    assert!(
-        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success()
-    );
-    let status = child.wait().unwrap();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = net.children[0].wait().unwrap();
     let mut rest = String::new();
     let _ = std::io::Read::read_to_string(&mut err, &mut rest);
     assert_eq!(status.code(), Some(0), "{rest}");
@@ -177,6 +181,6 @@ fn the_gateway_starts_and_stops_cleanly() {
     let tables =
         Command::new("ip").args(["netns", "exec", &ns, "nft", "list", "tables"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&tables.stdout).contains("phonehome_vpn"), "table removed");
-    let _ = Command::new("ip").args(["netns", "del", &ns]).status();
+    drop(net);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -205,6 +205,9 @@ struct FlowState {
     alpn: Vec<String>,
     cert: Option<proto::CertNames>,
     events: u64,
+    /// The capture file of its latest data (a live gateway feeds each device's packets as its
+    /// own file; a rotation moves on to the next one): what its record and its last events name.
+    file: usize,
 }
 
 /// The flow sink: parses, names, and forwards to the observer.
@@ -234,12 +237,14 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             alpn: Vec::new(),
             cert: None,
             events: 0,
+            file: self.file,
         });
         self.flows.insert(flow.id, state);
     }
 
     fn data(&mut self, flow: &FlowInfo, dir: Direction, chunk: Chunk<'_>, meta: Meta) {
         let Some(state) = self.flows.get_mut(&flow.id) else { return };
+        state.file = self.file;
         state.session.data_keyed(
             flow,
             dir,
@@ -301,12 +306,12 @@ impl<O: Observer> FlowSink for Dispatch<O> {
                 Event::HttpResponse(_) => Direction::ToClient,
                 _ => Direction::ToServer,
             };
-            let ctx = Context::of(self.file, flow, dir, meta, &state.session);
+            let ctx = Context::of(state.file, flow, dir, meta, &state.session);
             state.events += 1;
             self.event_count += 1;
             self.observer.event(&ctx, &event);
         }
-        let record = state.record(self.file, flow, &self.names);
+        let record = state.record(flow, &self.names);
         self.tls.count(&record);
         self.observer.flow_end(&record);
     }
@@ -315,7 +320,7 @@ impl<O: Observer> FlowSink for Dispatch<O> {
 impl FlowState {
     /// The flow's record as things stand: final when the flow has ended, provisional (a live
     /// view's) while it is open.
-    fn record(&self, file: usize, flow: &FlowInfo, names: &DnsNames) -> FlowRecord {
+    fn record(&self, flow: &FlowInfo, names: &DnsNames) -> FlowRecord {
         let dns_chain = self
             .dns_chain_at_start
             .clone()
@@ -331,7 +336,7 @@ impl FlowState {
             (None, NameSource::None)
         };
         FlowRecord {
-            file,
+            file: self.file,
             info: flow.clone(),
             protocol: self.session.protocol(),
             name,
@@ -435,6 +440,12 @@ impl<O: Observer> Pipeline<O> {
         self.span = None;
     }
 
+    /// The frames that follow belong to capture `file`, already begun: a gateway interleaves
+    /// its devices' captures, one per device.
+    pub fn switch_file(&mut self, file: usize) {
+        self.dispatch.file = file;
+    }
+
     /// Capture time moved on to `ts` with no frame (a live source's tick): flows idle past their
     /// limits end now. The output is the same as without ticks, as long as no tick is later than
     /// the frame that follows it.
@@ -466,7 +477,7 @@ impl<O: Observer> Pipeline<O> {
         open.into_iter()
             .filter_map(|f| {
                 let state = self.dispatch.flows.get(&f.id)?;
-                Some(state.record(self.dispatch.file, f, &self.dispatch.names))
+                Some(state.record(f, &self.dispatch.names))
             })
             .collect()
     }

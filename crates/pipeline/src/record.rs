@@ -8,7 +8,8 @@ use crate::NameSource;
 /// Everything known about one flow when it ended.
 #[derive(Debug, Clone)]
 pub struct FlowRecord {
-    /// Capture file index (0-based) in which the flow ended.
+    /// Capture file index (0-based) of the flow's latest data (where it began when it carried
+    /// none).
     pub file: usize,
     /// Addresses, counters, times, state and flags from the flow stage.
     pub info: FlowInfo,

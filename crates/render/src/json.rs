@@ -62,6 +62,7 @@ pub(crate) fn finding_json(f: &Finding) -> Value {
         "severity": f.severity.as_str(),
         "severity_reason": f.severity_reason,
         "shared_with": f.shared_with,
+        "device": f.device,
         "count": f.count,
         "first_seen": rfc3339(f.first_seen),
         "last_seen": rfc3339(f.last_seen),
@@ -74,6 +75,7 @@ pub(crate) fn destination_json(d: &Destination) -> Value {
         "host": d.host,
         "domain": d.domain,
         "ips": d.ips,
+        "devices": d.devices,
         "cnames": d.cnames,
         "protocols": d.protocols,
         "encrypted": d.protection.is_encrypted(),
@@ -121,6 +123,7 @@ pub(crate) fn capture_json(c: &CaptureInfo) -> Value {
         "duration_s": duration,
         "warnings": c.warnings,
         "error": c.error,
+        "device": c.device,
     })
 }
 

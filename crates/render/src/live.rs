@@ -65,7 +65,7 @@ pub struct Changes {
 fn finding_key(f: &Finding) -> FindingKey {
     (
         f.data.as_str(),
-        f.item.clone(),
+        f.item_shown(),
         matches!(f.source, Source::Profile),
         f.host.clone(),
         f.encoding.clone(),

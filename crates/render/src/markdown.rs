@@ -99,9 +99,9 @@ fn findings_table(out: &mut String, findings: &[&Finding]) {
     );
     for f in findings {
         let item = match f.source {
-            Source::Profile => escape(&f.item),
+            Source::Profile => escape(&f.item_shown()),
             Source::Heuristic { confidence } => {
-                format!("{} (heuristic, confidence {confidence:.2})", escape(&f.item))
+                format!("{} (heuristic, confidence {confidence:.2})", escape(&f.item_shown()))
             }
         };
         let frame = f

@@ -354,8 +354,10 @@ fn findings_table(
     ];
     for f in findings {
         let item = match f.source {
-            Source::Profile => f.item.clone(),
-            Source::Heuristic { confidence } => format!("{} (guess {confidence:.1})", f.item),
+            Source::Profile => f.item_shown(),
+            Source::Heuristic { confidence } => {
+                format!("{} (guess {confidence:.1})", f.item_shown())
+            }
         };
         rows.push(vec![
             styled(f.severity.as_str(), severity_style(f.severity)),

@@ -49,6 +49,11 @@ pub struct Options {
     pub scan_responses: bool,
     /// Capture names, by file index, for evidence.
     pub files: Vec<String>,
+    /// The device each capture is of, by file index (a VPN gateway's devices): every finding
+    /// and destination of its flows names it.
+    pub devices: Vec<Option<String>>,
+    /// The device of every capture without one in [`Options::devices`] (`analyze --device`).
+    pub device: Option<String>,
     /// Heuristic settings (the region for national phone numbers).
     pub heuristic: heuristic::Options,
 }
@@ -134,7 +139,8 @@ struct FlowHits {
     recur: Vec<recurrence::Pending>,
 }
 
-type Key = (DataKind, String, bool, String, String, String);
+/// A finding's identity: data kind, item, from the profile, host, encoding, place, device.
+type Key = (DataKind, String, bool, String, String, String, Option<String>);
 
 /// Scans one run for personal data. Feed it to [`pipeline::Pipeline`], then call
 /// [`Analyzer::into_report`].
@@ -262,6 +268,13 @@ impl Analyzer {
         match item.contact {
             Some(n) if !self.options.reveal => format!("contact[{n}]"),
             _ => item.label.clone(),
+        }
+    }
+
+    fn device_of(&self, file: usize) -> Option<&str> {
+        match self.options.devices.get(file) {
+            Some(Some(d)) => Some(d),
+            _ => self.options.device.as_deref(),
         }
     }
 
@@ -466,7 +479,8 @@ impl Analyzer {
         let mut book = self.book.clone();
         for record in open {
             let protection = self.protection_of(record);
-            book.fold(record, protection, self.flows.get(&record.info.id));
+            let device = self.device_of(record.file);
+            book.fold(record, device, protection, self.flows.get(&record.info.id));
         }
         report_of(book, self.recur.recurring())
     }
@@ -478,6 +492,14 @@ impl Analyzer {
             self.options.files.resize(index + 1, String::new());
         }
         self.options.files[index] = name;
+    }
+
+    /// Says which device capture file `index` is of (see [`Options::devices`]).
+    pub fn set_file_device(&mut self, index: usize, device: Option<String>) {
+        if self.options.devices.len() <= index {
+            self.options.devices.resize(index + 1, None);
+        }
+        self.options.devices[index] = device;
     }
 
     /// True when the open flow `id` carried a hit so far.
@@ -628,11 +650,13 @@ impl Observer for Analyzer {
         let protection = self.protection_of(record);
         self.entropy.remove(&record.info.id);
         let hits = self.flows.remove(&record.info.id);
-        let at = self.book.fold(record, protection, hits.as_ref());
+        let device = self.device_of(record.file).map(str::to_string);
+        let at = self.book.fold(record, device.as_deref(), protection, hits.as_ref());
         let Some(hits) = hits else { return };
         if !hits.recur.is_empty() {
             let mut base =
                 Finding::at(at.host, at.ip, at.port, at.protocol, protection, record.info.first);
+            base.device = device;
             let show = recurrence::Show { reveal: self.options.reveal, files: &self.options.files };
             for p in hits.recur {
                 base.exposure = exposure(protection, &p.where_);
@@ -641,6 +665,9 @@ impl Observer for Analyzer {
         }
     }
 }
+
+#[cfg(test)]
+mod devices_tests;
 
 #[cfg(test)]
 mod tests {

@@ -97,6 +97,9 @@ pub struct Finding {
     /// For an `identifier` found by recurrence: the other parties the device sent the same
     /// value to (organisations, or registrable domains when unknown); empty otherwise.
     pub shared_with: Vec<String>,
+    /// The device that sent it, when the run knows its devices (`analyze --device`, the VPN
+    /// gateway's devices); the same data from two devices are two findings.
+    pub device: Option<String>,
 }
 
 /// One message that carried several contacts of the profile's address book.
@@ -119,6 +122,8 @@ pub struct Destination {
     pub host: String,
     /// Server addresses seen.
     pub ips: BTreeSet<String>,
+    /// The devices that talked to it, when the run knows its devices.
+    pub devices: BTreeSet<String>,
     /// Application protocols seen.
     pub protocols: BTreeSet<&'static str>,
     /// Flows.
@@ -209,6 +214,8 @@ pub struct CaptureInfo {
     pub warnings: Vec<String>,
     /// The error that stopped reading, if any (what came before it is in the report).
     pub error: Option<String>,
+    /// The device it is a capture of, when known (`analyze --device`, a VPN gateway's device).
+    pub device: Option<String>,
 }
 
 /// The device the report is about, from the profile.
@@ -304,6 +311,16 @@ impl Finding {
             severity: Severity::Info,
             severity_reason: String::new(),
             shared_with: Vec::new(),
+            device: None,
+        }
+    }
+
+    /// The item as the tables show it: prefixed with its device when the run knows devices
+    /// (`phone: imei[0]`).
+    pub fn item_shown(&self) -> String {
+        match &self.device {
+            Some(d) => format!("{d}: {}", self.item),
+            None => self.item.clone(),
         }
     }
 

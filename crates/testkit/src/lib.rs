@@ -73,6 +73,7 @@ pub mod conversation;
 pub mod h2_session;
 pub mod matrix;
 pub mod mix;
+pub mod netns;
 pub mod packet;
 pub mod pcap;
 pub mod pcapng;

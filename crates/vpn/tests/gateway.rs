@@ -14,9 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-mod common;
-
-use common::{Net, ok, sh};
+use testkit::netns::{ok, sh};
 use vpn::State;
 use vpn::gateway::{Flow, Gateway, Options, Verdict};
 
@@ -37,27 +35,16 @@ fn fetch(ns: &str, url: &str) -> String {
 
 #[test]
 fn a_phone_reaches_the_internet_through_the_gateway_and_nothing_else() {
-    if !common::can_run("vpn (gateway end to end)", &["wireguard-go", "wg", "ip", "nft", "python3"])
-    {
+    if !testkit::netns::can_run(
+        "PHONEHOME_VPN_TEST",
+        "vpn (gateway end to end)",
+        &["wireguard-go", "wg", "ip", "nft", "python3"],
+    ) {
         return;
     }
     let id = std::process::id();
-    let mut net = Net::new(&format!("phg{id}"), &["p", "g", "i"]);
-    let [phone, gw, inet] = [0, 1, 2].map(|i| net.names[i].clone());
-    net.link(&phone, "gp0", &gw, "gp1");
-    net.link(&gw, "gi0", &inet, "gi1");
-    ok(&phone, "ip addr add 10.196.0.2/24 dev gp0 && ip link set gp0 up && ip link set lo up");
-    ok(
-        &gw,
-        "ip addr add 10.196.0.1/24 dev gp1 && ip link set gp1 up && ip link set lo up && \
-             ip addr add 198.51.100.1/24 dev gi0 && ip addr add 2001:db8:100::1/64 dev gi0 nodad && \
-             ip link set gi0 up",
-    );
-    ok(
-        &inet,
-        "ip addr add 198.51.100.10/24 dev gi1 && ip addr add 2001:db8:100::10/64 dev gi1 nodad && \
-               ip link set gi1 up && ip link set lo up",
-    );
+    let (mut net, [phone, gw, inet]) =
+        testkit::netns::phone_gateway_internet(&format!("phg{id}"), 196);
     // A stale table, as a crashed gateway would leave it.
     ok(&gw, "nft add table inet phonehome_vpn && nft add chain inet phonehome_vpn stale");
 
@@ -115,7 +102,7 @@ fn a_phone_reaches_the_internet_through_the_gateway_and_nothing_else() {
     assert!(tables.contains("masquerade") && !tables.contains("stale"), "{tables}");
 
     // The phone: wireguard-go, everything routed into the tunnel.
-    common::phone(
+    testkit::netns::phone(
         &mut net,
         &phone,
         &conf,

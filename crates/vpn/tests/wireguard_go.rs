@@ -13,9 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-mod common;
-
-use common::{Net, ok};
+use testkit::netns::{Net, ok};
 use vpn::State;
 use vpn::endpoint::{Endpoint, EndpointStats};
 
@@ -96,7 +94,8 @@ fn echo(packet: &[u8]) -> Option<Vec<u8>> {
 
 #[test]
 fn wireguard_go_talks_to_the_endpoint_both_ways() {
-    if !common::can_run(
+    if !testkit::netns::can_run(
+        "PHONEHOME_VPN_TEST",
         "vpn (endpoint against wireguard-go)",
         &["wireguard-go", "wg", "ip", "python3"],
     ) {
@@ -142,7 +141,7 @@ fn wireguard_go_talks_to_the_endpoint_both_ways() {
     ready_rx.recv_timeout(Duration::from_secs(5)).unwrap();
 
     // The phone: wireguard-go, configured from the printed text.
-    common::phone(
+    testkit::netns::phone(
         &mut net,
         &phone,
         &conf,

@@ -142,8 +142,14 @@ pub(crate) fn prepare(
         })),
         Some(path) => Entities::Ready(super::load_entities(Some(path))?),
     };
-    let options =
-        Options { reveal, scan_responses, files, heuristic: detect::heuristic::Options { region } };
+    let options = Options {
+        reveal,
+        scan_responses,
+        files,
+        devices: Vec::new(),
+        device: analysis.device.clone(),
+        heuristic: detect::heuristic::Options { region },
+    };
     // The geo data loads on a thread while the captures are read: it is only needed for the report.
     // The built-in country table decodes on another (lookups wait for it; a run with nothing to
     // look up does not).
@@ -186,6 +192,9 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
         Err(code) => return Ok(Err(code)),
     };
     report.captures = run.captures;
+    for c in &mut report.captures {
+        c.device.clone_from(&i.analysis.device);
+    }
     report.coverage.secrets = run.secrets;
     report.device = device;
     report.attribute(&entities, &geo);

@@ -1,13 +1,17 @@
 //! `phonehome vpn`: the WireGuard gateway a phone joins. `vpn init` and `vpn peers` make its
 //! state and the devices' configurations; `vpn --state DIR` runs it (forwarding through a TUN
-//! device and the kernel's NAT; watching and filtering are the next slices). The contracts are
-//! the `vpn` crate's.
+//! device and the kernel's NAT, watched as `watch` watches an interface: `serve`). The
+//! contracts are the `vpn` crate's.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use vpn::State;
+
+use crate::cli::{SessionArgs, WriteArgs};
+
+mod serve;
 
 /// Arguments of `phonehome vpn`: run the gateway, or manage its state.
 #[derive(Debug, clap::Args)]
@@ -27,6 +31,24 @@ pub(crate) struct VpnArgs {
     /// Let the devices reach private networks (RFC 1918, link-local, ...) and this host.
     #[arg(long)]
     pub(crate) allow_lan: bool,
+    /// Resolver the devices' DNS is forwarded to by the built-in guard (repeatable; default:
+    /// this machine's, from /etc/resolv.conf).
+    #[arg(long, value_name = "ADDR[:PORT]")]
+    pub(crate) upstream: Vec<guard::server::config::Addr>,
+    /// Blocklist (the guard's formats: hosts, domains, adblock; `phonehome block` writes one
+    /// from a report): its names get no answer from the guard (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) block: Vec<PathBuf>,
+    /// Allowlist: names never blocked (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) allow: Vec<PathBuf>,
+    /// The guard's SQLite query log (mode 0600): every query of every device, with its verdict.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) db: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
+    #[command(flatten)]
+    pub(crate) session: SessionArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -101,7 +123,7 @@ pub(crate) fn run(args: &VpnArgs) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::from(2))
     };
     let Some(command) = &args.command else {
-        return serve(args);
+        return serve::serve(args);
     };
     match command {
         VpnCommand::Init { state, endpoint, name, qr } => {
@@ -198,72 +220,4 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         options.open(path).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
     f.write_all(bytes).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
     Ok(())
-}
-
-/// Runs the gateway until SIGINT or SIGTERM: the devices' traffic forwarded through the TUN
-/// device and the kernel's NAT (`vpn::gateway`).
-fn serve(args: &VpnArgs) -> anyhow::Result<ExitCode> {
-    let Some(dir) = &args.state else {
-        eprintln!(
-            "phonehome: vpn: --state DIR (made by `phonehome vpn init`), or a subcommand (init, \
-             peers)"
-        );
-        return Ok(ExitCode::from(2));
-    };
-    let state = match State::open(dir) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("phonehome: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let listen = args
-        .listen
-        .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], state.settings.listen_port)));
-    let options = vpn::gateway::Options {
-        listen,
-        tun_name: args.tun.clone(),
-        allow_lan: args.allow_lan,
-        host_ports: Vec::new(),
-    };
-    let stop = super::watch::stop_flag()?;
-    let mut gateway = match vpn::gateway::Gateway::start(&state, &options) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("phonehome: vpn: {e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let names: Vec<&str> = state.settings.peers.iter().map(|p| p.name.as_str()).collect();
-    eprintln!(
-        "phonehome: VPN gateway on udp {listen} ({}, {} devices: {}); Ctrl-C stops it",
-        args.tun,
-        names.len(),
-        names.join(", ")
-    );
-    let mut packets = [0u64; 2];
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        let r = gateway.run_once(std::time::Duration::from_millis(100), &mut |flow, _, _| {
-            packets[usize::from(flow == vpn::gateway::Flow::In)] += 1;
-            vpn::gateway::Verdict::Pass
-        });
-        if let Err(e) = r {
-            eprintln!("phonehome: vpn: {e}");
-            gateway.stop();
-            return Ok(ExitCode::from(2));
-        }
-    }
-    let s = gateway.endpoint().stats;
-    gateway.stop();
-    eprintln!(
-        "phonehome: VPN gateway stopped: {} packets out, {} in; {} datagrams refused (invalid {}, \
-         unknown key {}, spoofed source {})",
-        packets[0],
-        packets[1],
-        s.invalid + s.unknown_peer + s.spoofed,
-        s.invalid,
-        s.unknown_peer,
-        s.spoofed
-    );
-    Ok(ExitCode::SUCCESS)
 }

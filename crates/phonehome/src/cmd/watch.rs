@@ -17,16 +17,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::cli::WatchArgs;
+use crate::cli::{SessionArgs, WatchArgs};
 use crate::input::print_stats;
 
 use super::analyze::{Data, Prepared, exit_code, format_for, prepare, render_as, write_file};
 
-mod iface;
+pub(crate) mod iface;
 mod replay;
 mod view;
 
-use view::{Live, View};
+pub(crate) use view::Live;
+use view::View;
 
 /// Open flows folded into a snapshot besides those that carried data (the rest are counted when
 /// they end): bounds the work of a refresh during a flood of connections.
@@ -36,22 +37,47 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
     if args.list_interfaces {
         return iface::list_interfaces();
     }
-    if args.write.is_some() && !args.replay.is_empty() {
+    if args.write.write.is_some() && !args.replay.is_empty() {
         eprintln!(
             "phonehome: --write is for live capture; a replay's evidence is the capture it reads"
         );
         return Ok(ExitCode::from(2));
     }
+    let stop = stop_flag()?;
+    let files: Vec<String> = args.replay.iter().map(|p| p.display().to_string()).collect();
+    let (guard, tap) = match start_guard(args) {
+        Ok(g) => g,
+        Err(code) => return Ok(code),
+    };
+    let code = session(&args.session, files, stop, |analyzer, live| {
+        live.tap = tap;
+        if args.replay.is_empty() {
+            iface::run(args, analyzer, live)
+        } else {
+            Ok(Ok(replay::run(args, analyzer, live)))
+        }
+    });
+    if let Some(g) = guard
+        && let Err(e) = g.stop()
+    {
+        eprintln!("phonehome: the DNS guard: {e}");
+    }
+    code
+}
+
+/// A live session: prepares the analysis (`files` name the captures of a replay), starts the
+/// views, lets `source` feed the pipeline until it stops, then writes the final report. The
+/// source returns `Err(code)` after saying why it could not start.
+pub(crate) fn session(
+    args: &SessionArgs,
+    files: Vec<String>,
+    stop: Arc<AtomicBool>,
+    source: impl FnOnce(report::Analyzer, &mut Live<'_>) -> anyhow::Result<Result<Session, ExitCode>>,
+) -> anyhow::Result<ExitCode> {
     if !(args.refresh.is_finite() && args.refresh >= 0.05) {
         eprintln!("phonehome: --refresh: at least 0.05 seconds");
         return Ok(ExitCode::from(2));
     }
-    let stop = stop_flag()?;
-    let files: Vec<String> = if args.replay.is_empty() {
-        Vec::new()
-    } else {
-        args.replay.iter().map(|p| p.display().to_string()).collect()
-    };
     let prepared =
         match prepare(&args.analysis, args.report.reveal, args.report.scan_responses, files) {
             Ok(p) => p,
@@ -67,31 +93,16 @@ pub(crate) fn run(args: &WatchArgs) -> anyhow::Result<ExitCode> {
         Ok(w) => w,
         Err(code) => return Ok(code),
     };
-    let (guard, tap) = match start_guard(args) {
-        Ok(g) => g,
-        Err(code) => return Ok(code),
-    };
     let view = View::choose(args);
-    let mut live = Live::new(&data, device.clone(), view, args, stop.clone(), web);
-    live.tap = tap;
-    let session = if args.replay.is_empty() {
-        match iface::run(args, analyzer, &mut live)? {
-            Ok(s) => s,
-            Err(code) => {
-                live.close_view();
-                return Ok(code);
-            }
+    let mut live = Live::new(&data, device.clone(), view, args, stop, web);
+    let session = match source(analyzer, &mut live)? {
+        Ok(s) => s,
+        Err(code) => {
+            live.close_view();
+            return Ok(code);
         }
-    } else {
-        replay::run(args, analyzer, &mut live)
     };
-    let code = finish(args, session, &data, device, live);
-    if let Some(g) = guard
-        && let Err(e) = g.stop()
-    {
-        eprintln!("phonehome: the DNS guard: {e}");
-    }
-    code
+    finish(args, session, &data, device, live)
 }
 
 /// The DNS guard in this process, when `--guard` asks for it, and its count of blocked queries.
@@ -133,8 +144,46 @@ pub(crate) struct Session {
     pub(crate) errored: bool,
 }
 
+/// A live source's pipeline: the session's options, its key logs loaded (`(errored, secrets)`:
+/// a bad key log is said and counted, the session goes on).
+pub(crate) fn live_pipeline(
+    args: &SessionArgs,
+    analyzer: report::Analyzer,
+) -> (pipeline::Pipeline<report::Analyzer>, bool, u64) {
+    let config = pipeline::Config {
+        session: proto::SessionOptions { decode_responses: args.report.scan_responses },
+        ..pipeline::Config::default()
+    };
+    let mut pipeline = pipeline::Pipeline::new(config, analyzer);
+    let (errored, secrets) = crate::input::load_keylogs(&args.keylogs, pipeline.keys_mut());
+    (pipeline, errored, secrets)
+}
+
+impl Session {
+    /// The session of a source that stopped: its captures (the last one carries `failure`, said
+    /// on standard error under `who`), the pipeline's analyzer and counters.
+    pub(crate) fn ended(
+        pipeline: pipeline::Pipeline<report::Analyzer>,
+        mut captures: Vec<report::CaptureInfo>,
+        failure: Option<String>,
+        who: &str,
+        secrets: u64,
+        mut errored: bool,
+    ) -> Self {
+        if let Some(why) = failure {
+            eprintln!("phonehome: {who}: {why}");
+            if let Some(last) = captures.last_mut() {
+                last.error = Some(why);
+            }
+            errored = true;
+        }
+        let (analyzer, stats) = pipeline.finish();
+        Self { analyzer, stats, captures, secrets, errored }
+    }
+}
+
 fn finish(
-    args: &WatchArgs,
+    args: &SessionArgs,
     session: Session,
     data: &Data,
     device: Option<report::Device>,
@@ -145,6 +194,11 @@ fn finish(
     live.status.bytes = stats.frame_bytes;
     let (mut report, astats) = analyzer.into_report();
     report.captures = captures;
+    if let Some(d) = &args.analysis.device {
+        for c in report.captures.iter_mut().filter(|c| c.device.is_none()) {
+            c.device = Some(d.clone());
+        }
+    }
     report.coverage.secrets = secrets;
     report.device = device;
     report.attribute(&data.entities, &data.geo);
@@ -176,7 +230,7 @@ fn finish(
 }
 
 /// The live view's server, when `--web` asks for one; the address to open is printed.
-fn start_web(args: &WatchArgs) -> Result<Option<web::Server>, ExitCode> {
+fn start_web(args: &SessionArgs) -> Result<Option<web::Server>, ExitCode> {
     let Some(addr) = args.web else { return Ok(None) };
     let token = match (&args.web_token, web::needs_token(&addr)) {
         (Some(t), _) if t.is_empty() => {

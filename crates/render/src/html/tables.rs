@@ -146,7 +146,7 @@ fn finding_row(out: &mut String, f: &Finding, start: Option<Timestamp>) {
         badge(f.severity),
         Esc(&f.severity_reason),
         Esc(data_words(f.data)),
-        Esc(&f.item),
+        Esc(&f.item_shown()),
         Esc(&f.encoding),
         Esc(&f.where_),
         exposure_html(f.exposure),

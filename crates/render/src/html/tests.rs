@@ -79,6 +79,7 @@ fn finding(
         severity,
         severity_reason: format!("rated {}", severity.as_str()),
         shared_with: Vec::new(),
+        device: None,
     }
 }
 
@@ -94,6 +95,7 @@ fn destination(
     severity: Severity,
 ) -> Destination {
     Destination {
+        devices: Default::default(),
         host: host.into(),
         ips: [ip.to_string()].into(),
         protocols: ["http"].into(),
@@ -236,6 +238,7 @@ fn demo() -> Report {
         }],
         geo_source: Some("ip-location-db (2026-11-01)".into()),
         captures: vec![CaptureInfo {
+            device: None,
             path: "demo.pcapng".into(),
             sha256: Some("bacd253f4fe11474c5a1fb13776ae33c0549b69e7bceaba2333c96a99d70c8ae".into()),
             size: 65_732,

@@ -76,14 +76,14 @@
     table("findings", findings, [
       [(f) => f.severity, (f) => sev(f.severity)],
       [(f) => f.data],
-      [(f) => f.item],
+      [(f) => (f.device ? f.device + ": " : "") + f.item],
       [(f) => f.host],
       [(f) => f.party || "unknown"],
       [(f) => f.where],
       [(f) => f.protection],
       [(f) => f.count, "num"],
       [(f) => f.evidence.length ? f.evidence[0].value + " (" + f.evidence[0].file.split("/").pop() + " #" + f.evidence[0].frame + ")" : ""],
-    ], (f) => "f:" + [f.data, f.item, f.source, f.host, f.encoding, f.where].join("|"));
+    ], (f) => "f:" + [f.device, f.data, f.item, f.source, f.host, f.encoding, f.where].join("|"));
     const blocked = s.blocked || [];
     $("blocked-section").hidden = s.blocked == null;
     table("blocked", blocked, [

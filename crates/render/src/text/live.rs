@@ -139,7 +139,7 @@ pub fn screen(report: &Report, status: &Status, style: &Style, rows: usize) -> S
 
 /// `IMEI imei[0]`, or the data kind and a heuristic's masked value.
 pub fn finding_words(f: &Finding) -> String {
-    format!("{} {}", report::summary::data_words(f.data), f.item)
+    format!("{} {}", report::summary::data_words(f.data), f.item_shown())
 }
 
 /// The kinds of data a destination received: `IMEI, phone number`.

@@ -52,11 +52,13 @@ pub(crate) fn finding(host: &str, data: DataKind, item: &str, severity: Severity
         severity,
         severity_reason: "device identifier readable by anyone on the path".into(),
         shared_with: Vec::new(),
+        device: None,
     }
 }
 
 pub(crate) fn destination(host: &str, protection: Protection) -> Destination {
     Destination {
+        devices: Default::default(),
         host: host.into(),
         ips: BTreeSet::from(["203.0.113.17".to_string()]),
         protocols: BTreeSet::from(["http"]),
@@ -140,6 +142,7 @@ pub(crate) fn sample(host: &str) -> Report {
         }],
         geo_source: Some("test".into()),
         captures: vec![CaptureInfo {
+            device: None,
             path: "examples/demo.pcapng".into(),
             sha256: Some("bacd253f4fe11474c5a1fb13776ae33c0549b69e7bceaba2333c96a99d70c8ae".into()),
             size: 65732,

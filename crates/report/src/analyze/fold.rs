@@ -71,6 +71,7 @@ impl Book {
     pub(super) fn fold(
         &mut self,
         record: &FlowRecord,
+        device: Option<&str>,
         protection: Protection,
         hits: Option<&FlowHits>,
     ) -> Folded {
@@ -90,6 +91,11 @@ impl Book {
         *active = (*active).max(record.info.last);
         d.ips.insert(ip.clone());
         d.protocols.insert(protocol);
+        if let Some(device) = device
+            && !d.devices.contains(device)
+        {
+            d.devices.insert(device.to_string());
+        }
         if d.cert.is_none() {
             d.cert.clone_from(&record.cert);
         }
@@ -127,6 +133,7 @@ impl Book {
                 host.clone(),
                 p.encoding.clone(),
                 p.where_.clone(),
+                device.map(str::to_string),
             );
             if !self.findings.contains_key(&key) && self.findings.len() >= MAX_FINDINGS {
                 self.let_go_findings();
@@ -139,6 +146,7 @@ impl Book {
                 where_: p.where_.clone(),
                 reason: p.reason,
                 exposure: exposure(protection, &p.where_),
+                device: device.map(str::to_string),
                 ..Finding::at(host.clone(), folded.ip.clone(), port, protocol, protection, p.time)
             });
             f.count += 1;
@@ -212,7 +220,7 @@ mod tests {
         for i in 0..(MAX_DESTINATIONS as u32 + 5) {
             let mut r = super::super::tests::record(i, &format!("h{i}.example"));
             r.info.last = Timestamp(i64::from(i));
-            b.fold(&r, Protection::CleartextHttp, Some(&hits));
+            b.fold(&r, None, Protection::CleartextHttp, Some(&hits));
         }
         assert!(b.destinations.len() <= MAX_DESTINATIONS);
         assert_eq!(

@@ -6,12 +6,11 @@ use std::process::ExitCode;
 
 use capture::writer::{InterfaceStats, RotatingWriter, Rotation, SessionFile};
 use capture::{Frame, Timestamp};
-use pipeline::{Config, Pipeline};
 use report::{Analyzer, CaptureInfo};
 
 use super::Session;
 use super::view::Live;
-use crate::cli::WatchArgs;
+use crate::cli::{WatchArgs, WriteArgs};
 
 pub(super) fn list_interfaces() -> anyhow::Result<ExitCode> {
     match live::list() {
@@ -48,7 +47,7 @@ pub(super) fn list_interfaces() -> anyhow::Result<ExitCode> {
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The wall clock as a capture timestamp (what the kernel stamps packets with).
-fn wall_now() -> Timestamp {
+pub(crate) fn wall_now() -> Timestamp {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     Timestamp(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
@@ -73,25 +72,13 @@ pub(super) fn run(
         }
     };
     let link = iface.link();
-    let mut writer = match &args.write {
+    let app = format!("phonehome {} (watch -i {name})", env!("CARGO_PKG_VERSION"));
+    let mut writer = match &args.write.write {
         None => None,
-        Some(path) => {
-            let rotation = Rotation {
-                max_bytes: args.rotate_size,
-                max_age_ns: args
-                    .rotate_time
-                    .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
-                max_files: args.rotate_files.max(1),
-            };
-            let app = format!("phonehome {} (watch -i {name})", env!("CARGO_PKG_VERSION"));
-            match RotatingWriter::create(path, &app, args.snaplen, rotation) {
-                Ok(w) => Some(w),
-                Err(e) => {
-                    eprintln!("phonehome: {}: cannot write: {e}", path.display());
-                    return Ok(Err(ExitCode::from(2)));
-                }
-            }
-        }
+        Some(path) => match rotating_writer(&args.write, path, &app, args.snaplen) {
+            Ok(w) => Some(w),
+            Err(code) => return Ok(Err(code)),
+        },
     };
     live.status.source = match &args.filter {
         Some(f) => format!("{name} ({f})"),
@@ -105,12 +92,7 @@ pub(super) fn run(
         }
         None => analyzer.set_file_name(0, format!("{name} (live, not written)")),
     }
-    let config = Config {
-        session: proto::SessionOptions { decode_responses: args.report.scan_responses },
-        ..Config::default()
-    };
-    let mut pipeline = Pipeline::new(config, analyzer);
-    let (mut errored, secrets) = crate::input::load_keylogs(&args.keylogs, pipeline.keys_mut());
+    let (mut pipeline, mut errored, secrets) = super::live_pipeline(&args.session, analyzer);
     pipeline.begin_file(0);
     let mut frames = 0u64;
     let mut span: Option<(Timestamp, Timestamp)> = None;
@@ -203,16 +185,26 @@ pub(super) fn run(
         }
         None => None,
     };
-    let mut captures = capture_infos(&name, files.as_deref(), frames, span, &stats, true);
-    if let Some(why) = failure {
-        eprintln!("phonehome: {name}: {why}");
-        if let Some(last) = captures.last_mut() {
-            last.error = Some(why);
-        }
-        errored = true;
-    }
-    let (analyzer, stats) = pipeline.finish();
-    Ok(Ok(Session { analyzer, stats, captures, secrets, errored }))
+    let captures = capture_infos(&name, files.as_deref(), frames, span, &stats, true);
+    Ok(Ok(Session::ended(pipeline, captures, failure, &name, secrets, errored)))
+}
+
+/// The pcapng writer `--write` asks for, at `path`; `Err` after saying why it cannot be made.
+pub(crate) fn rotating_writer(
+    write: &WriteArgs,
+    path: &std::path::Path,
+    app: &str,
+    snaplen: u32,
+) -> Result<RotatingWriter, ExitCode> {
+    let rotation = Rotation {
+        max_bytes: write.rotate_size,
+        max_age_ns: write.rotate_time.map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+        max_files: write.rotate_files.max(1),
+    };
+    RotatingWriter::create(path, app, snaplen, rotation).map_err(|e| {
+        eprintln!("phonehome: {}: cannot write: {e}", path.display());
+        ExitCode::from(2)
+    })
 }
 
 /// The report's description of the session's input: each pcapng written (hashed at the end),
@@ -243,7 +235,17 @@ fn capture_infos(
             ..CaptureInfo::default()
         }];
     };
-    let mut out: Vec<CaptureInfo> = files
+    let mut out = file_infos(files, at_end);
+    if let Some(last) = out.last_mut() {
+        last.warnings.extend(drops);
+    }
+    out
+}
+
+/// The report's description of the pcapng files a session wrote: hashed at the end, and a
+/// file the rotation deleted says so.
+pub(crate) fn file_infos(files: &[SessionFile], at_end: bool) -> Vec<CaptureInfo> {
+    files
         .iter()
         .map(|f| {
             let mut info = CaptureInfo {
@@ -265,9 +267,5 @@ fn capture_infos(
             }
             info
         })
-        .collect();
-    if let Some(last) = out.last_mut() {
-        last.warnings.extend(drops);
-    }
-    out
+        .collect()
 }

@@ -64,9 +64,9 @@ pub(super) fn run(args: &WatchArgs, analyzer: report::Analyzer, live: &mut Live<
         &args.replay,
         analyzer,
         RunOptions {
-            hash: !args.report.no_hash,
-            keep_responses_coded: !args.report.scan_responses,
-            keylogs: args.keylogs.clone(),
+            hash: !args.session.report.no_hash,
+            keep_responses_coded: !args.session.report.scan_responses,
+            keylogs: args.session.keylogs.clone(),
         },
         &mut before,
     );

@@ -16,7 +16,7 @@ use render::text::live::{Status, screen};
 use report::{Analyzer, CaptureInfo, Device, Report};
 
 use super::MAX_LIVE_OPEN;
-use crate::cli::{ColorChoice, WatchArgs};
+use crate::cli::{ColorChoice, SessionArgs};
 use crate::cmd::analyze::{Data, terminal_width};
 
 /// An open flow without a name shows in the live view after this much capture time.
@@ -37,7 +37,7 @@ pub(crate) enum View {
 
 impl View {
     /// JSON lines when asked; else a screen on a terminal, plain lines elsewhere.
-    pub(crate) fn choose(args: &WatchArgs) -> Self {
+    pub(crate) fn choose(args: &SessionArgs) -> Self {
         if args.jsonl {
             return Self::Jsonl;
         }
@@ -80,7 +80,7 @@ impl<'a> Live<'a> {
         data: &'a Data,
         device: Option<Device>,
         view: View,
-        args: &WatchArgs,
+        args: &SessionArgs,
         stop: Arc<AtomicBool>,
         web: Option<web::Server>,
     ) -> Self {
