@@ -359,7 +359,7 @@ impl RotatingWriter {
 }
 
 /// Creates (or truncates) a file only its owner can read and write.
-fn create_private(path: &Path) -> io::Result<File> {
+pub fn create_private(path: &Path) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

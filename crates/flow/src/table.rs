@@ -241,6 +241,8 @@ pub struct FlowTable {
     tick: u64,
     /// Out-of-order bytes buffered across all flows.
     ooo_total: usize,
+    /// The slot and id of the latest packet's flow (see [`FlowTable::last_flow`]).
+    last: Option<(u32, FlowId)>,
 }
 
 impl FlowTable {
@@ -265,6 +267,7 @@ impl FlowTable {
             now: i64::MIN,
             tick: 0,
             ooo_total: 0,
+            last: None,
         }
     }
 
@@ -278,6 +281,7 @@ impl FlowTable {
     ) {
         self.now = self.now.max(ts.0);
         self.tick += 1;
+        self.last = None;
         self.expire(sink);
         let (kind, sport, dport, tcp) = match packet.transport {
             wire::Transport::Tcp(s) => (0x100, s.src_port, s.dst_port, Some(s)),
@@ -307,7 +311,16 @@ impl FlowTable {
             Some((idx, false, false)) => (idx, false),
             None => (self.create(&pkt, sink), true),
         };
+        self.last = self.slots[idx as usize].as_ref().map(|f| (idx, f.info.id));
         self.update(idx, new, &pkt, sink);
+    }
+
+    /// The flow of the packet [`FlowTable::process`] took last, as it stands after it: `None`
+    /// when that packet belonged to no flow (a late packet of an ended one) or ended and
+    /// removed its flow. A gateway decides on a connection from it, packet by packet.
+    pub fn last_flow(&self) -> Option<&FlowInfo> {
+        let (idx, id) = self.last?;
+        self.slots.get(idx as usize)?.as_ref().map(|f| &f.info).filter(|i| i.id == id)
     }
 
     /// End of all input: ends every open flow, in id order (buffered data is flushed with gaps,

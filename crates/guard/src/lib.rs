@@ -26,6 +26,7 @@
 
 use std::net::IpAddr;
 
+pub mod conn;
 pub mod export;
 pub mod policy;
 pub mod querylog;

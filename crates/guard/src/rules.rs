@@ -18,6 +18,7 @@
 //! | AdGuard/Adblock | `@@\|\|x^` | allows x and its subdomains |
 //! | plain list | `x` | x and all its subdomains (what Pi-hole's and AdGuard's domain lists mean) |
 //! | wildcard | `*.x` | the subdomains of x, not x |
+//! | address | `203.0.113.7`, `198.51.100.0/24`, `2001:db8::/32` | connections to it ([`Rules::check_addr`], the VPN gateway's); names are not checked against it |
 //!
 //! Comments (`#`, `!`, `;`, `//`), `[Adblock Plus 2.0]` headers, cosmetic rules (`##`, `#@#`,
 //! `#?#`, `#$#`), RPZ `$ORIGIN`/`$TTL` and SOA/NS records (parentheses spanning lines too), the
@@ -50,6 +51,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod addr;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -247,6 +249,7 @@ pub struct Rules {
     map: Map,
     rules: Vec<RuleInfo>,
     sources: Vec<Box<str>>,
+    addresses: addr::Addresses,
 }
 
 impl Rules {
@@ -311,14 +314,32 @@ impl Rules {
             (None, Some(b)) => (ListKind::Block, b),
             (None, None) => return None,
         };
+        self.matched(kind, id, key)
+    }
+
+    /// The match of rule `id`, of kind `kind`, that matched as `name`.
+    fn matched<'a>(&'a self, kind: ListKind, id: RuleId, name: &'a str) -> Option<Match<'a>> {
         let info = self.rules.get(id as usize)?;
         Some(Match {
             kind,
-            name: key,
+            name,
             source: self.sources.get(info.source as usize).map_or("", |s| s),
             line: info.line,
             text: &info.text,
         })
+    }
+
+    /// Whether address `ip` is listed (a line of a list that is an address or a range, for a
+    /// gateway's connections; the DNS guard does not use them): an allow rule wins, else the
+    /// most specific block rule.
+    pub fn check_addr(&self, ip: std::net::IpAddr) -> Option<Match<'_>> {
+        let (kind, id, net) = self.addresses.check(ip)?;
+        self.matched(kind, id, net)
+    }
+
+    /// Address rules (see [`Rules::check_addr`]).
+    pub fn address_rules(&self) -> usize {
+        self.addresses.len()
     }
 
     /// True when `name` (or a parent, by a subdomain rule) is blocked and not allowed.
@@ -403,6 +424,23 @@ impl RulesBuilder {
             match parse::line(&lower, &mut state, &mut names, &mut bad) {
                 parse::Outcome::Ignored => stats.ignored += 1,
                 parse::Outcome::Invalid(reason) => err(&mut stats, reason),
+                parse::Outcome::Address(net) => {
+                    if self.rules.rules.len() >= self.max_rules {
+                        self.report.over_cap += 1;
+                    } else {
+                        let id = self.rules.rules.len() as RuleId;
+                        let text: Arc<str> = truncate(line.trim(), 200).into();
+                        self.rules.rules.push(RuleInfo { source: source_id, line: line_no, text });
+                        let allow = kind == ListKind::Allow;
+                        self.rules.addresses.insert(net, allow, id);
+                        stats.rules += 1;
+                        if allow {
+                            self.report.allow_rules += 1;
+                        } else {
+                            self.report.block_rules += 1;
+                        }
+                    }
+                }
                 parse::Outcome::Rules => {
                     let text: Arc<str> = truncate(line.trim(), 200).into();
                     for p in &names {

@@ -11,12 +11,11 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use testkit::netns::sh;
+use testkit::netns::{Net, sh};
 
 /// A DNS server for the "internet": A and AAAA answers for every name.
 const DNS_SERVER: &str = r#"
@@ -53,6 +52,25 @@ except Exception as e:
     print('error', type(e).__name__, e)
 "#;
 
+/// In the internet: a TCP listener on 8443 that reads what comes and closes (a TLS client
+/// gets EOF, never a reset).
+const LISTENER: &str = r#"
+import socket, threading
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('::', 8443)); s.listen(16)
+def serve(c):
+    c.settimeout(2)
+    try:
+        c.recv(65536)
+    except Exception:
+        pass
+    c.shutdown(socket.SHUT_WR); c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"#;
+
 const PROFILE: &str = "name = \"vpn test phone\"\n[identifiers]\nimei = [\"865123045678905\"]\n";
 
 fn phonehome() -> &'static str {
@@ -73,123 +91,173 @@ fn findings_of(doc: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn the_gateway_watches_a_wireguard_phone_and_its_dns_goes_to_the_guard() {
-    if !testkit::netns::can_run(
-        "PHONEHOME_VPN_TEST",
-        "vpn (watching a wireguard-go phone)",
-        &["wireguard-go", "wg", "ip", "nft", "python3", "dig"],
-    ) {
-        return;
-    }
-    let id = std::process::id();
-    let (mut net, [phone, gw, inet]) =
-        testkit::netns::phone_gateway_internet(&format!("phx{id}"), 195);
-    let dir = std::env::temp_dir().join(format!("phonehome-vpn-watch-{id}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("www")).unwrap();
-    std::fs::write(dir.join("www/index.html"), b"ok\n").unwrap();
-    std::fs::write(dir.join("profile.toml"), PROFILE).unwrap();
-    std::fs::write(dir.join("block.txt"), b"tracker.example\n").unwrap();
-    for (program, args) in [
-        ("python3", vec!["-m", "http.server", "8080", "--bind", "::"]),
-        ("python3", vec!["-c", DNS_SERVER]),
-    ] {
-        let child = Command::new("ip")
-            .args(["netns", "exec", &inet, program])
-            .args(args)
-            .current_dir(dir.join("www"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+/// A phone, a gateway running `phonehome vpn` with `extra` flags (besides a profile, `--write`,
+/// `--jsonl` and `-o`; `{dir}` in them is the test's folder) and an internet with a web and a
+/// DNS server and a TCP listener; everything goes on drop.
+struct Lab {
+    net: Net,
+    phone: String,
+    gw: String,
+    dir: std::path::PathBuf,
+    pid: String,
+    gateway_at: usize,
+    stdout: Option<std::thread::JoinHandle<Vec<String>>>,
+    stderr: BufReader<std::process::ChildStderr>,
+}
+
+impl Lab {
+    /// `None` (after a skip message) when the test cannot run here.
+    fn start(name: &str, octet: u8, extra: &[&str]) -> Option<Self> {
+        if !testkit::netns::can_run(
+            "PHONEHOME_VPN_TEST",
+            name,
+            &["wireguard-go", "wg", "ip", "nft", "python3", "dig"],
+        ) {
+            return None;
+        }
+        let id = std::process::id();
+        let (mut net, [phone, gw, inet]) =
+            testkit::netns::phone_gateway_internet(&format!("ph{octet}x{id}"), octet);
+        let dir = std::env::temp_dir().join(format!("phonehome-vpn-watch-{octet}-{id}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("www")).unwrap();
+        std::fs::write(dir.join("www/index.html"), b"ok\n").unwrap();
+        std::fs::write(dir.join("profile.toml"), PROFILE).unwrap();
+        std::fs::write(dir.join("block.txt"), b"tracker.example\n198.51.100.11\n").unwrap();
+        // A second web address (blocked by address) and a TCP listener for TLS clients.
+        testkit::netns::ok(&inet, "ip addr add 198.51.100.11/24 dev ti1");
+        for (program, args) in [
+            ("python3", vec!["-m", "http.server", "8080", "--bind", "::"]),
+            ("python3", vec!["-c", DNS_SERVER]),
+            ("python3", vec!["-c", LISTENER]),
+        ] {
+            let child = Command::new("ip")
+                .args(["netns", "exec", &inet, program])
+                .args(args)
+                .current_dir(dir.join("www"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            net.children.push(child);
+        }
+        let state = dir.join("state");
+        let endpoint = format!("10.{octet}.0.1:51820");
+        let init = Command::new(phonehome())
+            .args(["vpn", "init", "--state", state.to_str().unwrap(), "--endpoint", &endpoint])
+            .output()
+            .unwrap();
+        assert!(init.status.success());
+        let conf = String::from_utf8(init.stdout).unwrap();
+        assert!(conf.contains("DNS = 10.77.0.1, fd77:7068:6f6e:6500::1"), "{conf}");
+        let d = |name: &str| dir.join(name).to_str().unwrap().to_string();
+        let mut gateway = Command::new("ip")
+            .args(["netns", "exec", &gw, phonehome(), "vpn", "--state", &d("state")])
+            .args(["--listen", &endpoint, "--upstream", "198.51.100.10"])
+            .args(["--profile", &d("profile.toml"), "--no-cache", "--no-geo"])
+            .args(["--block", &d("block.txt"), "--write", &d("s.pcapng"), "-o", &d("report.json")])
+            .args(["--jsonl", "--refresh", "0.2"])
+            .args(extra.iter().map(|a| a.replace("{dir}", dir.to_str().unwrap())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        net.children.push(child);
+        let stdout = gateway.stdout.take().unwrap();
+        let stdout = std::thread::spawn(move || {
+            BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>()
+        });
+        let mut stderr = BufReader::new(gateway.stderr.take().unwrap());
+        // Stopped (and its namespace gone) whatever happens.
+        let pid = gateway.id().to_string();
+        let gateway_at = net.children.len();
+        net.children.push(gateway);
+        let mut head = String::new();
+        while !head.contains("VPN gateway on") {
+            assert!(stderr.read_line(&mut head).unwrap() > 0, "{head}");
+        }
+        assert!(head.contains(&format!("VPN gateway on udp {endpoint}")), "{head}");
+        assert!(head.contains("guard: listening on 10.77.0.1:53, [fd77:7068:6f6e:6500::1]:53"));
+        testkit::netns::phone(
+            &mut net,
+            &phone,
+            &conf,
+            &dir,
+            "ip route add default dev wgp0 && ip -6 route add default dev wgp0",
+        );
+        Some(Self { net, phone, gw, dir, pid, gateway_at, stdout: Some(stdout), stderr })
     }
 
-    let state = dir.join("state");
-    let init = Command::new(phonehome())
-        .args(["vpn", "init", "--state", state.to_str().unwrap(), "--endpoint", "10.195.0.1:51820"])
-        .output()
-        .unwrap();
-    assert!(init.status.success());
-    let conf = String::from_utf8(init.stdout).unwrap();
-    assert!(conf.contains("DNS = 10.77.0.1, fd77:7068:6f6e:6500::1"), "{conf}");
-
-    let d = |name: &str| dir.join(name).to_str().unwrap().to_string();
-    let mut gateway = Command::new("ip")
-        .args(["netns", "exec", &gw, phonehome(), "vpn", "--state", &d("state")])
-        .args(["--listen", "10.195.0.1:51820", "--upstream", "198.51.100.10"])
-        .args(["--profile", &d("profile.toml"), "--no-cache", "--no-geo"])
-        .args(["--block", &d("block.txt"), "--write", &d("s.pcapng"), "-o", &d("report.json")])
-        .args(["--jsonl", "--refresh", "0.2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = gateway.stdout.take().unwrap();
-    let lines = std::thread::spawn(move || {
-        BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>()
-    });
-    let stderr = gateway.stderr.take().unwrap();
-    let mut stderr = BufReader::new(stderr);
-    // Stopped (and its namespace gone) whatever happens.
-    let pid = gateway.id().to_string();
-    let gateway_at = net.children.len();
-    net.children.push(gateway);
-    let mut head = String::new();
-    while !head.contains("VPN gateway on") {
-        assert!(stderr.read_line(&mut head).unwrap() > 0, "{head}");
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_str().unwrap().to_string()
     }
-    assert!(head.contains("VPN gateway on udp 10.195.0.1:51820"), "{head}");
-    assert!(head.contains("guard: listening on 10.77.0.1:53, [fd77:7068:6f6e:6500::1]:53"));
 
-    testkit::netns::phone(
-        &mut net,
-        &phone,
-        &conf,
-        &dir,
-        "ip route add default dev wgp0 && ip -6 route add default dev wgp0",
-    );
-    // The phone's DNS: the guard on the gateway's tunnel addresses, over both families.
-    let dig = |server: &str, name: &str, kind: &str| {
-        let o = sh(&phone, &format!("dig +short +tries=3 +time=2 @{server} {name} {kind}"));
+    /// `dig +short` in the phone.
+    fn dig(&self, server: &str, name: &str, kind: &str) -> String {
+        let o = sh(&self.phone, &format!("dig +short +tries=3 +time=2 @{server} {name} {kind}"));
         String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    /// A python3 script in the phone; its standard output.
+    fn python(&self, script: &str, args: &[&str]) -> String {
+        let o = Command::new("ip")
+            .args(["netns", "exec", &self.phone, "python3", "-c", script])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    /// SIGTERM; the exit code, standard error's rest and the JSON lines written.
+    fn stop(&mut self) -> (Option<i32>, String, Vec<Value>) {
+        // A refresh or two, for the live stream to show everything before the stop.
+        std::thread::sleep(Duration::from_millis(600));
+        assert!(Command::new("kill").args(["-TERM", &self.pid]).status().unwrap().success());
+        let status = self.net.children[self.gateway_at].wait().unwrap();
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut self.stderr, &mut rest);
+        let lines = self.stdout.take().unwrap().join().unwrap();
+        let live = lines.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        (status.code(), rest, live)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn the_gateway_watches_a_wireguard_phone_and_its_dns_goes_to_the_guard() {
+    let Some(mut lab) = Lab::start("vpn (watching a wireguard-go phone)", 195, &[]) else {
+        return;
     };
+    let (phone, gw) = (lab.phone.clone(), lab.gw.clone());
+    let dir = lab.dir.clone();
+    let d = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    // The phone's DNS: the guard on the gateway's tunnel addresses, over both families.
+    let dig = |server: &str, name: &str, kind: &str| lab.dig(server, name, kind);
     assert_eq!(dig("10.77.0.1", "collector.example", "A"), "198.51.100.10");
     assert_eq!(dig("fd77:7068:6f6e:6500::1", "collector.example", "AAAA"), "2001:db8:100::10");
     assert_eq!(dig("10.77.0.1", "tracker.example", "A"), "0.0.0.0", "blocked by the guard");
     // The planted IMEI, over IPv4 and IPv6.
-    let get = |url: &str, host: &str| {
-        let o = Command::new("ip")
-            .args(["netns", "exec", &phone, "python3", "-c", GET, url, host])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    };
+    let get = |url: &str, host: &str| lab.python(GET, &[url, host]);
     assert_eq!(get("http://198.51.100.10:8080/?imei=865123045678905", "collector.example"), "200");
     assert_eq!(
         get("http://[2001:db8:100::10]:8080/?id=865123045678905", "collector6.example"),
         "200"
     );
-    // A refresh or two, for the live stream to show the findings before the stop.
-    std::thread::sleep(Duration::from_millis(600));
-
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let status = net.children[gateway_at].wait().unwrap();
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
-    assert_eq!(status.code(), Some(1), "findings: exit 1, as analyze; {rest}");
+    let (code, rest, live) = lab.stop();
+    assert_eq!(code, Some(1), "findings: exit 1, as analyze; {rest}");
     assert!(rest.contains("VPN gateway stopped"), "{rest}");
-    let lines = lines.join().unwrap();
-    let live: Vec<Value> = lines.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
     let live_imei = live
         .iter()
         .filter(|l| l["event"] == "finding")
         .any(|l| l["finding"]["data"] == "imei" && l["finding"]["device"] == "phone");
-    assert!(live_imei, "{lines:?}");
+    assert!(live_imei, "{live:?}");
 
     let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(d("report.json")).unwrap()).unwrap();
     let found = findings_of(&report);
     let imei: Vec<&String> = found.iter().filter(|f| f.contains("\"imei\"")).collect();
     assert_eq!(imei.len(), 2, "IPv4 and IPv6: {found:?}");
@@ -213,11 +281,92 @@ fn the_gateway_watches_a_wireguard_phone_and_its_dns_goes_to_the_guard() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.join("s-phone.pcapng")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(d("s-phone.pcapng")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let after = sh(&gw, "nft list tables");
     assert!(!String::from_utf8_lossy(&after.stdout).contains("phonehome_vpn"));
-    drop(net);
-    let _ = std::fs::remove_dir_all(Path::new(&dir));
+    let _ = &phone;
+}
+
+/// In the phone: `tls HOST PORT NAME` (a ClientHello for NAME), `tcp HOST PORT` (connect),
+/// `udp HOST PORT` (a QUIC-sized datagram, then a read); prints `ok` or the error's type.
+const CLIENT: &str = r#"
+import socket, ssl, sys, time
+kind, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fam = socket.AF_INET6 if ':' in host else socket.AF_INET
+try:
+    if kind == 'tls':
+        s = socket.create_connection((host, port), timeout=3)
+        ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+        ctx.wrap_socket(s, server_hostname=sys.argv[4])
+        print('ok')
+    elif kind == 'tcp':
+        socket.create_connection((host, port), timeout=3); print('ok')
+    else:
+        s = socket.socket(fam, socket.SOCK_DGRAM); s.settimeout(3); s.connect((host, port))
+        s.send(b'\xc3' + b'\0' * 1199); time.sleep(0.3); s.send(b'\xc3' + b'\0' * 1199)
+        s.recv(100); print('ok')
+except Exception as e:
+    print(type(e).__name__)
+"#;
+
+#[test]
+fn the_gateway_refuses_blocked_connections_and_the_rest_passes() {
+    let extra = ["--block-quic", "--block-dot", "--verdict-log", "{dir}/verdicts.jsonl"];
+    let Some(mut lab) = Lab::start("vpn (refusing connections)", 194, &extra) else {
+        return;
+    };
+    let _ = &extra;
+    let get = |url: &str, host: &str| lab.python(GET, &[url, host]);
+    let client = |args: &[&str]| lab.python(CLIENT, args);
+    // Passes: a name not listed, over HTTP and TLS (the listener closes: EOF, not a reset).
+    assert_eq!(get("http://198.51.100.10:8080/", "collector.example"), "200");
+    assert_eq!(client(&["tls", "198.51.100.10", "8443", "fine.example"]), "SSLEOFError");
+    // Refused: by HTTP Host, by TLS server name, by address, at once (a reset, not a timeout).
+    let t = std::time::Instant::now();
+    assert!(
+        get("http://198.51.100.10:8080/?imei=865123045678905", "ads.tracker.example")
+            .starts_with("error")
+    );
+    assert_eq!(
+        client(&["tls", "198.51.100.10", "8443", "sdk.tracker.example"]),
+        "ConnectionResetError"
+    );
+    assert_eq!(client(&["tcp", "198.51.100.11", "8080"]), "ConnectionRefusedError");
+    assert!(t.elapsed() < Duration::from_secs(3), "no timeout: {:?}", t.elapsed());
+    // --block-quic: UDP 443 gets port unreachable; --block-dot: port 853 refused, and plain DNS
+    // for another resolver is answered by the guard.
+    assert_eq!(client(&["udp", "198.51.100.10", "443"]), "ConnectionRefusedError");
+    assert_eq!(client(&["tcp", "198.51.100.10", "853"]), "ConnectionRefusedError");
+    assert_eq!(lab.dig("198.51.100.10", "tracker.example", "A"), "0.0.0.0", "the guard answered");
+    assert_eq!(lab.dig("198.51.100.10", "collector.example", "A"), "198.51.100.10");
+
+    let (code, rest, live) = lab.stop();
+    assert!(code.is_some(), "{rest}");
+    assert!(rest.contains("5 connections refused"), "{rest}");
+    let log = std::fs::read_to_string(lab.path("verdicts.jsonl")).unwrap_or_default();
+    let verdicts: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let matched: BTreeSet<&str> = verdicts.iter().filter_map(|v| v["matched"].as_str()).collect();
+    let expected = [
+        "host ads.tracker.example",
+        "sni sdk.tracker.example",
+        "address 198.51.100.11",
+        "udp port 443",
+        "port 853",
+    ];
+    assert_eq!(matched, expected.into_iter().collect(), "{log}");
+    let by_sni = verdicts.iter().find(|v| v["matched"] == "sni sdk.tracker.example").unwrap();
+    assert_eq!(
+        (by_sni["device"].as_str(), by_sni["rule"].as_str()),
+        (Some("phone"), Some(format!("tracker.example ({}:1)", lab.path("block.txt")).as_str()))
+    );
+    let streamed = live.iter().filter(|l| l["event"] == "verdict").count();
+    assert_eq!(streamed, 5, "every verdict streamed");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(lab.path("verdicts.jsonl")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

@@ -210,6 +210,22 @@ struct FlowState {
     file: usize,
 }
 
+/// What [`Pipeline::last_flow`] knows of a flow.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowFacts<'a> {
+    /// Its addresses, transport and counters.
+    pub info: &'a FlowInfo,
+    /// Its application protocol as detected so far.
+    pub protocol: AppProto,
+    /// The server name of its TLS or QUIC ClientHello, once seen.
+    pub sni: Option<&'a str>,
+    /// The Host of its first HTTP request, once seen.
+    pub http_host: Option<&'a str>,
+    /// The names the device's DNS answers gave the server's address before the flow began,
+    /// the name asked first, then the CNAMEs.
+    pub dns_names: &'a [String],
+}
+
 /// The flow sink: parses, names, and forwards to the observer.
 struct Dispatch<O> {
     observer: O,
@@ -360,6 +376,8 @@ pub struct Pipeline<O> {
     stats: Stats,
     last_ts: Timestamp,
     span: Option<(Timestamp, Timestamp)>,
+    /// The frame fed last reached the flow table (see [`Pipeline::last_flow`]).
+    last_in_table: bool,
 }
 
 impl<O: Observer> Pipeline<O> {
@@ -383,6 +401,7 @@ impl<O: Observer> Pipeline<O> {
             stats: Stats::default(),
             last_ts: Timestamp::default(),
             span: None,
+            last_in_table: false,
         }
     }
 
@@ -469,6 +488,22 @@ impl<O: Observer> Pipeline<O> {
         self.last_ts
     }
 
+    /// What is known of the flow of the frame fed last, as it stands after it (`None` when the
+    /// frame belonged to no flow, or ended its flow): a gateway decides on a connection from
+    /// its names as they appear (the SNI of a ClientHello is known once the frame that completed
+    /// it was fed).
+    pub fn last_flow(&self) -> Option<FlowFacts<'_>> {
+        let info = self.table.last_flow().filter(|_| self.last_in_table)?;
+        let state = self.dispatch.flows.get(&info.id)?;
+        Some(FlowFacts {
+            info,
+            protocol: state.session.protocol(),
+            sni: state.sni.as_deref().filter(|s| !s.is_empty()),
+            http_host: state.http_host.as_deref().filter(|s| !s.is_empty()),
+            dns_names: state.dns_chain_at_start.as_deref().unwrap_or_default(),
+        })
+    }
+
     /// Provisional records of the flows still open for which `want` is true, in flow id order:
     /// named and described as they stand now (a live view folds what they carried so far).
     pub fn open_records(&self, mut want: impl FnMut(FlowId) -> bool) -> Vec<FlowRecord> {
@@ -518,6 +553,7 @@ impl<O: Observer> Pipeline<O> {
             });
             self.stats.frames += 1;
             self.stats.frame_bytes += frame.data.len() as u64;
+            self.last_in_table = false;
             self.last_ts = self.last_ts.max(frame.ts);
             let net = match link::normalize(frame.link, frame.data) {
                 LinkOutcome::Network(net) => net,
@@ -532,6 +568,7 @@ impl<O: Observer> Pipeline<O> {
             };
             if let Ok(Some(packet)) = self.decoder.decode(frame.ts, &net) {
                 self.table.process(frame.ts, frame.number, &packet, &mut self.dispatch);
+                self.last_in_table = true;
             }
         }
     }

@@ -163,10 +163,36 @@ pub(crate) fn status_json(status: &Status, s: &Summary) -> Value {
         "elapsed_secs": status.elapsed_secs,
         "writing": status.writing,
         "blocked": status.blocked,
+        "refused": status.refused,
         "findings": s.findings,
         "destinations": s.destinations,
         "verdict": (!s.nothing_read).then(|| s.verdict.as_str()),
     })
+}
+
+/// A connection a gateway refused (`phonehome vpn`: its verdict log's object) as a JSON line.
+pub fn verdict_line(verdict: &Value, time: Option<&str>) -> String {
+    line("verdict", time, json!({ "verdict": verdict }))
+}
+
+/// The same for people: `refused phone tcp 203.0.113.9:443: sni t.example, by t.example
+/// (block.txt:1)`.
+pub fn verdict_text(verdict: &Value) -> String {
+    let s = |k: &str| verdict[k].as_str().unwrap_or("").to_string();
+    let server = match verdict["server"].as_str() {
+        Some(ip) if ip.contains(':') => format!("[{ip}]"),
+        Some(ip) => ip.to_string(),
+        None => String::new(),
+    };
+    format!(
+        "{}  refused  {}  {} {server}:{}: {}, by {}",
+        s("time"),
+        s("device"),
+        s("transport"),
+        verdict["port"],
+        s("matched"),
+        s("rule")
+    )
 }
 
 /// The session's counters and verdict so far.

@@ -109,12 +109,18 @@ pub fn ok(ns: &str, cmd: &str) {
     assert!(o.status.success(), "in {ns}: {cmd}: {}", String::from_utf8_lossy(&o.stderr));
 }
 
-/// Starts wireguard-go as `wgp0` in namespace `ns`, configured from `conf` (the printed
-/// configuration, less the wg-quick-only keys as `wg-quick strip` removes them), with its tunnel
-/// addresses; then `routes` (shell commands) run there.
+/// Starts wireguard-go in namespace `ns`, configured from `conf` (the printed configuration,
+/// less the wg-quick-only keys as `wg-quick strip` removes them), with its tunnel addresses;
+/// then `routes` (shell commands) run there, `wgp0` in them standing for its interface. The
+/// interface is named after the namespace: wireguard-go's control socket
+/// (/var/run/wireguard/NAME.sock) is shared by every namespace, so two phones of tests run at
+/// once must not share a name.
 pub fn phone(net: &mut Net, ns: &str, conf: &str, dir: &Path, routes: &str) {
+    let tail: String = ns.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
+    let dev = format!("wg{tail}");
+    let routes = routes.replace("wgp0", &dev);
     let wg = Command::new("ip")
-        .args(["netns", "exec", ns, "wireguard-go", "-f", "wgp0"])
+        .args(["netns", "exec", ns, "wireguard-go", "-f", &dev])
         .env("WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -134,8 +140,8 @@ pub fn phone(net: &mut Net, ns: &str, conf: &str, dir: &Path, routes: &str) {
     ok(
         ns,
         &format!(
-            "wg setconf wgp0 {} && ip addr add {v4} dev wgp0 && ip addr add {v6} dev wgp0 nodad && \
-             ip link set wgp0 mtu 1420 up && {routes}",
+            "wg setconf {dev} {} && ip addr add {v4} dev {dev} && ip addr add {v6} dev {dev} \
+             nodad && ip link set {dev} mtu 1420 up && {routes}",
             path.display()
         ),
     );

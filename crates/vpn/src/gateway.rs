@@ -17,7 +17,8 @@
 //!   given in [`Options::host_ports`]. A table left by a gateway that crashed is replaced.
 //! - [`Gateway::run_once`] waits (at most the timeout) for a datagram or a packet and moves
 //!   what came, handing every packet to the caller first (`Flow::Out` from a device, `Flow::In`
-//!   to it) with the device's index; the caller's [`Verdict`] drops it or lets it pass.
+//!   to it) with the device's index; the caller's [`Verdict`] lets it pass, drops it, or
+//!   rejects it (dropped, and the ends told: [`crate::reject`]).
 //! - [`Gateway::stop`] (and drop) removes the table; the TUN device goes with the process.
 
 use std::io;
@@ -44,6 +45,9 @@ pub struct Options {
     /// TCP and UDP ports of the gateway's tunnel addresses that devices may reach besides DNS
     /// (the live view, when it listens there).
     pub host_ports: Vec<u16>,
+    /// Send the devices' plain DNS for any resolver to the gateway's own (its guard), so that
+    /// a hard-coded resolver does not go around it.
+    pub redirect_dns: bool,
 }
 
 /// Which way a packet goes.
@@ -62,6 +66,9 @@ pub enum Verdict {
     Pass,
     /// Drop it.
     Drop,
+    /// Drop it and tell the ends (a TCP reset, an ICMP port unreachable: [`crate::reject`]),
+    /// so that the app fails at once.
+    Reject,
 }
 
 /// Why the gateway could not start.
@@ -156,6 +163,17 @@ pub fn ruleset(state: &State, options: &Options) -> String {
              \x20 }}\n"
         )
     };
+    let redirect = if options.redirect_dns {
+        format!(
+            "  chain prerouting {{\n\
+             \x20   type nat hook prerouting priority -100; policy accept;\n\
+             \x20   iifname \"{tun}\" ip daddr != {g4} meta l4proto {{ tcp, udp }} th dport 53 dnat ip to {g4}\n\
+             \x20   iifname \"{tun}\" ip6 daddr != {g6} meta l4proto {{ tcp, udp }} th dport 53 dnat ip6 to {g6}\n\
+             \x20 }}\n"
+        )
+    } else {
+        String::new()
+    };
     format!(
         "table inet {TABLE} {{\n\
          \x20 chain forward {{\n\
@@ -165,6 +183,7 @@ pub fn ruleset(state: &State, options: &Options) -> String {
          \x20   oifname \"{tun}\" tcp flags syn tcp option maxseg size set rt mtu\n\
          \x20 }}\n\
          {host}\
+         {redirect}\
          \x20 chain postrouting {{\n\
          \x20   type nat hook postrouting priority 100; policy accept;\n\
          \x20   ip saddr {net4} oifname != \"{tun}\" masquerade\n\
@@ -187,6 +206,8 @@ pub struct Gateway {
     out: Vec<(usize, Vec<u8>)>,
     /// Packets dropped by the caller's verdicts, by flow.
     pub dropped: [u64; 2],
+    /// Resets and unreachables sent for [`Verdict::Reject`].
+    pub rejects: u64,
     installed: bool,
 }
 
@@ -222,6 +243,7 @@ impl Gateway {
             buf: vec![0; 65_536],
             out: Vec::new(),
             dropped: [0; 2],
+            rejects: 0,
             installed: true,
         })
     }
@@ -256,13 +278,16 @@ impl Gateway {
             // Every datagram waiting, then their packets out through the TUN device.
             let out = &mut self.out;
             while self.endpoint.recv(Duration::ZERO, &mut |i, p| out.push((i, p.to_vec())))? {}
-            for (i, p) in self.out.drain(..) {
-                if verdict(Flow::Out, i, &p) == Verdict::Pass {
-                    let _ = self.tun.send(&p);
-                } else {
-                    self.dropped[0] += 1;
+            let mut out = std::mem::take(&mut self.out);
+            for (i, p) in out.drain(..) {
+                match verdict(Flow::Out, i, &p) {
+                    Verdict::Pass => {
+                        let _ = self.tun.send(&p);
+                    }
+                    v => self.refuse(Flow::Out, v, &p)?,
                 }
             }
+            self.out = out;
         }
         if tun_ready {
             loop {
@@ -273,14 +298,37 @@ impl Gateway {
                 };
                 let packet = &self.buf[..n];
                 let Some(i) = self.endpoint.device_for(packet) else { continue };
-                if verdict(Flow::In, i, packet) == Verdict::Pass {
-                    self.endpoint.send(packet)?;
-                } else {
-                    self.dropped[1] += 1;
+                match verdict(Flow::In, i, packet) {
+                    Verdict::Pass => {
+                        self.endpoint.send(packet)?;
+                    }
+                    v => {
+                        let packet = self.buf[..n].to_vec();
+                        self.refuse(Flow::In, v, &packet)?;
+                    }
                 }
             }
         }
         self.endpoint.tick();
+        Ok(())
+    }
+
+    /// Counts a packet refused; for [`Verdict::Reject`], sends its answers: towards the device
+    /// through the tunnel, towards the internet through the TUN device.
+    fn refuse(&mut self, flow: Flow, verdict: Verdict, packet: &[u8]) -> io::Result<()> {
+        self.dropped[usize::from(flow == Flow::In)] += 1;
+        if verdict != Verdict::Reject {
+            return Ok(());
+        }
+        for (toward, answer) in crate::reject::answers(packet) {
+            let to_device = (toward == crate::reject::Toward::Sender) == (flow == Flow::Out);
+            if to_device {
+                self.endpoint.send(&answer)?;
+            } else {
+                let _ = self.tun.send(&answer);
+            }
+            self.rejects += 1;
+        }
         Ok(())
     }
 

@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 pub mod endpoint;
 pub mod gateway;
 pub mod qr;
+pub mod reject;
 
 /// The default MTU of the tunnel (WireGuard's own default: 1500 less its overhead over IPv6).
 pub const DEFAULT_MTU: u16 = 1420;

@@ -111,6 +111,7 @@ fn the_gateway_table_fences_the_lan_unless_asked() {
         tun_name: "phvpn0".into(),
         allow_lan: false,
         host_ports: vec![8080],
+        redirect_dns: false,
     };
     let fenced = gateway::ruleset(&s, &o);
     assert!(fenced.contains("ip saddr 10.77.0.0/24 oifname != \"phvpn0\" masquerade"), "{fenced}");
@@ -120,6 +121,11 @@ fn the_gateway_table_fences_the_lan_unless_asked() {
             && fenced.contains("iifname \"phvpn0\" drop")
     );
     assert!(fenced.contains("maxseg size set rt mtu"));
+    assert!(!fenced.contains("dnat"), "plain DNS left alone unless asked");
+    o.redirect_dns = true;
+    let redirected = gateway::ruleset(&s, &o);
+    assert!(redirected.contains("th dport 53 dnat ip to 10.77.0.1"), "{redirected}");
+    assert!(redirected.contains("th dport 53 dnat ip6 to fd77:7068:6f6e:6500::1"));
     o.allow_lan = true;
     let open = gateway::ruleset(&s, &o);
     assert!(

@@ -81,6 +81,7 @@ fn a_phone_reaches_the_internet_through_the_gateway_and_nothing_else() {
                 tun_name: "phvpn0".into(),
                 allow_lan: false,
                 host_ports: Vec::new(),
+                redirect_dns: false,
             };
             let mut g = Gateway::start(&state, &options).unwrap();
             ready_tx.send(()).unwrap();

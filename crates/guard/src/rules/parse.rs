@@ -11,6 +11,9 @@ pub(super) enum Outcome {
     Rules,
     /// Nothing usable: why.
     Invalid(String),
+    /// An address or address range (`203.0.113.7`, `203.0.113.0/24`, `2001:db8::/32`): a rule
+    /// for connections (a gateway's), not for names.
+    Address(crate::server::config::Cidr),
 }
 
 /// State carried from line to line of one file (RPZ zone files only).
@@ -111,6 +114,12 @@ pub(super) fn line<'a>(
     if first.ends_with(':') {
         // Unbound `server:`, `forward-zone:` and other clauses around the rules.
         return Outcome::Ignored;
+    }
+    if tokens.len() == 1
+        && first.contains(['.', ':'])
+        && let Ok(net) = first.parse::<crate::server::config::Cidr>()
+    {
+        return Outcome::Address(net);
     }
     if first.parse::<std::net::IpAddr>().is_ok() {
         return hosts(&tokens[1..], out, bad);

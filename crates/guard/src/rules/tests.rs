@@ -208,7 +208,7 @@ fn hostile_lines_are_counted_not_fatal() {
         b"\xff\xfe bad utf8",
         b"a..b.example",
         b"bad name.example with spaces",
-        b"192.168.1.1",
+        b"192.168.1.1/99",
         b"quote\".example",
         &[b'x'; MAX_LINE_LEN + 1],
         b"1.2.3.4 ok.example bad..example",
@@ -295,4 +295,29 @@ fn bench_100k() {
         build.as_secs_f64() * 1e3,
         lookups_per_s / 1e6
     );
+}
+
+#[test]
+fn address_lines_are_rules_for_connections() {
+    let mut b = Rules::builder();
+    b.add_list(
+        b"# servers the report saw\n203.0.113.7\n198.51.100.0/24\n2001:db8:bad::/48\n\
+          0.0.0.0 name.example\n10.0.0.0/33\n",
+        "block.txt",
+        ListKind::Block,
+    );
+    b.add_list(b"198.51.100.99\n", "allow.txt", ListKind::Allow);
+    let (r, rep) = b.build();
+    assert_eq!(r.address_rules(), 4);
+    assert_eq!((rep.block_rules, rep.allow_rules), (4, 1), "the hosts line stays a name rule");
+    assert_eq!(rep.invalid(), 1, "a bad prefix is invalid");
+    let hit = |ip: &str| r.check_addr(ip.parse().unwrap()).map(|m| (m.kind, m.name, m.line));
+    assert_eq!(hit("203.0.113.7"), Some((ListKind::Block, "203.0.113.7", 2)));
+    assert_eq!(hit("::ffff:203.0.113.7").map(|h| h.1), Some("203.0.113.7"), "mapped IPv4");
+    assert_eq!(hit("198.51.100.12"), Some((ListKind::Block, "198.51.100.0/24", 3)));
+    assert_eq!(hit("198.51.100.99").map(|h| h.0), Some(ListKind::Allow), "allow wins");
+    assert_eq!(hit("2001:db8:bad:1::5").map(|h| h.1), Some("2001:db8:bad::/48"));
+    assert_eq!(hit("203.0.113.8"), None);
+    assert!(r.check("203.0.113.7").is_none(), "no name rule for an address");
+    assert!(r.is_blocked("name.example"));
 }

@@ -72,6 +72,16 @@ pub struct Cidr {
 }
 
 impl Cidr {
+    /// The prefix length (32 or 128 for a single address).
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// The range's address as written.
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
     /// True when `ip` is inside the range (IPv4-mapped IPv6 addresses count as IPv4).
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip.to_canonical()) {

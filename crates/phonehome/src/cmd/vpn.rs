@@ -11,6 +11,7 @@ use vpn::State;
 
 use crate::cli::{SessionArgs, WriteArgs};
 
+mod filter;
 mod serve;
 
 /// Arguments of `phonehome vpn`: run the gateway, or manage its state.
@@ -35,13 +36,28 @@ pub(crate) struct VpnArgs {
     /// this machine's, from /etc/resolv.conf).
     #[arg(long, value_name = "ADDR[:PORT]")]
     pub(crate) upstream: Vec<guard::server::config::Addr>,
-    /// Blocklist (the guard's formats: hosts, domains, adblock; `phonehome block` writes one
-    /// from a report): its names get no answer from the guard (repeatable).
+    /// Blocklist (the guard's formats: hosts, domains, adblock; addresses and ranges;
+    /// `phonehome block` writes one from a report), repeatable: its names get no answer from
+    /// the guard, and connections to its addresses, or named by it (TLS or QUIC server name,
+    /// HTTP Host, DNS), are refused.
     #[arg(long, value_name = "FILE")]
     pub(crate) block: Vec<PathBuf>,
-    /// Allowlist: names never blocked (repeatable).
+    /// Allowlist: names and addresses never blocked (repeatable).
     #[arg(long, value_name = "FILE")]
     pub(crate) allow: Vec<PathBuf>,
+    /// Refuse QUIC (UDP to port 443, and any connection found to be QUIC): apps fall back to
+    /// TLS over TCP at once (an ICMP port unreachable tells them).
+    #[arg(long)]
+    pub(crate) block_quic: bool,
+    /// Keep the devices on the guard: refuse DNS over TLS and QUIC (port 853) and the known
+    /// DNS-over-HTTPS resolvers (crates/guard/data/doh.txt), and answer plain DNS sent to any
+    /// resolver from the guard.
+    #[arg(long)]
+    pub(crate) block_dot: bool,
+    /// Log every refused connection here, one JSON object per line (mode 0600): time, device,
+    /// server, what matched and the rule.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) verdict_log: Option<PathBuf>,
     /// The guard's SQLite query log (mode 0600): every query of every device, with its verdict.
     #[arg(long, value_name = "PATH")]
     pub(crate) db: Option<PathBuf>,
@@ -209,15 +225,6 @@ fn show(s: &State, name: &str, qr: &QrArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f =
-        options.open(path).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
-    f.write_all(bytes).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))?;
-    Ok(())
+    let fail = |e: std::io::Error| anyhow::anyhow!("{}: cannot write: {e}", path.display());
+    capture::writer::create_private(path).and_then(|mut f| f.write_all(bytes)).map_err(fail)
 }

@@ -30,6 +30,8 @@ pub struct Status {
     pub writing: Option<String>,
     /// Queries the DNS guard blocked, when it runs alongside.
     pub blocked: Option<u64>,
+    /// Connections a gateway refused, when one filters (`phonehome vpn`).
+    pub refused: Option<u64>,
 }
 
 impl Status {
@@ -48,6 +50,9 @@ impl Status {
         parts.push(format!("{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60));
         if let Some(b) = self.blocked {
             parts.push(format!("{b} queries blocked"));
+        }
+        if let Some(r) = self.refused {
+            parts.push(format!("{r} connection{} refused", plural(r as usize)));
         }
         if let Some(w) = &self.writing {
             parts.push(format!("writing {w}"));

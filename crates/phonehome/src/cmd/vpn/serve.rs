@@ -20,8 +20,10 @@ use vpn::State;
 use vpn::gateway::{Flow, Gateway, Verdict};
 
 use super::VpnArgs;
+use super::filter::Gatekeeper;
 use crate::cmd::watch::iface::{file_infos, rotating_writer, wall_now};
 use crate::cmd::watch::{Live, Session};
+use guard::conn::ConnFilter;
 
 /// One device's capture: its pcapng (with `--write`) and the run's file index of each of its
 /// files (a rotation adds one).
@@ -176,6 +178,14 @@ fn run(
         tun_name: args.tun.clone(),
         allow_lan: args.allow_lan,
         host_ports,
+        redirect_dns: args.block_dot,
+    };
+    let mut gate = match gatekeeper(args) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("phonehome: vpn: {e}");
+            return Ok(Err(ExitCode::from(2)));
+        }
     };
     let mut devices: Vec<DeviceCapture> = Vec::new();
     for (i, peer) in state.settings.peers.iter().enumerate() {
@@ -284,7 +294,7 @@ fn run(
                     offset: 0,
                     secrets: &[],
                 });
-                Verdict::Pass
+                gate.judge(pipeline.last_flow(), &dev.name, ts)
             },
         );
         if let Err(e) = r {
@@ -298,20 +308,29 @@ fn run(
             for w in devices.iter_mut().filter_map(|d| d.writer.as_mut()) {
                 let _ = w.flush();
             }
+            gate.flush();
+            live.status.refused = Some(gate.refused);
+            live.verdicts.extend(gate.fresh.drain(..).map(|r| r.json()));
             live.status.writing = writing(&devices);
             live.refresh(&pipeline, &captures(&devices, false));
         }
     }
     let s = gateway.endpoint().stats;
+    let rejects = gateway.rejects;
     gateway.stop();
+    gate.flush();
+    live.status.refused = Some(gate.refused);
+    live.verdicts.extend(gate.fresh.drain(..).map(|r| r.json()));
     if let Err(e) = guard.stop() {
         eprintln!("phonehome: the DNS guard: {e}");
     }
     eprintln!(
-        "phonehome: VPN gateway stopped: {} packets from the devices, {} to them; {} datagrams \
-         refused (invalid {}, unknown key {}, spoofed source {})",
+        "phonehome: VPN gateway stopped: {} packets from the devices, {} to them; {} connections \
+         refused ({rejects} resets and unreachables sent); {} datagrams refused (invalid {}, \
+         unknown key {}, spoofed source {})",
         s.from_devices,
         s.to_devices,
+        gate.refused,
         s.invalid + s.unknown_peer + s.spoofed,
         s.invalid,
         s.unknown_peer,
@@ -330,6 +349,27 @@ fn run(
     }
     let captures = captures(&devices, true);
     Ok(Ok(Session::ended(pipeline, captures, failure, "vpn", secrets, errored)))
+}
+
+/// The connection filter of `--block`, `--allow`, `--block-quic` and `--block-dot`, with its
+/// verdict log (mode 0600).
+fn gatekeeper(args: &VpnArgs) -> Result<Gatekeeper, String> {
+    let (rules, report) =
+        guard::rules::load_files(&args.block, &args.allow).map_err(|e| e.to_string())?;
+    for list in &report.lists {
+        for e in &list.errors {
+            eprintln!("phonehome: warning: {e}");
+        }
+    }
+    let options = guard::conn::Options { block_quic: args.block_quic, block_dot: args.block_dot };
+    let log = match &args.verdict_log {
+        None => None,
+        Some(path) => Some(
+            capture::writer::create_private(path)
+                .map_err(|e| format!("{}: cannot write: {e}", path.display()))?,
+        ),
+    };
+    Ok(Gatekeeper::new(ConnFilter::new(rules, options), log))
 }
 
 /// The pcapng files being written, for the status line.

@@ -73,6 +73,9 @@ pub(crate) struct Live<'a> {
     web: Option<web::Server>,
     /// What the DNS guard alongside blocked, when it runs.
     pub(crate) tap: Option<Arc<guard::server::Tap>>,
+    /// Connections a gateway refused since the last refresh (verdict log objects), streamed
+    /// by the line views.
+    pub(crate) verdicts: Vec<serde_json::Value>,
 }
 
 impl<'a> Live<'a> {
@@ -102,6 +105,7 @@ impl<'a> Live<'a> {
             time: None,
             web,
             tap: None,
+            verdicts: Vec::new(),
         }
     }
 
@@ -185,6 +189,8 @@ impl<'a> Live<'a> {
         let mut text = String::new();
         match self.view {
             View::Screen { color } => {
+                // The screen shows their count (the status line).
+                self.verdicts.clear();
                 let (width, rows) = match terminal_size::terminal_size() {
                     Some((w, h)) => (usize::from(w.0), usize::from(h.0)),
                     None => (terminal_width(), 24),
@@ -217,6 +223,14 @@ impl<'a> Live<'a> {
                         ));
                         text.push('\n');
                     }
+                }
+                for v in self.verdicts.drain(..) {
+                    if jsonl {
+                        text.push_str(&render::live::verdict_line(&v, time));
+                    } else {
+                        text.push_str(&render::live::verdict_text(&v));
+                    }
+                    text.push('\n');
                 }
                 let changes = self.changes.update(report);
                 for c in &changes {
