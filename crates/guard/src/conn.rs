@@ -13,7 +13,10 @@
 //!    read);
 //! 3. the lists' address rules ([`Rules::check_addr`]) on the server's address;
 //! 4. the lists' name rules on every name of the connection. As in the guard, an allow rule
-//!    (of an address or of any of the names) wins over every block rule of 3 and 4.
+//!    (of an address or of any of the names) wins over every block rule of 3 to 5;
+//! 5. the destinations a policy selected ([`ConnFilter::select`]: `phonehome block`'s policy
+//!    applied to the live session's report, refreshed as findings come), by name (and
+//!    subdomains) or by address.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -92,17 +95,51 @@ impl Refusal {
 pub struct ConnFilter {
     rules: Rules,
     options: Options,
+    /// The destinations a policy selected, and why (by rule id's line).
+    selected: Rules,
+    reasons: Vec<String>,
 }
 
 impl ConnFilter {
     /// A filter of `rules` (the gateway's `--block` and `--allow` lists) and `options`.
     pub fn new(rules: Rules, options: Options) -> Self {
-        Self { rules, options }
+        Self { rules, options, selected: Rules::default(), reasons: Vec::new() }
+    }
+
+    /// Refuses the destinations of `entries` from now on (a policy's selection, replacing the
+    /// previous one): each name with its subdomains when the entry says so, an address-only
+    /// destination by its addresses. The refusal's rule is `--policy: ` and the entry's reason.
+    pub fn select(&mut self, entries: &[crate::export::Entry]) {
+        let mut text = String::new();
+        let mut reasons = Vec::new();
+        for e in entries {
+            let lines: Vec<String> = match &e.name {
+                Some(n) if e.subdomains => vec![n.clone()],
+                Some(n) => vec![format!("|{n}^")],
+                None => e.ips.iter().map(ToString::to_string).collect(),
+            };
+            for l in lines {
+                text.push_str(&l);
+                text.push('\n');
+                reasons.push(e.reason.clone());
+            }
+        }
+        let mut b = Rules::builder();
+        b.add_list(text.as_bytes(), "--policy", ListKind::Block);
+        self.selected = b.build().0;
+        self.reasons = reasons;
+    }
+
+    /// The policy's refusal of `matched` by `m`.
+    fn selected_refusal(&self, matched: String, m: &Match<'_>) -> Refusal {
+        let reason = m.line.checked_sub(1).and_then(|i| self.reasons.get(i as usize));
+        let rule = format!("--policy: {} ({})", m.name, reason.map_or("", String::as_str));
+        Refusal { matched, rule }
     }
 
     /// True when nothing can ever be refused (no rule, no option): the gateway skips asking.
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty() && self.options == Options::default()
+        self.rules.is_empty() && self.selected.is_empty() && self.options == Options::default()
     }
 
     /// The names of `c`, each with what it is.
@@ -140,7 +177,7 @@ impl ConnFilter {
             let matched = if c.quic { "quic".to_string() } else { "udp port 443".to_string() };
             return Some(Refusal { matched, rule: "--block-quic".into() });
         }
-        if self.rules.is_empty() {
+        if self.rules.is_empty() && self.selected.is_empty() {
             return None;
         }
         let mut refusal = None;
@@ -158,7 +195,16 @@ impl ConnFilter {
                 _ => {}
             }
         }
-        refusal
+        if refusal.is_some() || self.selected.is_empty() {
+            return refusal;
+        }
+        if let Some(m) = self.selected.check_addr(ip) {
+            return Some(self.selected_refusal(format!("address {ip}"), &m));
+        }
+        Self::names(c).find_map(|(what, name)| {
+            let m = self.selected.check(name)?;
+            Some(self.selected_refusal(format!("{what} {name}"), &m))
+        })
     }
 }
 
@@ -273,6 +319,40 @@ mod tests {
         let lines = DOH_LIST.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).count();
         assert_eq!(rules.len(), lines);
         assert!(rules.address_rules() > 50);
+    }
+
+    #[test]
+    fn a_policy_selection_refuses_its_destinations_until_replaced_lists_allow_wins() {
+        use crate::export::Entry;
+        let none: [String; 0] = [];
+        let mut f = filter("", "ok.ads.example\n", Options::default());
+        let entries = [
+            Entry {
+                name: Some("ads.example".into()),
+                ips: vec![],
+                reason: "critical: IMEI sent to Ads".into(),
+                subdomains: true,
+            },
+            Entry {
+                name: None,
+                ips: vec!["203.0.113.50".parse().unwrap()],
+                reason: "high: by address".into(),
+                subdomains: false,
+            },
+        ];
+        f.select(&entries);
+        let named =
+            Conn { sni: Some("sdk.ads.example"), ..conn("192.0.2.1:443", Transport::Tcp, &none) };
+        let r = f.decide(&named).unwrap();
+        assert_eq!(r.matched, "sni sdk.ads.example");
+        assert_eq!(r.rule, "--policy: ads.example (critical: IMEI sent to Ads)");
+        let by_ip = f.decide(&conn("203.0.113.50:80", Transport::Tcp, &none)).unwrap();
+        assert_eq!(by_ip.rule, "--policy: 203.0.113.50 (high: by address)");
+        let ok =
+            Conn { sni: Some("ok.ads.example"), ..conn("192.0.2.1:443", Transport::Tcp, &none) };
+        assert!(f.decide(&ok).is_none(), "the allowlist wins over the policy");
+        f.select(&[]);
+        assert!(f.decide(&named).is_none(), "a new selection replaces the old");
     }
 
     #[test]

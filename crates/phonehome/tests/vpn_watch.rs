@@ -124,6 +124,7 @@ impl Lab {
         std::fs::write(dir.join("www/index.html"), b"ok\n").unwrap();
         std::fs::write(dir.join("profile.toml"), PROFILE).unwrap();
         std::fs::write(dir.join("block.txt"), b"tracker.example\n198.51.100.11\n").unwrap();
+        std::fs::write(dir.join("policy.toml"), b"min_severity = \"high\"\n").unwrap();
         // A second web address (blocked by address) and a TCP listener for TLS clients.
         testkit::netns::ok(&inet, "ip addr add 198.51.100.11/24 dev ti1");
         for (program, args) in [
@@ -313,7 +314,14 @@ except Exception as e:
 
 #[test]
 fn the_gateway_refuses_blocked_connections_and_the_rest_passes() {
-    let extra = ["--block-quic", "--block-dot", "--verdict-log", "{dir}/verdicts.jsonl"];
+    let extra = [
+        "--block-quic",
+        "--block-dot",
+        "--verdict-log",
+        "{dir}/verdicts.jsonl",
+        "--policy",
+        "{dir}/policy.toml",
+    ];
     let Some(mut lab) = Lab::start("vpn (refusing connections)", 194, &extra) else {
         return;
     };
@@ -342,13 +350,20 @@ fn the_gateway_refuses_blocked_connections_and_the_rest_passes() {
     assert_eq!(lab.dig("198.51.100.10", "tracker.example", "A"), "0.0.0.0", "the guard answered");
     assert_eq!(lab.dig("198.51.100.10", "collector.example", "A"), "198.51.100.10");
 
+    // --policy: the IMEI goes to collector2.example once (a critical finding); its next
+    // connection, after a refresh, is refused.
+    assert_eq!(get("http://198.51.100.10:8080/?imei=865123045678905", "collector2.example"), "200");
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(get("http://198.51.100.10:8080/", "collector2.example").starts_with("error"));
+
     let (code, rest, live) = lab.stop();
     assert!(code.is_some(), "{rest}");
-    assert!(rest.contains("5 connections refused"), "{rest}");
+    assert!(rest.contains("6 connections refused"), "{rest}");
     let log = std::fs::read_to_string(lab.path("verdicts.jsonl")).unwrap_or_default();
     let verdicts: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let matched: BTreeSet<&str> = verdicts.iter().filter_map(|v| v["matched"].as_str()).collect();
     let expected = [
+        "host collector2.example",
         "host ads.tracker.example",
         "sni sdk.tracker.example",
         "address 198.51.100.11",
@@ -362,7 +377,31 @@ fn the_gateway_refuses_blocked_connections_and_the_rest_passes() {
         (Some("phone"), Some(format!("tracker.example ({}:1)", lab.path("block.txt")).as_str()))
     );
     let streamed = live.iter().filter(|l| l["event"] == "verdict").count();
-    assert_eq!(streamed, 5, "every verdict streamed");
+    assert_eq!(streamed, 6, "every verdict streamed");
+    let by_policy = verdicts.iter().find(|v| v["matched"] == "host collector2.example").unwrap();
+    assert!(
+        by_policy["rule"].as_str().unwrap().starts_with("--policy: collector2.example (critical"),
+        "{by_policy}"
+    );
+    // The report lists them, and the IMEI in the refused request was stopped, not sent.
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(lab.path("report.json")).unwrap()).unwrap();
+    assert_eq!(report["refused"]["total"], 6);
+    assert_eq!(report["refused"]["connections"].as_array().map(Vec::len), Some(6));
+    let imei = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["data"] == "imei" && f["host"] == "ads.tracker.example")
+        .expect("the IMEI the phone tried to send");
+    assert_eq!(imei["stopped"], imei["count"]);
+    let dest = report["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["host"] == "ads.tracker.example")
+        .unwrap();
+    assert_eq!(dest["refused"], 1);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -161,6 +161,7 @@ pub fn html(report: &Report) -> String {
     tables::destinations(&mut out, report, start);
     tables::findings(&mut out, report, start);
     tables::uploads(&mut out, report, start);
+    tables::refused(&mut out, report, start);
     tables::captures(&mut out, report);
     let _ = write!(
         out,

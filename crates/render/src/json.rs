@@ -64,6 +64,7 @@ pub(crate) fn finding_json(f: &Finding) -> Value {
         "shared_with": f.shared_with,
         "device": f.device,
         "count": f.count,
+        "stopped": f.stopped,
         "first_seen": rfc3339(f.first_seen),
         "last_seen": rfc3339(f.last_seen),
         "evidence": f.evidence.iter().map(evidence_json).collect::<Vec<_>>(),
@@ -85,6 +86,7 @@ pub(crate) fn destination_json(d: &Destination) -> Value {
         "tls_sessions": d.tls_sessions,
         "tls_decrypted": d.tls_decrypted,
         "flows": d.flows,
+        "refused": d.refused,
         "bytes_sent": d.bytes_sent,
         "bytes_received": d.bytes_received,
         "first_seen": rfc3339(d.first_seen),
@@ -172,7 +174,7 @@ pub(crate) fn summary_json(s: &Summary) -> Value {
 }
 
 /// The JSON document: `schema`, `tool`, `captures`, `device`, `summary`, `findings`,
-/// `destinations`, `address_book_uploads`, `geo_source`, `coverage`, `summarised`.
+/// `destinations`, `address_book_uploads`, `geo_source`, `coverage`, `summarised`, `refused`.
 pub fn json(report: &Report) -> Value {
     json!({
         "schema": SCHEMA,
@@ -198,6 +200,19 @@ pub fn json(report: &Report) -> Value {
             "occurrences": report.summarised.occurrences,
             "destinations": report.summarised.destinations,
             "address_book_uploads": report.summarised.uploads,
+        },
+        "refused": {
+            "total": report.refused_total,
+            "connections": report.refused.iter().map(|r| json!({
+                "time": rfc3339(r.time),
+                "device": r.device,
+                "transport": r.transport,
+                "server": r.server,
+                "port": r.port,
+                "flow": r.flow,
+                "matched": r.matched,
+                "rule": r.rule,
+            })).collect::<Vec<_>>(),
         },
     })
 }

@@ -104,6 +104,10 @@ fn findings_table(out: &mut String, findings: &[&Finding]) {
                 format!("{} (heuristic, confidence {confidence:.2})", escape(&f.item_shown()))
             }
         };
+        let item = match f.stopped_note() {
+            Some(n) => format!("{item} ({n})"),
+            None => item,
+        };
         let frame = f
             .evidence
             .first()
@@ -333,6 +337,18 @@ pub fn markdown(report: &Report) -> String {
         }
     }
 
+    if report.refused_total > 0 {
+        let _ = writeln!(
+            out,
+            "\n## Refused by the gateway\n\n{} connection{} refused; the first {}:\n",
+            report.refused_total,
+            if report.refused_total == 1 { "" } else { "s" },
+            report.refused.len().min(100)
+        );
+        for r in report.refused.iter().take(100) {
+            let _ = writeln!(out, "- {} {}", escape(&rfc3339(r.time)), escape(&r.line()));
+        }
+    }
     out.push_str("\n## Captures\n\n");
     header(
         &mut out,

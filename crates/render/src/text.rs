@@ -338,6 +338,9 @@ fn time_of_day(t: capture::Timestamp) -> String {
     s.get(11..19).unwrap_or(&s).to_string()
 }
 
+/// Refused connections listed in the terminal report (all are in the JSON one).
+const REFUSED_SHOWN: usize = 20;
+
 /// The findings table of one destination (or one queried domain).
 fn findings_table(
     findings: &[&Finding],
@@ -358,6 +361,10 @@ fn findings_table(
             Source::Heuristic { confidence } => {
                 format!("{} (guess {confidence:.1})", f.item_shown())
             }
+        };
+        let item = match f.stopped_note() {
+            Some(n) => format!("{item} ({n})"),
+            None => item,
         };
         rows.push(vec![
             styled(f.severity.as_str(), severity_style(f.severity)),
@@ -634,6 +641,26 @@ pub fn text(report: &Report, style: &Style) -> String {
             line.push_str(&format!("; profile {}", clean(p)));
         }
         out.extend(wrap(&line, width, "", 2));
+    }
+    if report.refused_total > 0 {
+        out.push(String::new());
+        out.push(paint.bold(&format!(
+            "Refused by the gateway: {} connection{}",
+            report.refused_total,
+            plural(report.refused_total as usize)
+        )));
+        for r in report.refused.iter().take(REFUSED_SHOWN) {
+            out.extend(wrap(
+                &clean(&format!("{}  {}", time_of_day(r.time), r.line())),
+                width,
+                "  ",
+                4,
+            ));
+        }
+        let more = report.refused_total.saturating_sub(REFUSED_SHOWN as u64);
+        if more > 0 {
+            out.push(format!("  ... and {more} more (the JSON report lists them)"));
+        }
     }
     out.push(paint.dim("Severity rubric: docs/severity.md"));
 

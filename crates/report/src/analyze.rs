@@ -161,6 +161,8 @@ pub struct Analyzer {
     entropy: HashMap<FlowId, EntropyMeter>,
     /// Identifier-shaped values by destination, for [`crate::recurrence`].
     recur: recurrence::Table,
+    /// Open flows a gateway refused ([`Analyzer::refuse_flow`]).
+    refused: std::collections::HashSet<FlowId>,
     stats: AnalyzerStats,
 }
 
@@ -253,6 +255,7 @@ impl Analyzer {
             raw: RawSource::Tcp,
             entropy: HashMap::new(),
             recur: recurrence::Table::default(),
+            refused: std::collections::HashSet::new(),
             stats: AnalyzerStats::default(),
         }
     }
@@ -480,7 +483,9 @@ impl Analyzer {
         for record in open {
             let protection = self.protection_of(record);
             let device = self.device_of(record.file);
-            book.fold(record, device, protection, self.flows.get(&record.info.id));
+            let refused = self.refused.contains(&record.info.id);
+            let hits = self.flows.get(&record.info.id);
+            book.fold(record, device, protection, hits, refused);
         }
         report_of(book, self.recur.recurring())
     }
@@ -492,6 +497,12 @@ impl Analyzer {
             self.options.files.resize(index + 1, String::new());
         }
         self.options.files[index] = name;
+    }
+
+    /// Says that a gateway refused open flow `id` (`phonehome vpn`): what it carried never
+    /// reached its server, and its findings and destination say so.
+    pub fn refuse_flow(&mut self, id: FlowId) {
+        self.refused.insert(id);
     }
 
     /// Says which device capture file `index` is of (see [`Options::devices`]).
@@ -651,7 +662,8 @@ impl Observer for Analyzer {
         self.entropy.remove(&record.info.id);
         let hits = self.flows.remove(&record.info.id);
         let device = self.device_of(record.file).map(str::to_string);
-        let at = self.book.fold(record, device.as_deref(), protection, hits.as_ref());
+        let refused = self.refused.remove(&record.info.id);
+        let at = self.book.fold(record, device.as_deref(), protection, hits.as_ref(), refused);
         let Some(hits) = hits else { return };
         if !hits.recur.is_empty() {
             let mut base =

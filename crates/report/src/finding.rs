@@ -100,6 +100,8 @@ pub struct Finding {
     /// The device that sent it, when the run knows its devices (`analyze --device`, the VPN
     /// gateway's devices); the same data from two devices are two findings.
     pub device: Option<String>,
+    /// Occurrences in connections the VPN gateway refused: they never reached the server.
+    pub stopped: u64,
 }
 
 /// One message that carried several contacts of the profile's address book.
@@ -124,6 +126,8 @@ pub struct Destination {
     pub ips: BTreeSet<String>,
     /// The devices that talked to it, when the run knows its devices.
     pub devices: BTreeSet<String>,
+    /// Its flows the VPN gateway refused.
+    pub refused: u64,
     /// Application protocols seen.
     pub protocols: BTreeSet<&'static str>,
     /// Flows.
@@ -253,6 +257,51 @@ pub struct Report {
     pub recurring: Vec<crate::recurrence::Recurring>,
     /// What a long live session let go of to stay within its limits.
     pub summarised: crate::Summarised,
+    /// Connections the VPN gateway refused (the first [`MAX_REFUSED_KEPT`]).
+    pub refused: Vec<RefusedConnection>,
+    /// All connections it refused.
+    pub refused_total: u64,
+}
+
+impl RefusedConnection {
+    /// One line for people: `phone tcp 198.51.100.10:8443: sni t.example, by t.example
+    /// (block.txt:1)`.
+    pub fn line(&self) -> String {
+        let server = if self.server.contains(':') {
+            format!("[{}]", self.server)
+        } else {
+            self.server.clone()
+        };
+        let device = self.device.as_deref().map(|d| format!("{d} ")).unwrap_or_default();
+        format!(
+            "{device}{} {server}:{}: {}, by {}",
+            self.transport, self.port, self.matched, self.rule
+        )
+    }
+}
+
+/// Refused connections listed in a report; all are counted in [`Report::refused_total`].
+pub const MAX_REFUSED_KEPT: usize = 10_000;
+
+/// A connection the VPN gateway refused (`phonehome vpn --block`, `--block-quic`, `--block-dot`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RefusedConnection {
+    /// When (capture time of the refused packet).
+    pub time: Timestamp,
+    /// The device.
+    pub device: Option<String>,
+    /// `tcp`, `udp` or `other`.
+    pub transport: &'static str,
+    /// The server's address.
+    pub server: String,
+    /// Its port.
+    pub port: u16,
+    /// The flow id (as in evidence).
+    pub flow: u64,
+    /// What matched: `sni NAME`, `host NAME`, `dns NAME`, `address IP`, `port 853`, `quic`.
+    pub matched: String,
+    /// The rule: `NAME (LIST:LINE)`, `--block-quic`, `--block-dot: ...`.
+    pub rule: String,
 }
 
 impl Destination {
@@ -312,6 +361,7 @@ impl Finding {
             severity_reason: String::new(),
             shared_with: Vec::new(),
             device: None,
+            stopped: 0,
         }
     }
 
@@ -321,6 +371,16 @@ impl Finding {
         match &self.device {
             Some(d) => format!("{d}: {}", self.item),
             None => self.item.clone(),
+        }
+    }
+
+    /// `stopped by the gateway` (or `3 of 5 stopped by the gateway`) when the VPN gateway
+    /// refused connections that carried it.
+    pub fn stopped_note(&self) -> Option<String> {
+        match self.stopped {
+            0 => None,
+            n if n >= self.count => Some("stopped by the gateway".into()),
+            n => Some(format!("{n} of {} stopped by the gateway", self.count)),
         }
     }
 

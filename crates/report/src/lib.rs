@@ -32,7 +32,7 @@ pub use analyze::{
 };
 pub use finding::{
     AddressBookUpload, CaptureInfo, Coverage, Destination, Device, Evidence, Finding,
-    MAX_COVERAGE_HOSTS, Party, Report, Source,
+    MAX_COVERAGE_HOSTS, MAX_REFUSED_KEPT, Party, RefusedConnection, Report, Source,
 };
 pub use protection::Protection;
 pub use severity::Severity;

@@ -45,6 +45,12 @@ pub(crate) struct VpnArgs {
     /// Allowlist: names and addresses never blocked (repeatable).
     #[arg(long, value_name = "FILE")]
     pub(crate) allow: Vec<PathBuf>,
+    /// The policy of `phonehome block --policy` (TOML: min_severity, categories, parties,
+    /// countries, names, allow), applied live: on every refresh the destinations it selects
+    /// from the session's report so far are refused from then on (the IMEI just went to a
+    /// tracker: its next connection is refused).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
     /// Refuse QUIC (UDP to port 443, and any connection found to be QUIC): apps fall back to
     /// TLS over TCP at once (an ICMP port unreachable tells them).
     #[arg(long)]

@@ -142,6 +142,9 @@ pub(crate) struct Session {
     pub(crate) captures: Vec<report::CaptureInfo>,
     pub(crate) secrets: u64,
     pub(crate) errored: bool,
+    /// Connections a gateway refused (the first ones), and how many in all.
+    pub(crate) refused: Vec<report::RefusedConnection>,
+    pub(crate) refused_total: u64,
 }
 
 /// A live source's pipeline: the session's options, its key logs loaded (`(errored, secrets)`:
@@ -178,7 +181,7 @@ impl Session {
             errored = true;
         }
         let (analyzer, stats) = pipeline.finish();
-        Self { analyzer, stats, captures, secrets, errored }
+        Self { analyzer, stats, captures, secrets, errored, refused: Vec::new(), refused_total: 0 }
     }
 }
 
@@ -189,11 +192,13 @@ fn finish(
     device: Option<report::Device>,
     mut live: Live<'_>,
 ) -> anyhow::Result<ExitCode> {
-    let Session { analyzer, stats, captures, secrets, errored } = session;
+    let Session { analyzer, stats, captures, secrets, errored, refused, refused_total } = session;
     live.status.packets = stats.frames;
     live.status.bytes = stats.frame_bytes;
     let (mut report, astats) = analyzer.into_report();
     report.captures = captures;
+    report.refused = refused;
+    report.refused_total = refused_total;
     if let Some(d) = &args.analysis.device {
         for c in report.captures.iter_mut().filter(|c| c.device.is_none()) {
             c.device = Some(d.clone());

@@ -151,6 +151,9 @@ fn finding_row(out: &mut String, f: &Finding, start: Option<Timestamp>) {
         Esc(&f.where_),
         exposure_html(f.exposure),
     );
+    if let Some(n) = f.stopped_note() {
+        let _ = write!(out, " <span class=\"tag\">{}</span>", Esc(&n));
+    }
     if f.leaves_country == Some(true) {
         let to = f.country.as_deref().unwrap_or(UNKNOWN_COUNTRY);
         let _ = write!(out, " <span class=\"tag\">abroad: {}</span>", Esc(to));
@@ -267,6 +270,36 @@ pub(super) fn uploads(out: &mut String, report: &Report, start: Option<Timestamp
             u.contacts,
             time_html(start, u.time),
             evidence_html(&u.evidence)
+        );
+    }
+    out.push_str("</tbody></table></div></section>\n");
+}
+
+/// Connections the VPN gateway refused (nothing without any).
+pub(super) fn refused(out: &mut String, report: &Report, start: Option<Timestamp>) {
+    if report.refused_total == 0 {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<section id=\"refused\"><h2>Refused by the gateway</h2><p>{} connection{} refused.</p>\
+         <div class=\"scroll\"><table><thead><tr><th>Time</th><th>Device</th><th>Server</th>\
+         <th>Matched</th><th>Rule</th></tr></thead><tbody>",
+        report.refused_total,
+        if report.refused_total == 1 { "" } else { "s" }
+    );
+    for r in &report.refused {
+        let _ = write!(
+            out,
+            "<tr data-refused><td class=\"nowrap\">{}</td><td>{}</td><td class=\"break\">{} {}:{}</td>\
+             <td class=\"break\">{}</td><td class=\"break\">{}</td></tr>",
+            time_html(start, r.time),
+            Esc(r.device.as_deref().unwrap_or("")),
+            Esc(r.transport),
+            Esc(&r.server),
+            r.port,
+            Esc(&r.matched),
+            Esc(&r.rule)
         );
     }
     out.push_str("</tbody></table></div></section>\n");

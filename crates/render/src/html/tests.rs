@@ -80,6 +80,7 @@ fn finding(
         severity_reason: format!("rated {}", severity.as_str()),
         shared_with: Vec::new(),
         device: None,
+        stopped: 0,
     }
 }
 
@@ -96,6 +97,7 @@ fn destination(
 ) -> Destination {
     Destination {
         devices: Default::default(),
+        refused: 0,
         host: host.into(),
         ips: [ip.to_string()].into(),
         protocols: ["http"].into(),
@@ -146,6 +148,8 @@ fn demo() -> Report {
     Report {
         recurring: Vec::new(),
         summarised: report::Summarised::default(),
+        refused: Vec::new(),
+        refused_total: 0,
         coverage: report::Coverage::default(),
         findings: vec![
             finding(

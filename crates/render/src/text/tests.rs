@@ -53,12 +53,14 @@ pub(crate) fn finding(host: &str, data: DataKind, item: &str, severity: Severity
         severity_reason: "device identifier readable by anyone on the path".into(),
         shared_with: Vec::new(),
         device: None,
+        stopped: 0,
     }
 }
 
 pub(crate) fn destination(host: &str, protection: Protection) -> Destination {
     Destination {
         devices: Default::default(),
+        refused: 0,
         host: host.into(),
         ips: BTreeSet::from(["203.0.113.17".to_string()]),
         protocols: BTreeSet::from(["http"]),
@@ -131,6 +133,8 @@ pub(crate) fn sample(host: &str) -> Report {
     Report {
         recurring: Vec::new(),
         summarised: report::Summarised::default(),
+        refused: Vec::new(),
+        refused_total: 0,
         coverage: report::Coverage::default(),
         findings,
         destinations: vec![d4, d1, d2, d3],
@@ -381,4 +385,42 @@ fn what_a_long_session_let_go_is_said() {
     assert!(crate::html::html(&r).contains("data-notice=\"summarised\""));
     assert_eq!(crate::json(&r)["summarised"]["occurrences"], 9000);
     assert!(!text(&sample("x.example"), &Style::default()).contains("Summarised"));
+}
+
+#[test]
+fn what_the_gateway_refused_and_stopped_is_said_in_every_format() {
+    let mut r = sample("x.example");
+    let imei = r.findings.iter().position(|f| f.data == DataKind::Imei).unwrap();
+    r.findings[imei].stopped = r.findings[imei].count;
+    r.refused_total = 25;
+    r.refused = (0..25)
+        .map(|i| report::RefusedConnection {
+            time: capture::Timestamp(1_000_000_000 * i),
+            device: Some("phone".into()),
+            transport: "tcp",
+            server: "198.51.100.10".into(),
+            port: 443,
+            flow: i as u64,
+            matched: "sni sdk.tracker.example".into(),
+            rule: "tracker.example (block.txt:1)".into(),
+        })
+        .collect();
+    let t = text(&r, &Style { color: false, width: 200 });
+    assert!(t.contains("Refused by the gateway: 25 connections"), "{t}");
+    assert!(t.contains(
+        "phone tcp 198.51.100.10:443: sni sdk.tracker.example, by tracker.example (block.txt:1)"
+    ));
+    assert!(t.contains("... and 5 more"), "{t}");
+    assert!(t.contains("(stopped by the gateway)"), "{t}");
+    let md = crate::markdown::markdown(&r);
+    assert!(md.contains("## Refused by the gateway") && md.contains("stopped by the gateway"));
+    let html = crate::html::html(&r);
+    assert_eq!(html.matches("<tr data-refused>").count(), 25);
+    assert!(html.contains("stopped by the gateway"));
+    let j = crate::json(&r);
+    assert_eq!(j["refused"]["total"], 25);
+    assert_eq!(j["refused"]["connections"][3]["matched"], "sni sdk.tracker.example");
+    assert_eq!(j["findings"][imei]["stopped"], j["findings"][imei]["count"]);
+    let none = text(&sample("x.example"), &Style::default());
+    assert!(!none.contains("Refused") && !none.contains("stopped"));
 }

@@ -85,3 +85,29 @@ fn one_device_for_every_capture_and_none_by_default() {
         assert!(report.destinations.iter().all(|d| d.devices.iter().eq(expected.iter().copied())));
     }
 }
+
+#[test]
+fn what_a_refused_connection_carried_is_stopped_not_sent() {
+    let (a, link) = request("10.77.0.2:40000", 0);
+    let frames: Vec<(usize, testkit::Frame)> = a.into_iter().map(|f| (0, f)).collect();
+    for refuse in [true, false] {
+        let analyzer = Analyzer::new(VariantSet::default(), None, None, Options::default());
+        let mut p = pipeline::Pipeline::new(pipeline::Config::default(), analyzer);
+        feed(&mut p, link, &frames[..1]);
+        let id = p.last_flow().unwrap().info.id;
+        if refuse {
+            p.observer_mut().refuse_flow(id);
+        }
+        feed(&mut p, link, &frames[1..]);
+        let report = p.finish().0.into_report().0;
+        let mail = report.findings.iter().find(|f| f.data == DataKind::Email).unwrap();
+        let d = report.destinations.iter().find(|d| d.host == "t.example").unwrap();
+        if refuse {
+            assert_eq!((mail.stopped, mail.count, d.refused), (1, 1, 1));
+            assert_eq!(mail.stopped_note().as_deref(), Some("stopped by the gateway"));
+        } else {
+            assert_eq!((mail.stopped, d.refused), (0, 0));
+            assert!(mail.stopped_note().is_none());
+        }
+    }
+}

@@ -74,6 +74,7 @@ impl Book {
         device: Option<&str>,
         protection: Protection,
         hits: Option<&FlowHits>,
+        refused: bool,
     ) -> Folded {
         let ip = record.info.server.ip().to_string();
         let host = record.name.clone().unwrap_or_else(|| ip.clone());
@@ -112,6 +113,7 @@ impl Book {
             }
         }
         d.flows += 1;
+        d.refused += u64::from(refused);
         if matches!(record.protocol, AppProto::Tls | AppProto::Quic) && record.encrypted {
             d.tls_sessions += 1;
             d.tls_decrypted += u64::from(record.decryption == Some(proto::Decryption::Decrypted));
@@ -150,6 +152,7 @@ impl Book {
                 ..Finding::at(host.clone(), folded.ip.clone(), port, protocol, protection, p.time)
             });
             f.count += 1;
+            f.stopped += u64::from(refused);
             f.protection = f.protection.weakest(protection);
             f.encrypted = f.protection.is_encrypted();
             f.decrypted = f.encrypted && (f.decrypted || p.decrypted);
@@ -220,7 +223,7 @@ mod tests {
         for i in 0..(MAX_DESTINATIONS as u32 + 5) {
             let mut r = super::super::tests::record(i, &format!("h{i}.example"));
             r.info.last = Timestamp(i64::from(i));
-            b.fold(&r, None, Protection::CleartextHttp, Some(&hits));
+            b.fold(&r, None, Protection::CleartextHttp, Some(&hits), false);
         }
         assert!(b.destinations.len() <= MAX_DESTINATIONS);
         assert_eq!(

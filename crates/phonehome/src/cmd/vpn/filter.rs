@@ -25,7 +25,7 @@ pub(super) const UNNAMED_AFTER: u64 = 16 * 1024;
 /// Connections whose decision is kept.
 pub(super) const MAX_DECISIONS: usize = 65_536;
 /// Refusals kept for the report and the live view (all are counted and logged).
-pub(super) const MAX_REFUSALS_KEPT: usize = 10_000;
+pub(super) const MAX_REFUSALS_KEPT: usize = report::MAX_REFUSED_KEPT;
 
 /// One refused connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,20 @@ pub(crate) struct Refused {
 }
 
 impl Refused {
+    /// As the report lists it.
+    pub(crate) fn report(&self) -> report::RefusedConnection {
+        report::RefusedConnection {
+            time: self.time,
+            device: Some(self.device.clone()),
+            transport: self.transport,
+            server: self.server.ip().to_string(),
+            port: self.server.port(),
+            flow: self.flow,
+            matched: self.refusal.matched.clone(),
+            rule: self.refusal.rule.clone(),
+        }
+    }
+
     /// The verdict log's line (JSON).
     pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::json!({
@@ -154,6 +168,11 @@ impl Gatekeeper {
         }
         self.decided.insert(id, pass);
         self.order.push_back(id);
+    }
+
+    /// Refuses the destinations a policy selected, from now on (see `guard::conn`).
+    pub(crate) fn select(&mut self, entries: &[guard::export::Entry]) {
+        self.filter.select(entries);
     }
 
     /// Flushes the verdict log.

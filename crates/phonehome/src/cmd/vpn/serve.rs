@@ -20,7 +20,7 @@ use vpn::State;
 use vpn::gateway::{Flow, Gateway, Verdict};
 
 use super::VpnArgs;
-use super::filter::Gatekeeper;
+use super::filter::{Gatekeeper, Refused};
 use crate::cmd::watch::iface::{file_infos, rotating_writer, wall_now};
 use crate::cmd::watch::{Live, Session};
 use guard::conn::ConnFilter;
@@ -180,6 +180,13 @@ fn run(
         host_ports,
         redirect_dns: args.block_dot,
     };
+    let policy = match args.policy.as_deref().map(guard::policy::Policy::load).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("phonehome: vpn: {e}");
+            return Ok(Err(ExitCode::from(2)));
+        }
+    };
     let mut gate = match gatekeeper(args) {
         Ok(g) => g,
         Err(e) => {
@@ -294,7 +301,15 @@ fn run(
                     offset: 0,
                     secrets: &[],
                 });
-                gate.judge(pipeline.last_flow(), &dev.name, ts)
+                let facts = pipeline.last_flow();
+                let id = facts.map(|f| f.info.id);
+                let verdict = gate.judge(facts, &dev.name, ts);
+                if verdict == Verdict::Reject
+                    && let Some(id) = id
+                {
+                    pipeline.observer_mut().refuse_flow(id);
+                }
+                verdict
             },
         );
         if let Err(e) = r {
@@ -312,7 +327,11 @@ fn run(
             live.status.refused = Some(gate.refused);
             live.verdicts.extend(gate.fresh.drain(..).map(|r| r.json()));
             live.status.writing = writing(&devices);
-            live.refresh(&pipeline, &captures(&devices, false));
+            live.refresh_with(&pipeline, &captures(&devices, false), |report| {
+                if let Some(p) = &policy {
+                    gate.select(&p.select(&[render::json(report)]).entries);
+                }
+            });
         }
     }
     let s = gateway.endpoint().stats;
@@ -348,7 +367,10 @@ fn run(
         }
     }
     let captures = captures(&devices, true);
-    Ok(Ok(Session::ended(pipeline, captures, failure, "vpn", secrets, errored)))
+    let mut session = Session::ended(pipeline, captures, failure, "vpn", secrets, errored);
+    session.refused = gate.kept.iter().map(Refused::report).collect();
+    session.refused_total = gate.refused;
+    Ok(Ok(session))
 }
 
 /// The connection filter of `--block`, `--allow`, `--block-quic` and `--block-dot`, with its

@@ -76,5 +76,7 @@ pub(super) fn run(args: &WatchArgs, analyzer: report::Analyzer, live: &mut Live<
         captures: run.captures,
         secrets: run.secrets,
         errored: run.errored,
+        refused: Vec::new(),
+        refused_total: 0,
     }
 }

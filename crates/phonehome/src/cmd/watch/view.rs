@@ -126,6 +126,17 @@ impl<'a> Live<'a> {
 
     /// Takes a snapshot of the report and shows it.
     pub(crate) fn refresh(&mut self, pipeline: &Pipeline<Analyzer>, captures: &[CaptureInfo]) {
+        self.refresh_with(pipeline, captures, |_| {});
+    }
+
+    /// [`Live::refresh`], handing the snapshot to `also` too (a gateway's policy selects from
+    /// it).
+    pub(crate) fn refresh_with(
+        &mut self,
+        pipeline: &Pipeline<Analyzer>,
+        captures: &[CaptureInfo],
+        also: impl FnOnce(&Report),
+    ) {
         self.next_refresh = Instant::now() + self.refresh;
         let analyzer = pipeline.observer();
         let mut others = 0;
@@ -156,6 +167,7 @@ impl<'a> Live<'a> {
         self.status.elapsed_secs = self.started.elapsed().as_secs();
         self.time = (stats.frames > 0).then(|| rfc3339(pipeline.now()));
         self.show(&report, false);
+        also(&report);
         self.publish(report);
     }
 
