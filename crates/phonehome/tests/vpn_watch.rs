@@ -132,12 +132,14 @@ impl Lab {
             ("python3", vec!["-c", DNS_SERVER]),
             ("python3", vec!["-c", LISTENER]),
         ] {
+            // The web server's request log: what reached the internet.
+            let log = std::fs::File::create(dir.join(format!("{}.log", net.children.len())));
             let child = Command::new("ip")
                 .args(["netns", "exec", &inet, program])
                 .args(args)
                 .current_dir(dir.join("www"))
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(log.map_or_else(|_| Stdio::null(), Stdio::from))
                 .spawn()
                 .unwrap();
             net.children.push(child);
@@ -230,7 +232,8 @@ impl Drop for Lab {
 
 #[test]
 fn the_gateway_watches_a_wireguard_phone_and_its_dns_goes_to_the_guard() {
-    let Some(mut lab) = Lab::start("vpn (watching a wireguard-go phone)", 195, &[]) else {
+    let Some(mut lab) = Lab::start("vpn (watching a wireguard-go phone)", 195, &["--redact"])
+    else {
         return;
     };
     let (phone, gw) = (lab.phone.clone(), lab.gw.clone());
@@ -267,6 +270,18 @@ fn the_gateway_watches_a_wireguard_phone_and_its_dns_goes_to_the_guard() {
         found.iter().any(|f| f.contains("\"collector.example\"")),
         "named by its DNS: {found:?}"
     );
+    // --redact: the web server saw fakes of the same shape, never the IMEI; the report counts
+    // them, and its findings are still what the phone tried to send.
+    let www = std::fs::read_to_string(d("0.log")).unwrap();
+    assert!(!www.contains("865123045678905"), "{www}");
+    let fakes: Vec<&str> = www
+        .lines()
+        .filter_map(|l| l.split("imei=").nth(1).or_else(|| l.split("?id=").nth(1)))
+        .map(|rest| &rest[..15])
+        .collect();
+    assert_eq!(fakes.len(), 2, "{www}");
+    assert!(fakes.iter().all(|f| f.bytes().all(|b| b.is_ascii_digit())), "{fakes:?}");
+    assert_eq!(report["redacted"]["items"]["imei[0]"], 2, "{}", report["redacted"]);
     let capture = &report["captures"][0];
     assert_eq!(capture["device"], "phone");
     assert_eq!(capture["path"], d("s-phone.pcapng"));

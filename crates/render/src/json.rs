@@ -214,6 +214,10 @@ pub fn json(report: &Report) -> Value {
                 "rule": r.rule,
             })).collect::<Vec<_>>(),
         },
+        "redacted": {
+            "total": report.redacted.values().sum::<u64>(),
+            "items": report.redacted,
+        },
     })
 }
 

@@ -337,6 +337,9 @@ pub fn markdown(report: &Report) -> String {
         }
     }
 
+    if !report.redacted.is_empty() {
+        let _ = writeln!(out, "\n{}", escape(&crate::text::redacted_line(report)));
+    }
     if report.refused_total > 0 {
         let _ = writeln!(
             out,

@@ -338,6 +338,18 @@ fn time_of_day(t: capture::Timestamp) -> String {
     s.get(11..19).unwrap_or(&s).to_string()
 }
 
+/// `Redacted by the gateway: 4 occurrences rewritten to fakes before they left (imei[0] x3,
+/// email[0] x1).`
+pub(crate) fn redacted_line(report: &Report) -> String {
+    let total: u64 = report.redacted.values().sum();
+    let items: Vec<String> = report.redacted.iter().map(|(i, n)| format!("{i} x{n}")).collect();
+    format!(
+        "Redacted by the gateway: {total} occurrence{} rewritten to fakes before they left ({}).",
+        plural(total as usize),
+        items.join(", ")
+    )
+}
+
 /// Refused connections listed in the terminal report (all are in the JSON one).
 const REFUSED_SHOWN: usize = 20;
 
@@ -641,6 +653,10 @@ pub fn text(report: &Report, style: &Style) -> String {
             line.push_str(&format!("; profile {}", clean(p)));
         }
         out.extend(wrap(&line, width, "", 2));
+    }
+    if !report.redacted.is_empty() {
+        out.push(String::new());
+        out.extend(wrap(&clean(&redacted_line(report)), width, "", 2));
     }
     if report.refused_total > 0 {
         out.push(String::new());

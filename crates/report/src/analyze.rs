@@ -499,6 +499,11 @@ impl Analyzer {
         self.options.files[index] = name;
     }
 
+    /// The profile's items and their variants (what a gateway's `--redact` rewrites).
+    pub fn variants(&self) -> &VariantSet {
+        &self.set
+    }
+
     /// Says that a gateway refused open flow `id` (`phonehome vpn`): what it carried never
     /// reached its server, and its findings and destination say so.
     pub fn refuse_flow(&mut self, id: FlowId) {

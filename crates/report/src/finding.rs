@@ -261,6 +261,9 @@ pub struct Report {
     pub refused: Vec<RefusedConnection>,
     /// All connections it refused.
     pub refused_total: u64,
+    /// Identifiers the VPN gateway rewrote to fakes before they left (`--redact`), by profile
+    /// item: occurrences.
+    pub redacted: std::collections::BTreeMap<String, u64>,
 }
 
 impl RefusedConnection {

@@ -18,7 +18,8 @@
 //! - [`Gateway::run_once`] waits (at most the timeout) for a datagram or a packet and moves
 //!   what came, handing every packet to the caller first (`Flow::Out` from a device, `Flow::In`
 //!   to it) with the device's index; the caller's [`Verdict`] lets it pass, drops it, or
-//!   rejects it (dropped, and the ends told: [`crate::reject`]).
+//!   rejects it (dropped, and the ends told: [`crate::reject`]). The caller may rewrite the
+//!   packet in place before it passes ([`crate::reject::rewrite_tcp_payload`]).
 //! - [`Gateway::stop`] (and drop) removes the table; the TUN device goes with the process.
 
 use std::io;
@@ -257,7 +258,7 @@ impl Gateway {
     pub fn run_once(
         &mut self,
         timeout: Duration,
-        verdict: &mut dyn FnMut(Flow, usize, &[u8]) -> Verdict,
+        verdict: &mut dyn FnMut(Flow, usize, &mut [u8]) -> Verdict,
     ) -> io::Result<()> {
         use rustix::event::{PollFd, PollFlags, Timespec, poll};
         let (udp_ready, tun_ready) = {
@@ -279,8 +280,8 @@ impl Gateway {
             let out = &mut self.out;
             while self.endpoint.recv(Duration::ZERO, &mut |i, p| out.push((i, p.to_vec())))? {}
             let mut out = std::mem::take(&mut self.out);
-            for (i, p) in out.drain(..) {
-                match verdict(Flow::Out, i, &p) {
+            for (i, mut p) in out.drain(..) {
+                match verdict(Flow::Out, i, &mut p) {
                     Verdict::Pass => {
                         let _ = self.tun.send(&p);
                     }
@@ -296,8 +297,8 @@ impl Gateway {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) => return Err(e),
                 };
-                let packet = &self.buf[..n];
-                let Some(i) = self.endpoint.device_for(packet) else { continue };
+                let Some(i) = self.endpoint.device_for(&self.buf[..n]) else { continue };
+                let packet = &mut self.buf[..n];
                 match verdict(Flow::In, i, packet) {
                     Verdict::Pass => {
                         self.endpoint.send(packet)?;

@@ -166,6 +166,32 @@ fn tcp_segment(
     ip_packet(src, dst, TCP, &t)
 }
 
+/// Lets `rewrite` change the payload of TCP `packet` in place (same length: sequence numbers
+/// stay right) and, when it says it changed something (a count above 0), writes the TCP
+/// checksum again. Returns that count; 0 for anything but a well-formed TCP segment with data.
+pub fn rewrite_tcp_payload(packet: &mut [u8], rewrite: impl FnOnce(&mut [u8]) -> usize) -> usize {
+    let Some(p) = parse(packet) else { return 0 };
+    if p.proto != TCP || p.transport.len() < 20 {
+        return 0;
+    }
+    let (src, dst) = (p.src, p.dst);
+    let offset = usize::from(p.transport[12] >> 4) * 4;
+    let start = p.transport.as_ptr() as usize - packet.as_ptr() as usize;
+    let end = start + p.transport.len();
+    if offset < 20 || start + offset >= end {
+        return 0;
+    }
+    let n = rewrite(&mut packet[start + offset..end]);
+    if n > 0 {
+        let t = &mut packet[start..end];
+        t[16] = 0;
+        t[17] = 0;
+        let c = transport_checksum(src, dst, TCP, t);
+        t[16..18].copy_from_slice(&c.to_be_bytes());
+    }
+    n
+}
+
 /// The answers to the refused `packet` (see the module doc).
 pub fn answers(packet: &[u8]) -> Vec<(Toward, Vec<u8>)> {
     let Some(p) = parse(packet) else { return Vec::new() };
@@ -313,6 +339,26 @@ mod tests {
                 assert_eq!(q.transport.len(), 8 + 20 + 8, "header and 8 bytes quoted");
             }
         }
+    }
+
+    #[test]
+    fn a_rewritten_payload_keeps_a_valid_checksum() {
+        for (a, b) in [("10.77.0.2", "203.0.113.9"), ("fd77::2", "2001:db8::9")] {
+            let mut p = tcp_packet(a, b, 1, 1, 0x18, b"GET /?imei=865123045678905 HTTP/1.1");
+            let n = rewrite_tcp_payload(&mut p, |data| {
+                let at = data.windows(15).position(|w| w == b"865123045678905").unwrap();
+                data[at..at + 15].copy_from_slice(b"490154203237518");
+                1
+            });
+            assert_eq!(n, 1);
+            let q = parse(&p).unwrap();
+            assert_eq!(transport_checksum(q.src, q.dst, TCP, q.transport), 0);
+            assert!(p.ends_with(b"GET /?imei=490154203237518 HTTP/1.1"));
+        }
+        let mut syn = tcp_packet("10.77.0.2", "203.0.113.9", 1, 0, 0x02, b"");
+        assert_eq!(rewrite_tcp_payload(&mut syn, |_| panic!("no payload")), 0);
+        let mut garbage = [0x45u8; 30];
+        assert_eq!(rewrite_tcp_payload(&mut garbage, |_| 1), 0);
     }
 
     #[test]

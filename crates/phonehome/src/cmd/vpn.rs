@@ -12,6 +12,7 @@ use vpn::State;
 use crate::cli::{SessionArgs, WriteArgs};
 
 mod filter;
+mod redact;
 mod serve;
 
 /// Arguments of `phonehome vpn`: run the gateway, or manage its state.
@@ -60,6 +61,11 @@ pub(crate) struct VpnArgs {
     /// resolver from the guard.
     #[arg(long)]
     pub(crate) block_dot: bool,
+    /// Rewrite the profile's identifiers (IMEI, IMSI, phone number, IDs, MAC, e-mail; as
+    /// written, encoded or hashed) in the devices' cleartext HTTP to fakes of the same length
+    /// and checksum before they leave; counted in the report (needs --profile).
+    #[arg(long, requires = "profile")]
+    pub(crate) redact: bool,
     /// Log every refused connection here, one JSON object per line (mode 0600): time, device,
     /// server, what matched and the rule.
     #[arg(long, value_name = "FILE")]

@@ -145,6 +145,8 @@ pub(crate) struct Session {
     /// Connections a gateway refused (the first ones), and how many in all.
     pub(crate) refused: Vec<report::RefusedConnection>,
     pub(crate) refused_total: u64,
+    /// Identifiers a gateway rewrote (`--redact`), by item.
+    pub(crate) redacted: std::collections::BTreeMap<String, u64>,
 }
 
 /// A live source's pipeline: the session's options, its key logs loaded (`(errored, secrets)`:
@@ -181,7 +183,16 @@ impl Session {
             errored = true;
         }
         let (analyzer, stats) = pipeline.finish();
-        Self { analyzer, stats, captures, secrets, errored, refused: Vec::new(), refused_total: 0 }
+        Self {
+            analyzer,
+            stats,
+            captures,
+            secrets,
+            errored,
+            refused: Vec::new(),
+            refused_total: 0,
+            redacted: Default::default(),
+        }
     }
 }
 
@@ -192,13 +203,15 @@ fn finish(
     device: Option<report::Device>,
     mut live: Live<'_>,
 ) -> anyhow::Result<ExitCode> {
-    let Session { analyzer, stats, captures, secrets, errored, refused, refused_total } = session;
+    let Session { analyzer, stats, captures, secrets, errored, refused, refused_total, redacted } =
+        session;
     live.status.packets = stats.frames;
     live.status.bytes = stats.frame_bytes;
     let (mut report, astats) = analyzer.into_report();
     report.captures = captures;
     report.refused = refused;
     report.refused_total = refused_total;
+    report.redacted = redacted;
     if let Some(d) = &args.analysis.device {
         for c in report.captures.iter_mut().filter(|c| c.device.is_none()) {
             c.device = Some(d.clone());

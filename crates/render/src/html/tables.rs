@@ -277,6 +277,13 @@ pub(super) fn uploads(out: &mut String, report: &Report, start: Option<Timestamp
 
 /// Connections the VPN gateway refused (nothing without any).
 pub(super) fn refused(out: &mut String, report: &Report, start: Option<Timestamp>) {
+    if !report.redacted.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"notice\" data-notice=\"redacted\">{}</p>",
+            Esc(&crate::text::redacted_line(report))
+        );
+    }
     if report.refused_total == 0 {
         return;
     }

@@ -150,6 +150,7 @@ fn demo() -> Report {
         summarised: report::Summarised::default(),
         refused: Vec::new(),
         refused_total: 0,
+        redacted: Default::default(),
         coverage: report::Coverage::default(),
         findings: vec![
             finding(

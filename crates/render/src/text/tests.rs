@@ -135,6 +135,7 @@ pub(crate) fn sample(host: &str) -> Report {
         summarised: report::Summarised::default(),
         refused: Vec::new(),
         refused_total: 0,
+        redacted: Default::default(),
         coverage: report::Coverage::default(),
         findings,
         destinations: vec![d4, d1, d2, d3],
@@ -405,8 +406,14 @@ fn what_the_gateway_refused_and_stopped_is_said_in_every_format() {
             rule: "tracker.example (block.txt:1)".into(),
         })
         .collect();
+    r.redacted.insert("imei[0]".into(), 3);
     let t = text(&r, &Style { color: false, width: 200 });
     assert!(t.contains("Refused by the gateway: 25 connections"), "{t}");
+    assert!(t.contains(
+        "Redacted by the gateway: 3 occurrences rewritten to fakes before they left (imei[0] x3)."
+    ));
+    assert!(crate::html::html(&r).contains("data-notice=\"redacted\""));
+    assert_eq!(crate::json(&r)["redacted"]["total"], 3);
     assert!(t.contains(
         "phone tcp 198.51.100.10:443: sni sdk.tracker.example, by tracker.example (block.txt:1)"
     ));
@@ -422,5 +429,5 @@ fn what_the_gateway_refused_and_stopped_is_said_in_every_format() {
     assert_eq!(j["refused"]["connections"][3]["matched"], "sni sdk.tracker.example");
     assert_eq!(j["findings"][imei]["stopped"], j["findings"][imei]["count"]);
     let none = text(&sample("x.example"), &Style::default());
-    assert!(!none.contains("Refused") && !none.contains("stopped"));
+    assert!(!none.contains("Refused") && !none.contains("stopped") && !none.contains("Redacted"));
 }

@@ -21,6 +21,7 @@ use vpn::gateway::{Flow, Gateway, Verdict};
 
 use super::VpnArgs;
 use super::filter::{Gatekeeper, Refused};
+use super::redact::Redactor;
 use crate::cmd::watch::iface::{file_infos, rotating_writer, wall_now};
 use crate::cmd::watch::{Live, Session};
 use guard::conn::ConnFilter;
@@ -187,6 +188,13 @@ fn run(
             return Ok(Err(ExitCode::from(2)));
         }
     };
+    let mut redactor = match redactor(args, &analyzer) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("phonehome: vpn: {e}");
+            return Ok(Err(ExitCode::from(2)));
+        }
+    };
     let mut gate = match gatekeeper(args) {
         Ok(g) => g,
         Err(e) => {
@@ -260,7 +268,7 @@ fn run(
         let mut moved = false;
         let r = gateway.run_once(
             std::time::Duration::from_millis(100),
-            &mut |_flow: Flow, i, packet| {
+            &mut |flow: Flow, i, packet| {
                 moved = true;
                 let Some(dev) = devices.get_mut(i) else { return Verdict::Pass };
                 let ts = wall_now().max(last);
@@ -303,11 +311,19 @@ fn run(
                 });
                 let facts = pipeline.last_flow();
                 let id = facts.map(|f| f.info.id);
+                let http = facts.is_some_and(|f| f.protocol == proto::AppProto::Http);
                 let verdict = gate.judge(facts, &dev.name, ts);
                 if verdict == Verdict::Reject
                     && let Some(id) = id
                 {
                     pipeline.observer_mut().refuse_flow(id);
+                }
+                if verdict == Verdict::Pass
+                    && flow == Flow::Out
+                    && http
+                    && let Some(r) = redactor.as_mut()
+                {
+                    vpn::reject::rewrite_tcp_payload(packet, |data| r.rewrite(data));
                 }
                 verdict
             },
@@ -370,7 +386,24 @@ fn run(
     let mut session = Session::ended(pipeline, captures, failure, "vpn", secrets, errored);
     session.refused = gate.kept.iter().map(Refused::report).collect();
     session.refused_total = gate.refused;
+    session.redacted = redactor.map(|r| r.counts).unwrap_or_default();
     Ok(Ok(session))
+}
+
+/// The redactor `--redact` asks for, with a secret of this session for its fakes.
+fn redactor(args: &VpnArgs, analyzer: &Analyzer) -> Result<Option<Redactor>, String> {
+    if !args.redact {
+        return Ok(None);
+    }
+    let mut secret = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut secret))
+        .map_err(|e| format!("--redact: no random secret: {e}"))?;
+    let r = Redactor::new(analyzer.variants(), secret);
+    if r.is_empty() {
+        return Err("--redact: the profile lists no identifier to rewrite".into());
+    }
+    Ok(Some(r))
 }
 
 /// The connection filter of `--block`, `--allow`, `--block-quic` and `--block-dot`, with its

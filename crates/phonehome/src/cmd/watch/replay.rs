@@ -78,5 +78,6 @@ pub(super) fn run(args: &WatchArgs, analyzer: report::Analyzer, live: &mut Live<
         errored: run.errored,
         refused: Vec::new(),
         refused_total: 0,
+        redacted: Default::default(),
     }
 }
