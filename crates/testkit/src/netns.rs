@@ -109,6 +109,12 @@ pub fn ok(ns: &str, cmd: &str) {
     assert!(o.status.success(), "in {ns}: {cmd}: {}", String::from_utf8_lossy(&o.stderr));
 }
 
+/// The WireGuard interface of [`phone`] in namespace `ns`.
+pub fn phone_dev(ns: &str) -> String {
+    let tail: String = ns.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
+    format!("wg{tail}")
+}
+
 /// Starts wireguard-go in namespace `ns`, configured from `conf` (the printed configuration,
 /// less the wg-quick-only keys as `wg-quick strip` removes them), with its tunnel addresses;
 /// then `routes` (shell commands) run there, `wgp0` in them standing for its interface. The
@@ -116,8 +122,7 @@ pub fn ok(ns: &str, cmd: &str) {
 /// (/var/run/wireguard/NAME.sock) is shared by every namespace, so two phones of tests run at
 /// once must not share a name.
 pub fn phone(net: &mut Net, ns: &str, conf: &str, dir: &Path, routes: &str) {
-    let tail: String = ns.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
-    let dev = format!("wg{tail}");
+    let dev = phone_dev(ns);
     let routes = routes.replace("wgp0", &dev);
     let wg = Command::new("ip")
         .args(["netns", "exec", ns, "wireguard-go", "-f", &dev])

@@ -31,6 +31,9 @@ use std::time::Duration;
 use crate::State;
 use crate::endpoint::Endpoint;
 
+/// The UDP socket's receive and send buffers (the kernel doubles the value asked for).
+pub const SOCKET_BUFFER: usize = 4 << 20;
+
 /// The nftables table the gateway owns.
 pub const TABLE: &str = "phonehome_vpn";
 
@@ -223,6 +226,15 @@ impl Gateway {
     pub fn start(state: &State, options: &Options) -> Result<Self, GatewayError> {
         let socket = UdpSocket::bind(options.listen)
             .map_err(|source| GatewayError::Bind { addr: options.listen, source })?;
+        // A receive buffer for bursts (a phone's TCP window, a flood of handshakes) beyond the
+        // system's default; the gateway has CAP_NET_ADMIN, so past `rmem_max` too.
+        {
+            let size = SOCKET_BUFFER;
+            let _ = rustix::net::sockopt::set_socket_recv_buffer_size_force(&socket, size)
+                .or_else(|_| rustix::net::sockopt::set_socket_recv_buffer_size(&socket, size));
+            let _ = rustix::net::sockopt::set_socket_send_buffer_size_force(&socket, size)
+                .or_else(|_| rustix::net::sockopt::set_socket_send_buffer_size(&socket, size));
+        }
         let (g4, g6) = state.gateway_addresses();
         let tun = tun_rs::DeviceBuilder::new()
             .name(&options.tun_name)
@@ -246,6 +258,23 @@ impl Gateway {
             dropped: [0; 2],
             rejects: 0,
             installed: true,
+        })
+    }
+
+    /// Datagrams the kernel dropped before the gateway read them (its receive buffer was full:
+    /// a flood), from /proc/net/udp and udp6; `None` when not known.
+    pub fn kernel_drops(&self) -> Option<u64> {
+        use std::os::fd::AsRawFd;
+        let fd = self.endpoint.socket().as_raw_fd();
+        let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()?;
+        let inode = link.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.to_string();
+        ["/proc/net/udp", "/proc/net/udp6"].iter().find_map(|table| {
+            let text = std::fs::read_to_string(table).ok()?;
+            text.lines().skip(1).find_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // ... uid timeout inode ref pointer drops
+                (fields.get(9) == Some(&inode.as_str())).then(|| fields.last()?.parse().ok())?
+            })
         })
     }
 

@@ -352,6 +352,7 @@ fn run(
     }
     let s = gateway.endpoint().stats;
     let rejects = gateway.rejects;
+    let kernel_drops = gateway.kernel_drops().unwrap_or(0);
     gateway.stop();
     gate.flush();
     live.status.refused = Some(gate.refused);
@@ -362,7 +363,8 @@ fn run(
     eprintln!(
         "phonehome: VPN gateway stopped: {} packets from the devices, {} to them; {} connections \
          refused ({rejects} resets and unreachables sent); {} datagrams refused (invalid {}, \
-         unknown key {}, spoofed source {})",
+         unknown key {}, spoofed source {}); {kernel_drops} dropped by the kernel before they were \
+         read (receive buffer full)",
         s.from_devices,
         s.to_devices,
         gate.refused,
