@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Throughput through the VPN gateway (issue 13), beside wireguard-go as the gateway with kernel
-# forwarding, in the same run: three network namespaces (phone, gateway, internet), a
-# wireguard-go client in the phone configured from `phonehome vpn init`'s text, iperf3 from the
-# phone to a server in the internet namespace, TCP then UDP. Prints Mbit/s and the gateway's CPU
-# seconds per Gbit (utime + stime of its process over the run).
+# Throughput and latency through the VPN gateway (issue 13), beside wireguard-go as the gateway
+# with kernel forwarding, in the same run: three network namespaces (phone, gateway, internet),
+# a wireguard-go client in the phone configured from `phonehome vpn init`'s text, iperf3 from
+# the phone to a server in the internet namespace, TCP then UDP, with phonehome's analysis on
+# (every packet through the live pipeline, as `phonehome vpn` runs) and off (`--no-analysis`).
+# Prints Mbit/s and the gateway's CPU seconds per Gbit (utime + stime of its process over the
+# run); then ping round trips through the tunnel beside the same path without it (the phone
+# routed to the server through the gateway's kernel directly), p50 and p99 of 1000 pings.
 #
 # Usage: sudo bench/vpn.sh      Env: DURATION=5 (seconds per run)
-# Needs root, wireguard-go, wireguard-tools, nftables, iperf3, jq.
+# Needs root, wireguard-go, wireguard-tools, nftables, iperf3, jq, bc, ping (iputils-ping).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${DURATION:-5}
@@ -62,13 +65,34 @@ run() {
   done
 }
 
+# The same path without the tunnel, for the latency baseline: the phone reaches the server
+# through the gateway's kernel routing (10.195.0.1), the server answers back that way.
+ip -n $i route add 10.195.0.0/24 via 198.51.100.1
+# latency LABEL: p50 and p99 of 1000 pings to the server through the tunnel, and without it.
+latency() {
+  local label=$1 t d
+  pct() { sort -n | awk '{a[NR]=$1} END {printf "%.3f ms / %.3f ms", a[int(NR*0.5)], a[int(NR*0.99)]}'; }
+  ip netns exec $p ping -q -n -c 20 -i 0.01 198.51.100.10 >/dev/null || true
+  t=$(ip netns exec $p ping -n -c 1000 -i 0.005 198.51.100.10 | sed -n 's/.*time=\([0-9.]*\).*/\1/p' | pct)
+  ip -n $p route add 198.51.100.10/32 via 10.195.0.1
+  d=$(ip netns exec $p ping -n -c 1000 -i 0.005 198.51.100.10 | sed -n 's/.*time=\([0-9.]*\).*/\1/p' | pct)
+  ip -n $p route del 198.51.100.10/32 via 10.195.0.1
+  printf '| %-44s | %s | %s |\n' "$label" "$t" "$d" >>"$state/latency.md"
+}
+
 echo "| gateway | proto | throughput | gateway CPU |"
 echo "|---|---|---:|---:|"
-# phonehome's gateway (TUN + kernel NAT, boringtun in one thread).
-ip netns exec $g "$bin" vpn --state "$state/s" --listen 10.195.0.1:51820 2>"$out/vpn-gw.log" &
-sleep 1
-run "phonehome vpn (forwarding only)" "$(pgrep -n -f "phonehome vpn --state $state/s")"
-pkill -INT -f "phonehome vpn --state $state/s"; sleep 1
+# phonehome's gateway (TUN + kernel NAT, boringtun in one thread), analysis on, then off.
+for mode in on off; do
+  flags=()
+  [ $mode = off ] && flags=(--no-analysis)
+  ip netns exec $g "$bin" vpn --state "$state/s" --listen 10.195.0.1:51820 --upstream 198.51.100.10 \
+    --jsonl "${flags[@]}" >"$out/vpn-gw-$mode.jsonl" 2>"$out/vpn-gw-$mode.log" &
+  sleep 1
+  run "phonehome vpn (analysis $mode)" "$(pgrep -n -f "phonehome vpn --state $state/s")"
+  [ $mode = on ] && latency "phonehome vpn (analysis on)"
+  pkill -INT -f "phonehome vpn --state $state/s"; sleep 1
+done
 
 # wireguard-go as the gateway, same keys, kernel forwarding and masquerade.
 ip netns exec $g wireguard-go -f wgg0 >/dev/null 2>&1 &
@@ -81,3 +105,8 @@ ip netns exec $g sh -c "printf '[Interface]\nPrivateKey = %s\nListenPort = 51820
   nft add rule ip phbv post ip saddr 10.77.0.0/24 oifname bi0 masquerade"
 sleep 0.5
 run "wireguard-go + kernel forwarding" "$(pgrep -n -f "wireguard-go -f wgg0")"
+latency "wireguard-go + kernel forwarding"
+echo
+echo "| gateway | ping through the tunnel p50 / p99 | without the tunnel p50 / p99 |"
+echo "|---|---:|---:|"
+cat "$state/latency.md"

@@ -75,6 +75,9 @@ pub struct AnalyzerStats {
     pub nested_capped: u64,
     /// Recurrence candidates dropped by [`crate::recurrence`]'s limits.
     pub recur_capped: u64,
+    /// Bytes of unknown-protocol streams not scanned: past a first sample that looks encrypted
+    /// ([`crate::protection::ENTROPY_SAMPLE`] bytes).
+    pub raw_skipped: u64,
 }
 
 impl AnalyzerStats {
@@ -89,6 +92,7 @@ impl AnalyzerStats {
             pending_capped,
             nested_capped,
             recur_capped,
+            raw_skipped,
         } = self;
         [
             ("detect.fields", fields),
@@ -98,6 +102,7 @@ impl AnalyzerStats {
             ("detect.pending_capped", pending_capped),
             ("detect.nested_capped", nested_capped),
             ("detect.recur_capped", recur_capped),
+            ("detect.raw_skipped", raw_skipped),
         ]
         .iter()
         .map(|(k, v)| ((*k).to_string(), **v))
@@ -645,6 +650,11 @@ impl Observer for Analyzer {
             let meter = self.entropy.entry(ctx.flow.id).or_default();
             if !meter.is_full() {
                 meter.feed(bytes);
+            } else if meter.looks_encrypted() {
+                // Past a sample that looks encrypted (or compressed), a raw stream is not
+                // scanned: identifiers are text, and no scan reads them out of such bytes.
+                self.stats.raw_skipped += bytes.len() as u64;
+                return;
             }
         }
         if ctx.encrypted

@@ -66,6 +66,10 @@ pub(crate) struct VpnArgs {
     /// and checksum before they leave; counted in the report (needs --profile).
     #[arg(long, requires = "profile")]
     pub(crate) redact: bool,
+    /// Forward (and write with --write) without analysing: no findings, no connection
+    /// filtering (the guard still answers DNS with --block); for measuring the analysis' cost.
+    #[arg(long, conflicts_with_all = ["profile", "redact", "policy", "block_quic", "block_dot"])]
+    pub(crate) no_analysis: bool,
     /// Log every refused connection here, one JSON object per line (mode 0600): time, device,
     /// server, what matched and the rule.
     #[arg(long, value_name = "FILE")]

@@ -299,6 +299,9 @@ fn run(
                 dev.frames += 1;
                 dev.bytes += packet.len() as u64;
                 dev.span = Some(dev.span.map_or((ts, ts), |(a, b)| (a.min(ts), b.max(ts))));
+                if args.no_analysis {
+                    return Verdict::Pass;
+                }
                 pipeline.switch_file(dev.files.last().copied().unwrap_or(i));
                 pipeline.feed(&Frame {
                     ts,
