@@ -49,6 +49,7 @@ cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 run() {
   local label=$1 pid=$2 c0 c1 bps hz
   hz=$(getconf CLK_TCK)
+  local mode
   for mode in tcp udp; do
     c0=$(cpu "$pid")
     if [ $mode = tcp ]; then
@@ -83,14 +84,14 @@ latency() {
 echo "| gateway | proto | throughput | gateway CPU |"
 echo "|---|---|---:|---:|"
 # phonehome's gateway (TUN + kernel NAT, boringtun in one thread), analysis on, then off.
-for mode in on off; do
+for analysis in on off; do
   flags=()
-  [ $mode = off ] && flags=(--no-analysis)
+  [ $analysis = off ] && flags=(--no-analysis)
   ip netns exec $g "$bin" vpn --state "$state/s" --listen 10.195.0.1:51820 --upstream 198.51.100.10 \
-    --jsonl "${flags[@]}" >"$out/vpn-gw-$mode.jsonl" 2>"$out/vpn-gw-$mode.log" &
+    --jsonl "${flags[@]}" >"$out/vpn-gw-$analysis.jsonl" 2>"$out/vpn-gw-$analysis.log" &
   sleep 1
-  run "phonehome vpn (analysis $mode)" "$(pgrep -n -f "phonehome vpn --state $state/s")"
-  [ $mode = on ] && latency "phonehome vpn (analysis on)"
+  run "phonehome vpn (analysis $analysis)" "$(pgrep -n -f "phonehome vpn --state $state/s")"
+  if [ $analysis = on ]; then latency "phonehome vpn (analysis on)"; fi
   pkill -INT -f "phonehome vpn --state $state/s"; sleep 1
 done
 

@@ -141,20 +141,29 @@ fn the_gateway_starts_and_stops_cleanly() {
         testkit::skip::skip("vpn (gateway start and stop)", "not root");
         return;
     }
+    // No state yet, none given: the first run makes it where PHONEHOME_VPN_STATE says and
+    // shows the phone's configuration and QR code.
     let dir = temp("run");
-    let state = dir.to_str().unwrap();
-    assert!(
-        run(&["vpn", "init", "--state", state, "--endpoint", "192.0.2.7:51820"]).status.success()
-    );
+    let _ = std::fs::create_dir_all(&dir);
+    let state_dir = dir.join("state");
     // The namespace, and the gateway in it, go whatever happens.
     let mut net = testkit::netns::Net::new(&format!("phvr{}", std::process::id()), &[""]);
     let ns = net.names[0].clone();
     let mut child = Command::new("ip")
-        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_phonehome"), "vpn", "--state", state])
+        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_phonehome"), "vpn"])
         .args(["--listen", "127.0.0.1:51820", "--upstream", "192.0.2.53"])
+        .args(["--endpoint", "192.0.2.7:51820"])
+        .env("PHONEHOME_VPN_STATE", &state_dir)
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let out = child.stdout.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(out), &mut text);
+        text
+    });
     let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
     let pid = child.id().to_string();
     net.children.push(child);
@@ -178,6 +187,10 @@ fn the_gateway_starts_and_stops_cleanly() {
     let _ = std::io::Read::read_to_string(&mut err, &mut rest);
     assert_eq!(status.code(), Some(0), "{rest}");
     assert!(rest.contains("VPN gateway stopped"), "{rest}");
+    let shown = stdout.join().unwrap();
+    assert!(shown.contains("[Interface]\nPrivateKey = "), "{shown}");
+    assert!(shown.contains("Endpoint = 192.0.2.7:51820") && shown.contains('█'), "{shown}");
+    assert!(state_dir.join("vpn.toml").exists() && state_dir.join("server.key").exists());
     let tables =
         Command::new("ip").args(["netns", "exec", &ns, "nft", "list", "tables"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&tables.stdout).contains("phonehome_vpn"), "table removed");

@@ -22,8 +22,14 @@ pub(crate) struct VpnArgs {
     #[command(subcommand)]
     pub(crate) command: Option<VpnCommand>,
     /// The state folder `vpn init` made (runs the gateway: needs root or CAP_NET_ADMIN).
+    /// Default: $PHONEHOME_VPN_STATE, else $XDG_STATE_HOME/phonehome/vpn, else
+    /// ~/.local/state/phonehome/vpn; made on the first run (a device "phone", its QR code shown).
     #[arg(long, value_name = "DIR")]
     pub(crate) state: Option<PathBuf>,
+    /// Where the phone reaches this machine, for a state made on the first run (default: this
+    /// machine's address on the route to the internet, and the listening port).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) endpoint: Option<String>,
     /// UDP address to listen on (default: every address, the state's port).
     #[arg(long, value_name = "ADDR:PORT")]
     pub(crate) listen: Option<std::net::SocketAddr>,
@@ -238,6 +244,53 @@ fn show(s: &State, name: &str, qr: &QrArgs) -> anyhow::Result<ExitCode> {
         eprintln!("phonehome: QR code written to {} (mode 0600)", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The state folder when --state is not given (see its help).
+pub(crate) fn default_state_dir() -> Option<PathBuf> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("PHONEHOME_VPN_STATE")
+        .or_else(|| var("XDG_STATE_HOME").map(|d| d.join("phonehome/vpn")))
+        .or_else(|| var("HOME").map(|h| h.join(".local/state/phonehome/vpn")))
+}
+
+/// This machine's address on the route to the internet (what a phone on the same network
+/// reaches it at), without sending anything: a UDP socket connected to a documentation address.
+pub(crate) fn local_address() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.1:9").ok()?;
+    s.local_addr().ok().map(|a| a.ip()).filter(|ip| !ip.is_unspecified())
+}
+
+/// The state to run: `dir`'s, or, when there is none yet, a new one with a device "phone" whose
+/// configuration and QR code are shown (and, on a terminal, a pause to scan it).
+pub(crate) fn state_for_run(dir: &Path, args: &VpnArgs) -> Result<State, String> {
+    if dir.join("vpn.toml").exists() {
+        return State::open(dir).map_err(|e| e.to_string());
+    }
+    let port = args.listen.map_or(51820, |l| l.port());
+    let endpoint = match &args.endpoint {
+        Some(e) => e.clone(),
+        None => {
+            let ip = local_address()
+                .ok_or("no address of this machine to give the phone: give --endpoint HOST:PORT")?;
+            std::net::SocketAddr::new(ip, port).to_string()
+        }
+    };
+    let state = State::init(dir, &endpoint, "phone").map_err(|e| e.to_string())?;
+    eprintln!(
+        "phonehome: VPN state made in {} (keys mode 0600); the phone joins at {endpoint}: scan \
+         this in the WireGuard app (+ > Scan from QR code)",
+        dir.display()
+    );
+    let qr = QrArgs { qr: true, qr_out: None };
+    show(&state, "phone", &qr).map_err(|e| e.to_string())?;
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        eprint!("Press Enter once the phone has it. ");
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    }
+    Ok(state)
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

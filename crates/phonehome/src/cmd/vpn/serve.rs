@@ -132,21 +132,18 @@ fn start_guard(
 
 /// Runs the gateway until SIGINT or SIGTERM, as a live session (see the module doc).
 pub(super) fn serve(args: &VpnArgs) -> anyhow::Result<ExitCode> {
-    let Some(dir) = &args.state else {
-        eprintln!(
-            "phonehome: vpn: --state DIR (made by `phonehome vpn init`), or a subcommand (init, \
-             peers)"
-        );
+    let Some(dir) = args.state.clone().or_else(super::default_state_dir) else {
+        eprintln!("phonehome: vpn: --state DIR (no HOME to keep it in by default)");
         return Ok(ExitCode::from(2));
     };
     if args.session.analysis.device.is_some() {
         eprintln!("phonehome: vpn: --device: the gateway names each device by its peer's name");
         return Ok(ExitCode::from(2));
     }
-    let state = match State::open(dir) {
+    let state = match super::state_for_run(&dir, args) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("phonehome: {e}");
+            eprintln!("phonehome: vpn: {e}");
             return Ok(ExitCode::from(2));
         }
     };
