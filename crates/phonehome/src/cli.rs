@@ -323,7 +323,8 @@ pub(crate) struct WriteArgs {
 /// What a live session analyses, shows and writes at its end (`watch`, `vpn`).
 #[derive(Debug, clap::Args)]
 pub(crate) struct SessionArgs {
-    /// TLS key log to open TLS with (NSS format); repeatable. Read once at the start.
+    /// TLS key log to open TLS with (NSS format, as SSLKEYLOGFILE writes it); repeatable.
+    /// `watch` reads it at the start; `vpn` follows it as it grows.
     #[arg(long = "keylog", value_name = "FILE")]
     pub(crate) keylogs: Vec<PathBuf>,
     #[command(flatten)]

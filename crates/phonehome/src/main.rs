@@ -14,6 +14,7 @@ use clap::Parser;
 mod cli;
 mod cmd;
 mod input;
+mod keylog_follow;
 
 fn main() -> ExitCode {
     let args = std::env::args_os().collect::<Vec<_>>();

@@ -18,7 +18,7 @@ use testkit::netns::sh;
 
 mod vpn_lab;
 
-use vpn_lab::{GET, Lab, phonehome};
+use vpn_lab::{GET, GET_TLS, Lab, phonehome};
 
 fn findings_of(doc: &Value) -> BTreeSet<String> {
     doc["findings"]
@@ -36,8 +36,8 @@ fn findings_of(doc: &Value) -> BTreeSet<String> {
 
 #[test]
 fn the_gateway_watches_a_wireguard_phone_and_its_dns_goes_to_the_guard() {
-    let Some(mut lab) = Lab::start("vpn (watching a wireguard-go phone)", 195, &["--redact"])
-    else {
+    let extra = ["--redact", "--keylog", "{dir}/keys.log"];
+    let Some(mut lab) = Lab::start("vpn (watching a wireguard-go phone)", 195, &extra) else {
         return;
     };
     let (phone, gw) = (lab.phone.clone(), lab.gw.clone());
@@ -55,6 +55,12 @@ fn the_gateway_watches_a_wireguard_phone_and_its_dns_goes_to_the_guard() {
         get("http://[2001:db8:100::10]:8080/?id=865123045678905", "collector6.example"),
         "200"
     );
+    // Over TLS, its secrets in a key log the phone writes as it connects (the gateway follows
+    // it; the pcapng analysed afterwards with it reads the request).
+    let keys = d("keys.log");
+    let tls =
+        lab.python(GET_TLS, &["198.51.100.10/?imei=865123045678905", "secure.example", &keys]);
+    assert_eq!(tls, "200");
     let (code, rest, live) = lab.stop();
     assert_eq!(code, Some(1), "findings: exit 1, as analyze; {rest}");
     assert!(rest.contains("VPN gateway stopped"), "{rest}");
@@ -93,11 +99,18 @@ fn the_gateway_watches_a_wireguard_phone_and_its_dns_goes_to_the_guard() {
     // The same findings from the pcapng, analysed afterwards.
     let again = Command::new(phonehome())
         .args(["analyze", &d("s-phone.pcapng"), "--profile", &d("profile.toml"), "--no-cache"])
-        .args(["--no-geo", "--device", "phone", "--format", "json"])
+        .args(["--no-geo", "--device", "phone", "--format", "json", "--keylog", &keys])
         .output()
         .unwrap();
     let again: Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert_eq!(findings_of(&again), found);
+    let mut later = findings_of(&again);
+    // Afterwards, with the whole key log, the request inside TLS is read too.
+    assert!(later.iter().any(|f| f.contains("\"secure.example\"") && f.contains("\"imei\"")));
+    later.retain(|f| !f.contains("\"secure.example\""));
+    assert_eq!(
+        later,
+        found.iter().filter(|f| !f.contains("\"secure.example\"")).cloned().collect()
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -166,6 +166,13 @@ fn tcp_segment(
     ip_packet(src, dst, TCP, &t)
 }
 
+/// The TCP flags of `packet` (FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10), or `None` for anything
+/// but a well-formed TCP segment.
+pub fn tcp_flags(packet: &[u8]) -> Option<u8> {
+    let p = parse(packet)?;
+    (p.proto == TCP).then(|| p.transport.get(13).copied())?
+}
+
 /// Lets `rewrite` change the payload of TCP `packet` in place (same length: sequence numbers
 /// stay right) and, when it says it changed something (a count above 0), writes the TCP
 /// checksum again. Returns that count; 0 for anything but a well-formed TCP segment with data.
@@ -356,6 +363,8 @@ mod tests {
             assert!(p.ends_with(b"GET /?imei=490154203237518 HTTP/1.1"));
         }
         let mut syn = tcp_packet("10.77.0.2", "203.0.113.9", 1, 0, 0x02, b"");
+        assert_eq!(tcp_flags(&syn), Some(0x02));
+        assert_eq!(tcp_flags(&[0x45; 10]), None);
         assert_eq!(rewrite_tcp_payload(&mut syn, |_| panic!("no payload")), 0);
         let mut garbage = [0x45u8; 30];
         assert_eq!(rewrite_tcp_payload(&mut garbage, |_| 1), 0);

@@ -149,18 +149,19 @@ pub(crate) struct Session {
     pub(crate) redacted: std::collections::BTreeMap<String, u64>,
 }
 
-/// A live source's pipeline: the session's options, its key logs loaded (`(errored, secrets)`:
-/// a bad key log is said and counted, the session goes on).
+/// A live source's pipeline: the session's options, `keylogs` loaded (`(errored, secrets)`: a
+/// bad key log is said and counted, the session goes on).
 pub(crate) fn live_pipeline(
     args: &SessionArgs,
     analyzer: report::Analyzer,
+    keylogs: &[std::path::PathBuf],
 ) -> (pipeline::Pipeline<report::Analyzer>, bool, u64) {
     let config = pipeline::Config {
         session: proto::SessionOptions { decode_responses: args.report.scan_responses },
         ..pipeline::Config::default()
     };
     let mut pipeline = pipeline::Pipeline::new(config, analyzer);
-    let (errored, secrets) = crate::input::load_keylogs(&args.keylogs, pipeline.keys_mut());
+    let (errored, secrets) = crate::input::load_keylogs(keylogs, pipeline.keys_mut());
     (pipeline, errored, secrets)
 }
 

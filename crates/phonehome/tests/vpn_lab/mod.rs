@@ -66,6 +66,36 @@ while True:
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 "#;
 
+/// In the internet: HTTPS on port 8444 (python's http.server behind ssl), certificate and key
+/// from the folder given.
+pub(crate) const HTTPS_SERVER: &str = r#"
+import http.server, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1] + '/tls.crt', sys.argv[1] + '/tls.key')
+class S(http.server.ThreadingHTTPServer):
+    address_family = __import__('socket').AF_INET6
+s = S(('::', 8444), http.server.SimpleHTTPRequestHandler)
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+s.serve_forever()
+"#;
+
+/// In the phone: GET `url` over TLS with SNI `name`, the session's secrets appended to the key
+/// log `keylog` (as SSLKEYLOGFILE does); prints the status or the error.
+pub(crate) const GET_TLS: &str = r#"
+import http.client, ssl, sys
+url, name, keylog = sys.argv[1], sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ctx.keylog_filename = keylog
+host, path = url.split('/', 1)
+try:
+    c = http.client.HTTPSConnection(host, 8444, context=ctx, timeout=5)
+    c.sock = ctx.wrap_socket(__import__('socket').create_connection((host, 8444), timeout=5), server_hostname=name)
+    c.request('GET', '/' + path, headers={'Host': name})
+    print(c.getresponse().status)
+except Exception as e:
+    print('error', type(e).__name__, e)
+"#;
+
 pub(crate) const PROFILE: &str =
     "name = \"vpn test phone\"\n[identifiers]\nimei = [\"865123045678905\"]\n";
 
@@ -109,10 +139,23 @@ impl Lab {
         std::fs::write(dir.join("policy.toml"), b"min_severity = \"high\"\n").unwrap();
         // A second web address (blocked by address) and a TCP listener for TLS clients.
         testkit::netns::ok(&inet, "ip addr add 198.51.100.11/24 dev ti1");
+        // An HTTPS server's certificate (self-signed, for secure.example).
+        let o = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+            .args(["-nodes", "-days", "2", "-subj", "/CN=secure.example"])
+            .arg("-keyout")
+            .arg(dir.join("tls.key"))
+            .arg("-out")
+            .arg(dir.join("tls.crt"))
+            .output()
+            .expect("openssl");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let certs = dir.to_str().unwrap().to_string();
         for (program, args) in [
             ("python3", vec!["-m", "http.server", "8080", "--bind", "::"]),
             ("python3", vec!["-c", DNS_SERVER]),
             ("python3", vec!["-c", LISTENER]),
+            ("python3", vec!["-c", HTTPS_SERVER, certs.as_str()]),
         ] {
             // The web server's request log: what reached the internet.
             let log = std::fs::File::create(dir.join(format!("{}.log", net.children.len())));
@@ -208,6 +251,9 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        if std::env::var_os("PHONEHOME_KEEP").is_some() {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -22,6 +22,10 @@ use vpn::gateway::{Flow, Gateway, Verdict};
 use super::VpnArgs;
 use super::filter::{Gatekeeper, Refused};
 use super::redact::Redactor;
+use crate::keylog_follow::KeylogFollower;
+
+/// How often the key logs are looked at for new lines.
+const KEYLOG_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 use crate::cmd::watch::iface::{file_infos, rotating_writer, wall_now};
 use crate::cmd::watch::{Live, Session};
 use guard::conn::ConnFilter;
@@ -253,8 +257,16 @@ fn run(
         names.len(),
         names.join(", ")
     );
-    let (mut pipeline, mut errored, secrets) =
-        crate::cmd::watch::live_pipeline(&args.session, analyzer);
+    // The key logs are followed as they grow (the phone's apps write them as they connect),
+    // not read once: decryptors wait (bounded) for keys that arrive after the handshake.
+    let (mut pipeline, mut errored, _) =
+        crate::cmd::watch::live_pipeline(&args.session, analyzer, &[]);
+    let mut keylogs = KeylogFollower::new(&args.session.keylogs);
+    if !keylogs.is_empty() {
+        pipeline.keys_mut().set_streaming(true);
+        keylogs.poll(pipeline.keys_mut());
+    }
+    let mut keys_polled = std::time::Instant::now();
     for i in 0..devices.len() {
         pipeline.begin_file(i);
     }
@@ -299,6 +311,13 @@ fn run(
                 if args.no_analysis {
                     return Verdict::Pass;
                 }
+                // A connection ending (FIN, RST) ends its decryptors: the secrets its client
+                // logged before sending its data are read first.
+                if !keylogs.is_empty()
+                    && vpn::reject::tcp_flags(packet).is_some_and(|f| f & 0x05 != 0)
+                {
+                    keylogs.poll(pipeline.keys_mut());
+                }
                 pipeline.switch_file(dev.files.last().copied().unwrap_or(i));
                 pipeline.feed(&Frame {
                     ts,
@@ -330,6 +349,10 @@ fn run(
         );
         if let Err(e) = r {
             failure = Some(e.to_string());
+        }
+        if !keylogs.is_empty() && keys_polled.elapsed() >= KEYLOG_POLL {
+            keys_polled = std::time::Instant::now();
+            keylogs.poll(pipeline.keys_mut());
         }
         if !moved {
             last = wall_now().max(last);
@@ -385,6 +408,11 @@ fn run(
         }
     }
     let captures = captures(&devices, true);
+    if keylogs.malformed > 0 {
+        eprintln!("phonehome: vpn: {} malformed lines in the key logs", keylogs.malformed);
+        errored = true;
+    }
+    let secrets = keylogs.secrets;
     let mut session = Session::ended(pipeline, captures, failure, "vpn", secrets, errored);
     session.refused = gate.kept.iter().map(Refused::report).collect();
     session.refused_total = gate.refused;

@@ -92,7 +92,8 @@ pub(super) fn run(
         }
         None => analyzer.set_file_name(0, format!("{name} (live, not written)")),
     }
-    let (mut pipeline, mut errored, secrets) = super::live_pipeline(&args.session, analyzer);
+    let (mut pipeline, mut errored, secrets) =
+        super::live_pipeline(&args.session, analyzer, &args.session.keylogs);
     pipeline.begin_file(0);
     let mut frames = 0u64;
     let mut span: Option<(Timestamp, Timestamp)> = None;
