@@ -169,6 +169,23 @@ impl Lab {
                 .unwrap();
             net.children.push(child);
         }
+        // The internet's servers are up before anything asks them (python starts slowly on a
+        // loaded machine): its DNS answers and its web server accepts.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let dns = sh(&gw, "dig +short +tries=1 +time=1 @198.51.100.10 up.example A");
+            let web = sh(
+                &gw,
+                "python3 -c \"import socket; socket.create_connection(('198.51.100.10', 8080), 1)\"",
+            );
+            if String::from_utf8_lossy(&dns.stdout).trim() == "198.51.100.10"
+                && web.status.success()
+            {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the internet's servers did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let state = dir.join("state");
         let endpoint = format!("10.{octet}.0.1:51820");
         let init = Command::new(phonehome())
