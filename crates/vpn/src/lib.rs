@@ -83,12 +83,18 @@ impl std::fmt::Debug for Key {
     }
 }
 
+/// `N` bytes from the system's random generator (`/dev/urandom`).
+pub fn random_bytes<const N: usize>() -> std::io::Result<[u8; N]> {
+    use std::io::Read;
+    let mut b = [0u8; N];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    Ok(b)
+}
+
 impl Key {
     /// A new private key from the system's random generator.
     pub fn generate() -> std::io::Result<Self> {
-        use std::io::Read;
-        let mut b = [0u8; 32];
-        std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+        let mut b = random_bytes::<32>()?;
         // Clamped as x25519 uses it, so that the file says what the key is.
         b[0] &= 248;
         b[31] &= 127;

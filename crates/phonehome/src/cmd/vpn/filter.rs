@@ -175,8 +175,16 @@ impl Gatekeeper {
         self.filter.select(entries);
     }
 
+    /// Hands the refusals since the last call to the live view (its count, its verdict lines)
+    /// and flushes the verdict log.
+    pub(crate) fn show(&mut self, live: &mut crate::cmd::watch::Live<'_>) {
+        self.flush();
+        live.status.refused = Some(self.refused);
+        live.verdicts.extend(self.fresh.drain(..).map(|r| r.json()));
+    }
+
     /// Flushes the verdict log.
-    pub(crate) fn flush(&mut self) {
+    fn flush(&mut self) {
         if let Some(log) = self.log.as_mut() {
             let _ = log.flush();
         }

@@ -22,13 +22,13 @@ use vpn::gateway::{Flow, Gateway, Verdict};
 use super::VpnArgs;
 use super::filter::{Gatekeeper, Refused};
 use super::redact::Redactor;
+use crate::cmd::watch::iface::{file_infos, rotating_writer, wall_now};
+use crate::cmd::watch::{Live, Session};
 use crate::keylog_follow::KeylogFollower;
+use guard::conn::ConnFilter;
 
 /// How often the key logs are looked at for new lines.
 const KEYLOG_POLL: std::time::Duration = std::time::Duration::from_millis(50);
-use crate::cmd::watch::iface::{file_infos, rotating_writer, wall_now};
-use crate::cmd::watch::{Live, Session};
-use guard::conn::ConnFilter;
 
 /// One device's capture: its pcapng (with `--write`) and the run's file index of each of its
 /// files (a rotation adds one).
@@ -267,9 +267,6 @@ fn run(
         keylogs.poll(pipeline.keys_mut());
     }
     let mut keys_polled = std::time::Instant::now();
-    for i in 0..devices.len() {
-        pipeline.begin_file(i);
-    }
     let mut next_file = devices.len();
     let mut failure: Option<String> = None;
     let mut last = Timestamp(0);
@@ -289,7 +286,6 @@ fn run(
                             if at.new_file {
                                 dev.files.push(next_file);
                                 let name = w.files()[at.file].path.display().to_string();
-                                pipeline.begin_file(next_file);
                                 pipeline.observer_mut().set_file_name(next_file, name);
                                 pipeline
                                     .observer_mut()
@@ -362,9 +358,7 @@ fn run(
             for w in devices.iter_mut().filter_map(|d| d.writer.as_mut()) {
                 let _ = w.flush();
             }
-            gate.flush();
-            live.status.refused = Some(gate.refused);
-            live.verdicts.extend(gate.fresh.drain(..).map(|r| r.json()));
+            gate.show(live);
             live.status.writing = writing(&devices);
             live.refresh_with(&pipeline, &captures(&devices, false), |report| {
                 if let Some(p) = &policy {
@@ -377,9 +371,7 @@ fn run(
     let rejects = gateway.rejects;
     let kernel_drops = gateway.kernel_drops().unwrap_or(0);
     gateway.stop();
-    gate.flush();
-    live.status.refused = Some(gate.refused);
-    live.verdicts.extend(gate.fresh.drain(..).map(|r| r.json()));
+    gate.show(live);
     if let Err(e) = guard.stop() {
         eprintln!("phonehome: the DNS guard: {e}");
     }
@@ -425,10 +417,8 @@ fn redactor(args: &VpnArgs, analyzer: &Analyzer) -> Result<Option<Redactor>, Str
     if !args.redact {
         return Ok(None);
     }
-    let mut secret = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut secret))
-        .map_err(|e| format!("--redact: no random secret: {e}"))?;
+    let secret =
+        vpn::random_bytes::<32>().map_err(|e| format!("--redact: no random secret: {e}"))?;
     let r = Redactor::new(analyzer.variants(), secret);
     if r.is_empty() {
         return Err("--redact: the profile lists no identifier to rewrite".into());
