@@ -128,6 +128,40 @@ fn pcapng_decryption_secrets_block_needs_no_flag() {
 }
 
 #[test]
+fn secrets_that_come_after_the_requests_still_open_them() {
+    // As a key log followed live gives them: an empty Decryption Secrets Block first (more will
+    // come), the secrets only just before the first connection's FIN, after its request and
+    // response passed. Its records wait, are opened when it ends, and its request is the
+    // client's (its direction is not that of the server's FIN that let it out).
+    let (f, cap) = files("late");
+    let dsb = |text: &str| {
+        let mut body = 0x544c_534bu32.to_le_bytes().to_vec();
+        body.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        body.extend_from_slice(text.as_bytes());
+        body.resize(body.len().next_multiple_of(4), 0);
+        body
+    };
+    let mut w = testkit::PcapNgWriter::new(Vec::new()).unwrap();
+    let id = w.add_interface(testkit::Link::ethernet().link_type() as u16, 0, Some(9)).unwrap();
+    w.write_block(10, &dsb("# secrets to follow\n")).unwrap();
+    let fin = cap
+        .frames
+        .iter()
+        .position(|(_, f)| f.len() > 47 && f[23] == 6 && f[47] & 0x01 != 0)
+        .expect("a FIN");
+    w.write_frames(id, &cap.frames[..fin]).unwrap();
+    w.write_block(10, &dsb(&cap.keylog)).unwrap();
+    w.write_frames(id, &cap.frames[fin..]).unwrap();
+    let late = f.dir.join("late.pcapng");
+    std::fs::write(&late, w.finish().unwrap()).unwrap();
+    let (out, doc) = analyze(&[&late, Path::new("--profile"), &f.profile]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    // (A request taken as the server's would not be searched: responses are not, by default.)
+    check_opened(&doc);
+    let _ = std::fs::remove_dir_all(&f.dir);
+}
+
+#[test]
 fn without_keys_the_report_says_what_was_not_read() {
     let (f, _) = files("nokeys");
     let (out, doc) = analyze(&[&f.pcap, Path::new("--profile"), &f.profile]);

@@ -269,12 +269,18 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             &mut self.events,
             &mut self.anomalies,
         );
-        let ctx = Context::of(self.file, flow, dir, meta, &state.session);
+        let mut ctx = Context::of(self.file, flow, dir, meta, &state.session);
         self.observer.chunk(&ctx, &chunk);
         if self.events.is_empty() {
             return;
         }
         for event in self.events.drain(..) {
+            // Plaintext of the other direction, released by this chunk.
+            if let Event::Turn(d) = event {
+                ctx.dir = d;
+                continue;
+            }
+            let dir = ctx.dir;
             state.events += 1;
             self.event_count += 1;
             match &event {
@@ -319,6 +325,7 @@ impl<O: Observer> FlowSink for Dispatch<O> {
         state.session.finish(&mut self.events, &mut self.anomalies);
         for event in self.events.drain(..) {
             let dir = match event {
+                Event::Turn(_) => continue,
                 Event::HttpResponse(_) => Direction::ToClient,
                 _ => Direction::ToServer,
             };

@@ -80,6 +80,8 @@ pub fn event_kind(event: &Event) -> &'static str {
         Event::DecryptedStream { stream: None, .. } => "tls_payload",
         Event::DecryptedStream { stream: Some(_), .. } => "quic_payload",
         Event::WebSocketMessage(_) => "websocket_message",
+        // Consumed by the pipeline: never handed to an observer.
+        Event::Turn(_) => "turn",
     }
 }
 
@@ -145,6 +147,7 @@ pub fn event_json(ctx: &Context<'_>, event: &Event) -> Value {
             m.insert("subject_cn".into(), json!(c.subject_cn));
             m.insert("issuer_org".into(), json!(c.issuer_org));
         }
+        Event::Turn(_) => {}
         Event::QuicInitial(q) => {
             hello_fields(&mut m, &q.hello);
             m.insert("version".into(), json!(quic_version_name(q.version)));
@@ -263,6 +266,7 @@ pub fn event_text(ctx: &Context<'_>, event: &Event) -> String {
                 proto::PlainChunk::End => format!("{s}end"),
             }
         }
+        Event::Turn(d) => format!("{d:?}"),
     };
     format!(
         "{}  #{:<5} {} -> {}  {:<16} {}",

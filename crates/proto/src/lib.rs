@@ -119,6 +119,12 @@ pub enum Event {
         /// The piece of the stream.
         chunk: PlainChunk,
     },
+    /// The events after it, up to the next `Turn`, are of direction `0`, not of the chunk that
+    /// released them: plaintext of the other direction let out by this chunk (TLS records that
+    /// waited for their secrets, opened when the other side's record or end came; a tunnel's
+    /// client bytes replayed when its server answered). A batch that turns turns back before it
+    /// ends. The pipeline consumes these markers; its observers never see them.
+    Turn(flow::Direction),
 }
 
 /// A WebSocket message (RFC 6455), fragments joined, unmasked, decompressed.

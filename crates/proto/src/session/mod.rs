@@ -355,7 +355,7 @@ impl Session {
                     let inner =
                         inner.get_or_insert_with(|| Self::decrypted(depth + 1, alpn, options));
                     let none = inner_keys.get_or_insert_with(KeyLog::new);
-                    inner.data_with(probes, flow, d, c, none, out, an);
+                    turned(out, dir, d, |out| inner.data_with(probes, flow, d, c, none, out, an));
                 });
                 if let Some(names) = tls.take_cert() {
                     out.push(Event::TlsCertificate(names));
@@ -513,32 +513,20 @@ impl Session {
             }
         };
         let c = Direction::ToServer;
-        if !h.held.is_empty() {
-            self.data_with(
-                probes,
-                flow,
-                c,
-                Chunk::Data { offset: h.client_from, bytes: &h.held },
-                keys,
-                out,
-                an,
-            );
-        }
-        let held_end = h.client_from.saturating_add(h.held.len() as u64);
-        if h.client_to > held_end {
-            self.data_with(
-                probes,
-                flow,
-                c,
-                Chunk::Gap { offset: held_end, len: h.client_to - held_end },
-                keys,
-                out,
-                an,
-            );
-        }
-        if h.client_ended {
-            self.data_with(probes, flow, c, Chunk::End, keys, out, an);
-        }
+        turned(out, dir, c, |out| {
+            if !h.held.is_empty() {
+                let held = Chunk::Data { offset: h.client_from, bytes: &h.held };
+                self.data_with(probes, flow, c, held, keys, out, an);
+            }
+            let held_end = h.client_from.saturating_add(h.held.len() as u64);
+            if h.client_to > held_end {
+                let gap = Chunk::Gap { offset: held_end, len: h.client_to - held_end };
+                self.data_with(probes, flow, c, gap, keys, out, an);
+            }
+            if h.client_ended {
+                self.data_with(probes, flow, c, Chunk::End, keys, out, an);
+            }
+        });
         // The rest of the chunk that carried the answer belongs to the tunnel.
         if let Chunk::Data { offset, bytes } = chunk {
             let from = match dir {
@@ -563,6 +551,22 @@ impl Session {
 }
 
 /// A chunk of a decrypted connection's plaintext, as an event for raw search.
+/// Runs `f`, which adds events of direction `d`, for a chunk of direction `dir`: when they
+/// differ, what it adds is framed by [`Event::Turn`] markers (none when it adds nothing).
+fn turned(out: &mut Vec<Event>, dir: Direction, d: Direction, f: impl FnOnce(&mut Vec<Event>)) {
+    if d == dir {
+        return f(out);
+    }
+    let at = out.len();
+    out.push(Event::Turn(d));
+    f(out);
+    if out.len() == at + 1 {
+        out.pop();
+    } else {
+        out.push(Event::Turn(dir));
+    }
+}
+
 fn raw_event(dir: Direction, chunk: Chunk<'_>, out: &mut Vec<Event>) {
     if let Some(chunk) = PlainChunk::of(chunk) {
         out.push(Event::DecryptedStream { dir, stream: None, chunk });

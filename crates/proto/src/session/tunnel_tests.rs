@@ -37,10 +37,32 @@ type Outcome = (AppProto, Vec<Event>, Anomalies, bool);
 /// Runs the messages of `script` (in the order sent) through a session with the real probes, each
 /// message cut at the stream offsets of `cuts` (per direction) that fall inside it; then both
 /// ends.
+/// Every event is checked to come from the side that sends such messages (a client's bytes
+/// replayed while the server's chunk is read are marked with [`Event::Turn`]); the markers are
+/// left out of the outcome.
 fn run_script(flow: &FlowInfo, script: &[(Direction, &[u8])], cuts: [&[u64]; 2]) -> Outcome {
     let mut s = Session::new(flow);
     let (mut out, mut an) = (Vec::new(), Anomalies::default());
     let mut next = [0u64; 2];
+    let mut feed = |s: &mut Session, dir: Direction, chunk: Chunk<'_>| {
+        let mut batch = Vec::new();
+        s.data(flow, dir, chunk, &mut batch, &mut an);
+        let mut now = dir;
+        for e in batch {
+            let from = match &e {
+                Event::Turn(to) => {
+                    now = *to;
+                    continue;
+                }
+                Event::TlsClientHello(_) | Event::HttpRequest(_) | Event::DnsQuery(_) => Some(C),
+                Event::TlsServerHello(_) | Event::HttpResponse(_) => Some(S),
+                _ => None,
+            };
+            assert!(from.is_none_or(|f| f == now), "{e:?} seen as {now:?}");
+            out.push(e);
+        }
+        assert_eq!(now, dir, "a batch turns back before it ends");
+    };
     for &(dir, msg) in script {
         let start = next[dir.index()];
         let end = start + msg.len() as u64;
@@ -48,13 +70,13 @@ fn run_script(flow: &FlowInfo, script: &[(Direction, &[u8])], cuts: [&[u64]; 2])
         let mut from = start;
         for to in inside.chain([end]) {
             let bytes = &msg[(from - start) as usize..(to - start) as usize];
-            s.data(flow, dir, Chunk::Data { offset: from, bytes }, &mut out, &mut an);
+            feed(&mut s, dir, Chunk::Data { offset: from, bytes });
             from = to;
         }
         next[dir.index()] = end;
     }
-    s.data(flow, C, Chunk::End, &mut out, &mut an);
-    s.data(flow, S, Chunk::End, &mut out, &mut an);
+    feed(&mut s, C, Chunk::End);
+    feed(&mut s, S, Chunk::End);
     (s.protocol(), out, an, s.encrypted())
 }
 

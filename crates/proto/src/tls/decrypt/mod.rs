@@ -292,7 +292,17 @@ impl Decryptor {
                 }
                 self.stop(d);
             }
-            Chunk::End => self.end(dir, plain),
+            Chunk::End => {
+                if self.sides.iter().any(|s| !s.held.is_empty()) {
+                    // Last chance for secrets that came after the records (a key log followed
+                    // live, polled when a connection ends): a partial set is taken as it is.
+                    if self.lookup == Lookup::Pending {
+                        self.resolve(keys, true);
+                    }
+                    self.release_held(keys, plain);
+                }
+                self.end(dir, plain);
+            }
             Chunk::Datagram(_) => {}
         }
     }
@@ -412,7 +422,7 @@ impl Decryptor {
             return;
         }
         if self.lookup == Lookup::Pending {
-            self.resolve(keys);
+            self.resolve(keys, false);
         }
         match self.lookup {
             Lookup::Found if self.sides[d].held.is_empty() => self.open(dir, hdr, body, plain),
@@ -458,7 +468,7 @@ impl Decryptor {
     /// Decrypts what was held, once the keys are known.
     fn release_held(&mut self, keys: &mut KeyLog, plain: &mut impl PlainSink) {
         if self.lookup == Lookup::Pending {
-            self.resolve(keys);
+            self.resolve(keys, false);
         }
         if self.lookup != Lookup::Found {
             return;
@@ -512,7 +522,7 @@ impl Decryptor {
                     }
                     self.conn.server = Some(s);
                     self.lookup = Lookup::Pending;
-                    self.resolve(keys);
+                    self.resolve(keys, false);
                 }
                 (Direction::ToClient, hs::NEW_SESSION_TICKET) => {
                     if let Some(t) = hs::new_session_ticket(&b) {
@@ -528,7 +538,10 @@ impl Decryptor {
     }
 
     /// Looks up the secrets once both hellos are known, and sets up each side's keys.
-    fn resolve(&mut self, keys: &mut KeyLog) {
+    /// Looks the connection's secrets up. While more may arrive ([`KeyLog::streaming`]) a TLS 1.3
+    /// connection waits for its whole set (handshake and traffic secrets, which a key log being
+    /// written may hold only part of), unless `last_chance`.
+    fn resolve(&mut self, keys: &mut KeyLog, last_chance: bool) {
         let (Some(_), Some(s)) = (&self.conn.client, &self.conn.server) else { return };
         let Some(suite) = cipher::suite(s.suite) else {
             self.lookup = Lookup::Unsupported;
@@ -536,7 +549,7 @@ impl Decryptor {
         };
         self.conn.suite = Some(suite);
         let found = if s.version == TLS13 {
-            self.resolve13(suite, keys)
+            self.resolve13(suite, keys, keys.streaming() && !last_chance)
         } else {
             self.resolve12(suite, keys)
         };
@@ -547,12 +560,15 @@ impl Decryptor {
         };
     }
 
-    fn resolve13(&mut self, suite: Suite, keys: &KeyLog) -> bool {
+    fn resolve13(&mut self, suite: Suite, keys: &KeyLog, whole: bool) -> bool {
         let Some(c) = &self.conn.client else { return false };
         let Some(sec) = keys.get(&c.random) else { return false };
         let (Some(shs), Some(chs)) = (&sec.server_handshake, &sec.client_handshake) else {
             return false;
         };
+        if whole && (sec.client_app.is_none() || sec.server_app.is_none()) {
+            return false;
+        }
         let Some(server_keys) = RecordKeys::tls13(suite, shs) else { return false };
         let server = &mut self.sides[1];
         server.keys = Some(server_keys);

@@ -445,3 +445,106 @@ fn http2_from_the_h2_crate_inside_tls() {
         );
     }
 }
+
+/// Like [`run`], with the key log arriving as it is written (a live key log): `parts` of it are
+/// read just before flight `i` (`i == flights`: after them all, before the connections' ends).
+/// Each event comes with its direction: the chunk's, or as an [`Event::Turn`] says.
+fn run_streaming(
+    t: &Transcript,
+    parts: &[(usize, String)],
+) -> (Vec<(Direction, Event)>, Option<Decryption>) {
+    let flow = flow_info(
+        flow::Transport::Tcp,
+        "10.0.0.2:40000".parse().unwrap(),
+        "10.0.0.1:443".parse().unwrap(),
+    );
+    let mut keys = KeyLog::new();
+    keys.set_streaming(true);
+    let mut s = Session::new(&flow);
+    let mut an = Anomalies::default();
+    let mut directed = Vec::new();
+    let mut off = [0u64; 2];
+    let give = |keys: &mut KeyLog, i: usize| {
+        for (_, text) in parts.iter().filter(|(at, _)| *at == i) {
+            assert!(keys.read(text.as_bytes()).errors.is_empty());
+        }
+    };
+    let mut feed = |s: &mut Session, keys: &mut KeyLog, d: Direction, chunk: Chunk<'_>| {
+        let mut out = Vec::new();
+        s.data_keyed(&flow, d, chunk, keys, &mut out, &mut an);
+        let mut now = d;
+        for e in out {
+            match e {
+                Event::Turn(to) => now = to,
+                e => directed.push((now, e)),
+            }
+        }
+        assert_eq!(now, d, "a batch turns back before it ends");
+    };
+    for (i, (dir, bytes)) in t.flights.iter().enumerate() {
+        give(&mut keys, i);
+        let d = match dir {
+            testkit::Direction::ClientToServer => Direction::ToServer,
+            testkit::Direction::ServerToClient => Direction::ToClient,
+        };
+        feed(&mut s, &mut keys, d, Chunk::Data { offset: off[d.index()], bytes });
+        off[d.index()] += bytes.len() as u64;
+    }
+    give(&mut keys, t.flights.len());
+    for d in [Direction::ToServer, Direction::ToClient] {
+        feed(&mut s, &mut keys, d, Chunk::End);
+    }
+    (directed, s.decryption())
+}
+
+/// The requests, each checked to be of the client, and the responses of the server.
+fn requests_directed(events: &[(Direction, Event)]) -> Vec<String> {
+    for (d, e) in events {
+        match e {
+            Event::HttpRequest(_) => assert_eq!(*d, Direction::ToServer, "{e:?}"),
+            Event::HttpResponse(_) => assert_eq!(*d, Direction::ToClient, "{e:?}"),
+            _ => {}
+        }
+    }
+    let events: Vec<Event> = events.iter().map(|(_, e)| e.clone()).collect();
+    requests(&events)
+}
+
+#[test]
+fn secrets_that_arrive_after_the_records_still_open_them() {
+    for suite in [0x1301, 0xc02b, 0xcca9] {
+        let pair = TlsPair::new(suite, &["http/1.1"], "api.phonehome.test", Resumption::Tickets);
+        let t = pair.session(&[exchange(0), exchange(1)], None);
+        let log = pair.keylog();
+        // The whole key log at every point, up to the end of the connection.
+        for at in 0..=t.flights.len() {
+            let (events, outcome) = run_streaming(&t, &[(at, log.clone())]);
+            let reqs = requests_directed(&events);
+            assert_eq!(reqs.len(), 2, "suite {suite:#x}, keys before flight {at}");
+            let responses = events.iter().filter(|(_, e)| matches!(e, Event::HttpResponse(_)));
+            assert_eq!(responses.count(), 2, "suite {suite:#x}, keys before flight {at}");
+            assert_eq!(outcome, Some(Decryption::Decrypted), "suite {suite:#x}, at {at}");
+        }
+        // A key log caught half written: the handshake secrets early, the traffic secrets only
+        // when the connection ends (a TLS 1.3 decryptor waits for the whole set).
+        let (hs, app): (Vec<&str>, Vec<&str>) =
+            log.lines().partition(|l| l.contains("HANDSHAKE") || l.starts_with("CLIENT_RANDOM"));
+        let parts = [(1, hs.join("\n") + "\n"), (t.flights.len(), app.join("\n") + "\n")];
+        let (events, outcome) = run_streaming(&t, &parts);
+        assert_eq!(requests_directed(&events).len(), 2, "suite {suite:#x}, split key log");
+        assert_eq!(outcome, Some(Decryption::Decrypted));
+    }
+}
+
+#[test]
+fn a_partial_tls13_key_log_is_used_when_the_connection_ends() {
+    // Only the handshake secrets ever arrive: the handshake is read at the end (the certificate
+    // names), no application data, and nothing is reported as failed.
+    let pair = TlsPair::new(0x1301, &["http/1.1"], "api.phonehome.test", Resumption::Tickets);
+    let t = pair.session(&[exchange(0)], None);
+    let log = pair.keylog();
+    let hs: Vec<&str> = log.lines().filter(|l| l.contains("HANDSHAKE")).collect();
+    let (events, outcome) = run_streaming(&t, &[(0, hs.join("\n") + "\n")]);
+    assert!(requests_directed(&events).is_empty());
+    assert_eq!(outcome, Some(Decryption::Decrypted), "the handshake records opened");
+}
