@@ -19,7 +19,7 @@
 //!    subdomains) or by address.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::rules::{ListKind, Match, Rules};
 
@@ -93,7 +93,7 @@ impl Refusal {
 /// The connection filter (see the module doc).
 #[derive(Debug, Clone, Default)]
 pub struct ConnFilter {
-    rules: Rules,
+    rules: Arc<Rules>,
     options: Options,
     /// The destinations a policy selected, and why (by rule id's line).
     selected: Rules,
@@ -102,8 +102,14 @@ pub struct ConnFilter {
 
 impl ConnFilter {
     /// A filter of `rules` (the gateway's `--block` and `--allow` lists) and `options`.
-    pub fn new(rules: Rules, options: Options) -> Self {
+    /// The gateway shares them with its DNS guard ([`crate::server::Tap::rules_since`]).
+    pub fn new(rules: Arc<Rules>, options: Options) -> Self {
         Self { rules, options, selected: Rules::default(), reasons: Vec::new() }
+    }
+
+    /// Uses `rules` from now on (the lists reloaded).
+    pub fn set_rules(&mut self, rules: Arc<Rules>) {
+        self.rules = rules;
     }
 
     /// Refuses the destinations of `entries` from now on (a policy's selection, replacing the
@@ -227,7 +233,7 @@ mod tests {
         let mut b = Rules::builder();
         b.add_list(block.as_bytes(), "block.txt", ListKind::Block);
         b.add_list(allow.as_bytes(), "allow.txt", ListKind::Allow);
-        ConnFilter::new(b.build().0, options)
+        ConnFilter::new(Arc::new(b.build().0), options)
     }
 
     fn conn<'a>(server: &str, transport: Transport, dns: &'a [String]) -> Conn<'a> {

@@ -272,10 +272,11 @@ async fn serve(
         bound.join(", "),
         upstreams.join(", "),
     );
-    if let Some(ready) = control.ready {
-        let _ = ready.send(sockets.iter().filter_map(|s| s.0.local_addr().ok()).collect());
-    }
     let first = (config.listen.clone(), config.db.clone(), config.retention_days);
+    let rules = Arc::new(rules);
+    if let Some(tap) = &control.tap {
+        tap.publish_rules(Arc::clone(&rules));
+    }
     let shared = Arc::new(handle::Shared {
         state: std::sync::Mutex::new((0, Arc::new(handle::State::new(config, rules)))),
         generation: AtomicU64::new(0),
@@ -284,6 +285,11 @@ async fn serve(
         inflight: AtomicUsize::new(0),
         tap: control.tap,
     });
+    // Ready once the lists are published: a host's connection filter finds them at once.
+    let addrs: Vec<SocketAddr> = sockets.iter().filter_map(|s| s.0.local_addr().ok()).collect();
+    if let Some(ready) = control.ready {
+        let _ = ready.send(addrs);
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
     for (udp, tcp) in sockets {
@@ -357,6 +363,10 @@ fn reload(options: &Options, first: &Fixed, shared: &handle::Shared) -> Result<(
         );
     }
     let (rules, lists) = load_rules(&config)?;
+    let rules = Arc::new(rules);
+    if let Some(tap) = &shared.tap {
+        tap.publish_rules(Arc::clone(&rules));
+    }
     shared.replace(handle::State::new(config, rules));
     eprintln!("guard: reloaded: {lists}");
     Ok(())
@@ -386,7 +396,7 @@ pub fn fuzz_query(packet: &[u8]) {
             ..Settings::default()
         };
         let config = Config::resolve(settings).expect("fixed settings");
-        (handle::State::new(config, b.build().0), handle::Counters::default())
+        (handle::State::new(config, Arc::new(b.build().0)), handle::Counters::default())
     });
     let mut out = Vec::new();
     let now = Instant::now();

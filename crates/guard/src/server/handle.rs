@@ -29,7 +29,8 @@ use super::wire::{self, Query, Reject, rcode};
 /// Everything a reload replaces at once (swapped as one `Arc`).
 pub(crate) struct State {
     pub(crate) config: Config,
-    pub(crate) rules: Rules,
+    /// Shared with a connection filter in the same process ([`super::Tap::rules_since`]).
+    pub(crate) rules: Arc<Rules>,
     pub(crate) limiter: Option<RateLimiter>,
     pub(crate) cache: Cache,
     pub(crate) upstreams: Upstreams,
@@ -37,7 +38,7 @@ pub(crate) struct State {
 
 impl State {
     /// A fresh state (empty cache) for `config` and `rules`.
-    pub(crate) fn new(config: Config, rules: Rules) -> Self {
+    pub(crate) fn new(config: Config, rules: Arc<Rules>) -> Self {
         Self {
             limiter: (config.rate_limit > 0).then(|| RateLimiter::new(config.rate_limit)),
             cache: Cache::new(config.cache_size),

@@ -74,7 +74,12 @@ ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(sys.argv[1] + '/tls.crt', sys.argv[1] + '/tls.key')
 class S(http.server.ThreadingHTTPServer):
     address_family = __import__('socket').AF_INET6
-s = S(('::', 8444), http.server.SimpleHTTPRequestHandler)
+class H(http.server.SimpleHTTPRequestHandler):
+    def end_headers(self):
+        # HTTP/3 offered on the same port (nothing serves it: a browser that tries falls back)
+        self.send_header('Alt-Svc', 'h3=":8444"; ma=3600')
+        super().end_headers()
+s = S(('::', 8444), H)
 s.socket = ctx.wrap_socket(s.socket, server_side=True)
 s.serve_forever()
 "#;
@@ -94,6 +99,23 @@ try:
     print(c.getresponse().status)
 except Exception as e:
     print('error', type(e).__name__, e)
+"#;
+
+/// A page that fetches `data.txt` three times, 300 ms apart (the first answer's Alt-Svc makes a
+/// browser try HTTP/3 for the next), and shows the outcomes in `#r`.
+const FETCH3: &[u8] = br#"<html><body><div id=r>waiting</div><script>
+async function go() {
+  let out = [];
+  for (let i = 0; i < 3; i++) {
+    try { let r = await fetch('/data.txt?' + i, {cache: 'no-store'});
+          out.push(r.status + ':' + (await r.text()).trim()); }
+    catch (e) { out.push('error'); }
+    await new Promise(r => setTimeout(r, 300));
+  }
+  document.getElementById('r').textContent = out.join(' ');
+}
+go();
+</script></body></html>
 "#;
 
 pub(crate) const PROFILE: &str =
@@ -134,6 +156,8 @@ impl Lab {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("www")).unwrap();
         std::fs::write(dir.join("www/index.html"), b"ok\n").unwrap();
+        std::fs::write(dir.join("www/fetch3.html"), FETCH3).unwrap();
+        std::fs::write(dir.join("www/data.txt"), b"fine\n").unwrap();
         std::fs::write(dir.join("profile.toml"), PROFILE).unwrap();
         std::fs::write(dir.join("block.txt"), b"tracker.example\n198.51.100.11\n").unwrap();
         std::fs::write(dir.join("policy.toml"), b"min_severity = \"high\"\n").unwrap();
@@ -143,6 +167,7 @@ impl Lab {
         let o = Command::new("openssl")
             .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
             .args(["-nodes", "-days", "2", "-subj", "/CN=secure.example"])
+            .args(["-addext", "subjectAltName=DNS:secure.example"])
             .arg("-keyout")
             .arg(dir.join("tls.key"))
             .arg("-out")
@@ -250,6 +275,18 @@ impl Lab {
             .output()
             .unwrap();
         String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+
+    /// SIGHUP: the guard reads its lists again (and hands them to the gateway's filter); waits
+    /// for its word on it, which is returned.
+    pub(crate) fn reload(&mut self) -> String {
+        assert!(Command::new("kill").args(["-HUP", &self.pid]).status().unwrap().success());
+        let mut line = String::new();
+        while !line.contains("guard: reload") {
+            line.clear();
+            assert!(self.stderr.read_line(&mut line).unwrap() > 0, "the gateway ended");
+        }
+        line
     }
 
     /// SIGTERM; the exit code, standard error's rest and the JSON lines written.

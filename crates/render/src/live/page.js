@@ -91,6 +91,17 @@
       [(b) => b.blocked, "num"],
       [(b) => b.last_name],
     ]);
+    // A gateway's refusals (the newest first); the section shows once there is one.
+    const refused = s.refused.connections.slice().reverse();
+    $("refused-section").hidden = s.refused.total === 0;
+    $("refused-total").textContent = s.refused.total;
+    table("refused", refused, [
+      [(r) => r.time.slice(11, 19)],
+      [(r) => r.device || ""],
+      [(r) => r.transport + " " + (r.server.includes(":") ? "[" + r.server + "]" : r.server) + ":" + r.port],
+      [(r) => r.matched],
+      [(r) => r.rule],
+    ], (r) => "r:" + r.flow);
     document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
   }
   const es = new EventSource("/events" + q);

@@ -7,12 +7,15 @@ use serde_json::{Value, json};
 
 use report::{Report, Summary};
 
-use crate::json::{destination_json, finding_json, summary_json};
+use crate::json::{destination_json, finding_json, refused_json, summary_json};
 use crate::text::live::Status;
 
 const CSS: &str = include_str!("page.css");
 const JS: &str = include_str!("page.js");
 const HTML: &str = include_str!("page.html");
+
+/// Refused connections the page lists (the latest of the report's).
+pub const LIVE_REFUSED: usize = 200;
 
 /// Blocked DNS queries of one device, when the guard runs alongside.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +30,7 @@ pub struct Blocked {
 
 /// The page's state: the report's summary, destinations and findings (as in the report's JSON,
 /// values masked as there), the status line and counters, and the guard's blocks per device
-/// (`null` without the guard).
+/// (`null` without the guard), and the connections a gateway refused (the report's `refused`).
 pub fn state(report: &Report, status: &Status, blocked: Option<&[Blocked]>) -> String {
     let s = Summary::of(report);
     let destinations: Vec<Value> = report
@@ -39,6 +42,10 @@ pub fn state(report: &Report, status: &Status, blocked: Option<&[Blocked]>) -> S
             v
         })
         .collect();
+    let mut refused = refused_json(report);
+    if let Some(all) = refused["connections"].as_array_mut() {
+        all.drain(..all.len().saturating_sub(LIVE_REFUSED));
+    }
     json!({
         "summary": summary_json(&s),
         "status_line": status.line(),
@@ -48,6 +55,7 @@ pub fn state(report: &Report, status: &Status, blocked: Option<&[Blocked]>) -> S
         "blocked": blocked.map(|b| b.iter().map(|b| json!({
             "client": b.client, "blocked": b.blocked, "last_name": b.last_name,
         })).collect::<Vec<_>>()),
+        "refused": refused,
     })
     .to_string()
 }
@@ -93,5 +101,30 @@ mod tests {
         assert_eq!(v["blocked"][0]["blocked"], 3);
         let csp = csp();
         assert!(csp.contains("connect-src 'self'") && csp.starts_with("default-src 'none'"));
+    }
+
+    #[test]
+    fn the_state_lists_the_latest_refusals_and_their_total() {
+        let mut r = sample("x.example");
+        let v: Value = serde_json::from_str(&state(&r, &Status::default(), None)).unwrap();
+        assert_eq!(v["refused"]["total"], 0);
+        r.refused = (0..LIVE_REFUSED as u64 + 5)
+            .map(|i| report::RefusedConnection {
+                time: capture::Timestamp(1_700_000_000_000_000_000),
+                device: Some("phone".into()),
+                transport: "tcp",
+                server: "203.0.113.9".into(),
+                port: 443,
+                flow: i,
+                matched: "sni t.example".into(),
+                rule: "t.example (block.txt:1)".into(),
+            })
+            .collect();
+        r.refused_total = 7_000;
+        let v: Value = serde_json::from_str(&state(&r, &Status::default(), None)).unwrap();
+        let listed = v["refused"]["connections"].as_array().unwrap();
+        assert_eq!(listed.len(), LIVE_REFUSED);
+        assert_eq!(listed[0]["flow"], 5, "the oldest beyond the page's share left out");
+        assert_eq!(v["refused"]["total"], 7_000);
     }
 }

@@ -9,12 +9,18 @@
 //! its address or DNS name decides it. Decisions are kept for [`MAX_DECISIONS`] connections,
 //! the oldest let go first (a connection let go is judged again from its next packet, with the
 //! same result).
+//!
+//! The `--block` and `--allow` lists are the DNS guard's, read once by it and handed over through
+//! its [`Tap`]: a reload (SIGHUP) reaches both, and connections passed before it are judged
+//! again by the new lists.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
+use std::sync::Arc;
 
 use capture::Timestamp;
 use guard::conn::{Conn, ConnFilter, Refusal, Transport};
+use guard::server::Tap;
 use pipeline::FlowFacts;
 use pipeline::time::rfc3339;
 use proto::AppProto;
@@ -72,6 +78,8 @@ impl Refused {
 /// The gateway's verdicts (see the module doc).
 pub(crate) struct Gatekeeper {
     filter: ConnFilter,
+    /// The guard's lists, and the generation of them in use.
+    lists: Option<(Arc<Tap>, u64)>,
     decided: HashMap<u64, bool>,
     order: VecDeque<u64>,
     log: Option<std::io::BufWriter<std::fs::File>>,
@@ -87,12 +95,29 @@ impl Gatekeeper {
     pub(crate) fn new(filter: ConnFilter, log: Option<std::fs::File>) -> Self {
         Self {
             filter,
+            lists: None,
             decided: HashMap::new(),
             order: VecDeque::new(),
             log: log.map(std::io::BufWriter::new),
             refused: 0,
             kept: Vec::new(),
             fresh: Vec::new(),
+        }
+    }
+
+    /// Takes the `--block` and `--allow` lists from the guard that read them, now and after
+    /// each of its reloads.
+    pub(crate) fn follow_lists(&mut self, tap: Arc<Tap>) {
+        self.lists = Some((tap, 0));
+        self.refresh_lists();
+    }
+
+    fn refresh_lists(&mut self) {
+        let Some((tap, seen)) = self.lists.as_mut() else { return };
+        if let Some(rules) = tap.rules_since(seen) {
+            self.filter.set_rules(rules);
+            // What passed is judged again by the new lists; refusals stand.
+            self.decided.retain(|_, pass| !*pass);
         }
     }
 
@@ -105,6 +130,7 @@ impl Gatekeeper {
         ts: Timestamp,
     ) -> Verdict {
         let Some(f) = facts else { return Verdict::Pass };
+        self.refresh_lists();
         if self.filter.is_empty() {
             return Verdict::Pass;
         }
@@ -180,6 +206,10 @@ impl Gatekeeper {
     pub(crate) fn show(&mut self, live: &mut crate::cmd::watch::Live<'_>) {
         self.flush();
         live.status.refused = Some(self.refused);
+        if live.refused.0.len() != self.kept.len() {
+            live.refused.0 = self.kept.iter().map(Refused::report).collect();
+        }
+        live.refused.1 = self.refused;
         live.verdicts.extend(self.fresh.drain(..).map(|r| r.json()));
     }
 

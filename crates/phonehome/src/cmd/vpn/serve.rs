@@ -247,6 +247,7 @@ fn run(
             return Ok(Err(ExitCode::from(2)));
         }
     };
+    gate.follow_lists(tap.clone());
     live.tap = Some(tap);
     let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
     live.status.source = format!("VPN udp {listen} ({})", names.join(", "));
@@ -429,13 +430,6 @@ fn redactor(args: &VpnArgs, analyzer: &Analyzer) -> Result<Option<Redactor>, Str
 /// The connection filter of `--block`, `--allow`, `--block-quic` and `--block-dot`, with its
 /// verdict log (mode 0600).
 fn gatekeeper(args: &VpnArgs) -> Result<Gatekeeper, String> {
-    let (rules, report) =
-        guard::rules::load_files(&args.block, &args.allow).map_err(|e| e.to_string())?;
-    for list in &report.lists {
-        for e in &list.errors {
-            eprintln!("phonehome: warning: {e}");
-        }
-    }
     let options = guard::conn::Options { block_quic: args.block_quic, block_dot: args.block_dot };
     let log = match &args.verdict_log {
         None => None,
@@ -444,7 +438,8 @@ fn gatekeeper(args: &VpnArgs) -> Result<Gatekeeper, String> {
                 .map_err(|e| format!("{}: cannot write: {e}", path.display()))?,
         ),
     };
-    Ok(Gatekeeper::new(ConnFilter::new(rules, options), log))
+    // The lists come from the guard, which reads them (see `filter`).
+    Ok(Gatekeeper::new(ConnFilter::new(Arc::default(), options), log))
 }
 
 /// The pcapng files being written, for the status line.

@@ -76,6 +76,9 @@ pub(crate) struct Live<'a> {
     /// Connections a gateway refused since the last refresh (verdict log objects), streamed
     /// by the line views.
     pub(crate) verdicts: Vec<serde_json::Value>,
+    /// A gateway's refusals so far (the first [`report::MAX_REFUSED_KEPT`]) and their count, for
+    /// the snapshots.
+    pub(crate) refused: (Vec<report::RefusedConnection>, u64),
 }
 
 impl<'a> Live<'a> {
@@ -106,6 +109,7 @@ impl<'a> Live<'a> {
             web,
             tap: None,
             verdicts: Vec::new(),
+            refused: (Vec::new(), 0),
         }
     }
 
@@ -158,6 +162,8 @@ impl<'a> Live<'a> {
         let mut report = analyzer.snapshot(&open);
         report.captures = captures.to_vec();
         report.device = self.device.clone();
+        report.refused.clone_from(&self.refused.0);
+        report.refused_total = self.refused.1;
         report.attribute(&self.data.entities, &self.data.geo);
         let stats = pipeline.stats();
         self.status.blocked = self.tap.as_ref().map(|t| t.total());
