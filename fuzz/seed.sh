@@ -48,3 +48,8 @@ cargo run --release -q -p report --example geo-country-compile -- fuzz/corpus/cc
 { printf '\x02'; cat fuzz/corpus/cc.bin.gz; } > fuzz/corpus/report_data/country-table
 rm -f fuzz/corpus/cc4.csv fuzz/corpus/cc6.csv fuzz/corpus/cc.bin.gz
 if [ -s data/geo/asn.bin ]; then { printf '\x01'; head -c 60000 data/geo/asn.bin; } > fuzz/corpus/report_data/asn-table-head; fi
+# Reports for the diff reader: the demo's, alone and as a before/after pair (NUL between them).
+mkdir -p fuzz/corpus/report_diff
+demo=crates/phonehome/tests/golden/demo.analyze.json
+cp "$demo" fuzz/corpus/report_diff/demo
+{ cat "$demo"; printf '\0'; sed 's/"critical"/"high"/' "$demo"; } > fuzz/corpus/report_diff/pair

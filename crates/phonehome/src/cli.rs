@@ -52,6 +52,9 @@ pub(crate) enum Command {
     /// Write a blocklist of the destinations a report (or captures) shows, for Pi-hole, AdGuard,
     /// dnsmasq, Unbound, RPZ, hosts files, nftables or Suricata.
     Block(crate::cmd::block::BlockArgs),
+    /// Compare two runs (reports or captures): destinations, parties, data and protection that
+    /// changed, worst first. Exit code 0: no change; 1: changes (see --fail-on); 2: error.
+    Diff(crate::cmd::diff::DiffArgs),
     /// Run the DNS guard (a sinkhole resolver for a network), or show its statistics.
     Guard(crate::cmd::guard::GuardArgs),
     /// Write or check a device profile.

@@ -3,7 +3,7 @@
 //! no console error, warning, exception or CSP violation, show the key numbers of the JSON report
 //! (`[data-metric]`, destination rows, capture hashes), carry a CSP meta tag, and sort its
 //! destinations table when the `bytes` header is clicked. A full-page screenshot and the page are
-//! kept in `target/browser-test/`.
+//! kept in `target/browser-test/`. The page of `phonehome diff` is checked the same way.
 //!
 //! Without Chromium (`/usr/bin/chromium`, or `PHONEHOME_CHROMIUM`) the test says so and passes,
 //! unless `PHONEHOME_BROWSER_TEST=require` (set by `.ci/run`) makes that a failure.
@@ -63,21 +63,24 @@ const READ_PAGE: &str = r#"(() => {
   };
 })()"#;
 
-#[test]
-fn html_report_in_headless_chromium() {
+/// Chromium, or `None` after saying why the suite is skipped (a failure when required).
+fn chromium_or_skip(suite: &str) -> Option<PathBuf> {
     let required = env::var("PHONEHOME_BROWSER_TEST").is_ok_and(|v| v == "require");
-    let Some(exe) = chromium::find() else {
+    let exe = chromium::find();
+    if exe.is_none() {
         assert!(
             !required,
             "PHONEHOME_BROWSER_TEST=require, but there is no /usr/bin/chromium (install Debian's \
              chromium, or point PHONEHOME_CHROMIUM at a Chromium)"
         );
-        testkit::skip::skip(
-            "browser (HTML report in Chromium)",
-            "no /usr/bin/chromium and no PHONEHOME_CHROMIUM",
-        );
-        return;
-    };
+        testkit::skip::skip(suite, "no /usr/bin/chromium and no PHONEHOME_CHROMIUM");
+    }
+    exe
+}
+
+#[test]
+fn html_report_in_headless_chromium() {
+    let Some(exe) = chromium_or_skip("browser (HTML report in Chromium)") else { return };
     let started = Instant::now();
     let tmp = TempDir::new();
     let json_path = tmp.0.join("report.json");
@@ -141,6 +144,82 @@ fn html_report_in_headless_chromium() {
         failures.len(),
         failures.join("\n  ")
     );
+}
+
+/// `phonehome diff` of the demo phone with its cloud service off and on, as HTML in Chromium:
+/// no request, no console error or CSP violation, one row per change of the JSON form (same
+/// kinds, same order) and the same unchanged counts.
+#[test]
+fn diff_page_in_headless_chromium() {
+    let Some(exe) = chromium_or_skip("browser (diff page in Chromium)") else { return };
+    let tmp = TempDir::new();
+    let mut w = testkit::PcapNgWriter::new(Vec::new()).unwrap();
+    let id = w.add_interface(testkit::Link::ethernet().link_type() as u16, 0, Some(9)).unwrap();
+    w.write_frames(id, &testkit::scenario::redmi_2014_frames_with(false)).unwrap();
+    fs::write(tmp.0.join("off.pcapng"), w.finish().unwrap()).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let diff = |format: &str| {
+        let out = tmp.0.join(format!("diff.{format}"));
+        let o = Command::new(env!("CARGO_BIN_EXE_phonehome"))
+            .current_dir(&root)
+            .arg("diff")
+            .arg(tmp.0.join("off.pcapng"))
+            .args(["examples/demo.pcapng", "--profile", "examples/profile.toml", "--no-geo"])
+            .args(["--format", format, "-o"])
+            .arg(&out)
+            .output()
+            .expect("run phonehome");
+        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    let doc: Value = serde_json::from_str(&fs::read_to_string(diff("json")).unwrap()).unwrap();
+    let html = diff("html");
+    let out_dir = target_dir().join("browser-test");
+    fs::create_dir_all(&out_dir).expect("create target/browser-test");
+    fs::copy(&html, out_dir.join("diff.html")).expect("keep the page");
+
+    let (mut browser, mut cdp, page) = open_browser(&exe, &tmp.0);
+    let fail = |e: String| -> ! { panic!("{e}\nChromium's stderr:\n{}", browser.stderr_text()) };
+    let page = Some(page.as_str());
+    cdp.call(page, "Emulation.setDeviceMetricsOverride", viewport(900)).unwrap_or_else(|e| fail(e));
+    cdp.take_events();
+    let url = file_url(&html);
+    cdp.call(page, "Page.navigate", json!({ "url": url })).unwrap_or_else(|e| fail(e));
+    cdp.wait_for(page, "Page.loadEventFired", TIMEOUT).unwrap_or_else(|e| fail(e));
+    cdp.pump(Duration::from_millis(300)).unwrap_or_else(|e| fail(e));
+    let shown = evaluate(
+        &mut cdp,
+        page,
+        r#"(() => ({
+          kinds: [...document.querySelectorAll('table.changes tbody tr')].map(r => r.dataset.kind),
+          unchanged: [...document.querySelectorAll('[data-metric]')].map(e => [e.dataset.metric, e.textContent.trim()]),
+          csp: [...document.querySelectorAll('meta[http-equiv]')].map(m => m.content),
+          width: document.documentElement.scrollWidth,
+        }))()"#,
+    )
+    .unwrap_or_else(|e| fail(e));
+    let mut failures = Vec::new();
+    check_events(&cdp.take_events(), &|t| t == url, &mut failures);
+    let (png, _) = screenshot(&mut cdp, page).unwrap_or_else(|e| fail(e));
+    fs::write(out_dir.join("diff.png"), png).expect("write the screenshot");
+    let _ = cdp.call(None, "Browser.close", json!({}));
+    browser.wait_exit(Duration::from_secs(5));
+    drop(browser);
+    let kinds: Vec<Value> =
+        doc["changes"].as_array().unwrap().iter().map(|c| c["kind"].clone()).collect();
+    assert!(!kinds.is_empty());
+    assert_eq!(shown["kinds"], Value::Array(kinds), "one row per change, in order");
+    for (metric, value) in shown["unchanged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| Some((m[0].as_str()?, m[1].as_str()?)))
+    {
+        assert_eq!(as_shown(&doc["summary"][metric]), value, "{metric}");
+    }
+    assert!(shown["csp"][0].as_str().unwrap().starts_with("default-src 'none'"));
+    assert!(shown["width"].as_u64().unwrap() <= 1280, "no horizontal scroll: {}", shown["width"]);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// Runs the built binary on the demo capture with its profile, writing `format` to `out`.

@@ -17,6 +17,7 @@
 //! - No clock: times are capture timestamps (and seconds since the first packet), so the same
 //!   report renders to the same bytes.
 
+mod diff;
 mod svg;
 mod tables;
 #[cfg(test)]
@@ -75,6 +76,8 @@ impl fmt::Display for Esc<'_> {
 }
 
 /// `'sha256-…'` of `content`, as a CSP source expression.
+pub(crate) use diff::page as diff_page;
+
 pub(crate) fn csp_hash(content: &str) -> String {
     let digest = Sha256::digest(content.as_bytes());
     format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))

@@ -4,10 +4,12 @@
 //! - [`markdown`]: for bug reports and articles,
 //! - [`html`]: one self-contained page (no external resource, strict CSP),
 //! - [`live`] and [`text::live`]: a live session's change stream (JSON lines, plain lines) and its
-//!   terminal screen.
+//!   terminal screen;
+//! - [`diff`]: a before/after comparison of two reports in all of these formats.
 //!
 //! None of them reads the clock or the environment: the same report renders to the same bytes.
 
+pub mod diff;
 pub mod html;
 mod json;
 pub mod live;
@@ -16,17 +18,4 @@ pub mod text;
 
 pub use json::{SCHEMA, json};
 
-/// Bytes for people: `659 B`, `10.3 KiB`, `1.2 MiB`.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let mut v = n as f64 / 1024.0;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
-}
+pub use report::human_bytes;

@@ -19,6 +19,7 @@
 mod analyze;
 pub mod attribution;
 pub mod country;
+pub mod diff;
 mod finding;
 pub mod geo;
 pub mod protection;
@@ -37,6 +38,21 @@ pub use finding::{
 pub use protection::Protection;
 pub use severity::Severity;
 pub use summary::Summary;
+
+/// Bytes for people: `659 B`, `10.3 KiB`, `1.2 MiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
 
 /// Evidence kept per finding (the first ones seen).
 pub const MAX_EVIDENCE: usize = 5;

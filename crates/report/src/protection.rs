@@ -67,15 +67,42 @@ impl Protection {
 
     /// The weaker of two (TLS 1.0 is weaker than TLS 1.3; cleartext HTTP is the weakest).
     pub fn weakest(self, other: Self) -> Self {
-        // TLS of unknown version ranks as the weakest TLS: nothing proves it is better.
-        let rank = |p: Self| match p {
+        if other.rank() < self.rank() { other } else { self }
+    }
+
+    /// Strength, weakest lowest: cleartext HTTP, cleartext, TLS by version (of unknown version
+    /// the weakest TLS: nothing proves it is better), QUIC, encrypted of an unknown protocol.
+    pub fn rank(self) -> (u8, u16) {
+        match self {
             Self::CleartextHttp => (0, 0),
             Self::Cleartext => (1, 0),
             Self::Tls { version } => (2, version.unwrap_or(0)),
             Self::Quic => (3, 0),
             Self::EncryptedUnknown => (4, 0),
-        };
-        if rank(other) < rank(self) { other } else { self }
+        }
+    }
+
+    /// Back from the report's JSON: [`Protection::kind`] and the TLS version's name (`TLS 1.2`,
+    /// or hex as `0x7f1c`); `None` for a kind it does not know.
+    pub fn parse(kind: &str, version: Option<&str>) -> Option<Self> {
+        Some(match kind {
+            "cleartext-http" => Self::CleartextHttp,
+            "cleartext" => Self::Cleartext,
+            "quic" => Self::Quic,
+            "encrypted-unknown" => Self::EncryptedUnknown,
+            "tls" => Self::Tls {
+                version: version.and_then(|v| match v {
+                    "SSL 2.0" => Some(0x0002),
+                    "SSL 3.0" => Some(0x0300),
+                    "TLS 1.0" => Some(0x0301),
+                    "TLS 1.1" => Some(0x0302),
+                    "TLS 1.2" => Some(0x0303),
+                    "TLS 1.3" => Some(0x0304),
+                    hex => u16::from_str_radix(hex.strip_prefix("0x")?, 16).ok(),
+                }),
+            },
+            _ => return None,
+        })
     }
 
     /// True when the payload was encrypted (TLS of any version, QUIC, unknown-encrypted).
@@ -265,5 +292,18 @@ mod tests {
         assert_eq!(t13.label(), "TLS 1.3");
         assert_eq!(t13.version().as_deref(), Some("TLS 1.3"));
         assert_eq!(Protection::CleartextHttp.kind(), "cleartext-http");
+        for p in [
+            Protection::CleartextHttp,
+            Protection::Cleartext,
+            Protection::Tls { version: None },
+            Protection::Tls { version: Some(0x0301) },
+            Protection::Tls { version: Some(0x0304) },
+            Protection::Tls { version: Some(0x7f1c) },
+            Protection::Quic,
+            Protection::EncryptedUnknown,
+        ] {
+            assert_eq!(Protection::parse(p.kind(), p.version().as_deref()), Some(p), "{p:?}");
+        }
+        assert_eq!(Protection::parse("carrier-pigeon", None), None);
     }
 }

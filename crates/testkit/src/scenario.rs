@@ -112,6 +112,13 @@ pub fn write_redmi_2014<W: Write>(out: W) -> io::Result<W> {
 
 /// The frames of the demo capture, in time order (Ethernet, phone <-> gateway MACs).
 pub fn redmi_2014_frames() -> Vec<Frame> {
+    redmi_2014_frames_with(true)
+}
+
+/// [`redmi_2014_frames`], with the cloud service on (as in the demo) or off: then the address
+/// book is not uploaded (no lookup of, nor connection to, [`CONTACTS_HOST`]). The rest is the
+/// same traffic at the same times (its random parts drawn differently).
+pub fn redmi_2014_frames_with(cloud: bool) -> Vec<Frame> {
     let mut b = Builder {
         rng: Rng::new(0x2014_0810),
         link: Link::Ethernet { src: PHONE_MAC, dst: GATEWAY_MAC, tags: Vec::new() },
@@ -159,8 +166,10 @@ pub fn redmi_2014_frames() -> Vec<Frame> {
     b.tls_exchange(&mut push, 245, 118);
 
     // Address book upload: gzip + chunked, one reordered segment.
-    let t = b.lookup(at(11_640), CONTACTS_HOST, &["micloud.w.bj-cdn.example"], &[ip(52)], 600);
-    b.contacts(t, ip(52));
+    if cloud {
+        let t = b.lookup(at(11_640), CONTACTS_HOST, &["micloud.w.bj-cdn.example"], &[ip(52)], 600);
+        b.contacts(t, ip(52));
+    }
 
     // Google APIs.
     let t =

@@ -27,6 +27,18 @@ pub(crate) struct ReportInputs<'a> {
     pub(crate) hash: bool,
 }
 
+impl<'a> ReportInputs<'a> {
+    /// A report as a list or a comparison reads it (`block`, `diff`): identifiers masked,
+    /// responses not scanned, captures hashed.
+    pub(crate) fn for_reading(
+        captures: &'a [PathBuf],
+        keylogs: &'a [PathBuf],
+        analysis: &'a AnalysisArgs,
+    ) -> Self {
+        Self { captures, keylogs, analysis, reveal: false, scan_responses: false, hash: true }
+    }
+}
+
 /// A finished report and what reading the captures gave.
 pub(crate) struct Built {
     /// The attributed report.

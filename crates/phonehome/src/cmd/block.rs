@@ -195,18 +195,11 @@ fn read_inputs(args: &BlockArgs) -> anyhow::Result<Result<Inputs, ExitCode>> {
         }
         return Ok(Ok(Inputs { reports: values, sources, errored }));
     }
-    let built = build_report(&ReportInputs {
-        captures: &captures,
-        keylogs: &args.keylogs,
-        analysis: &args.analysis,
-        reveal: false,
-        scan_responses: false,
-        hash: true,
-    })?;
-    let built = match built {
-        Ok(b) => b,
-        Err(code) => return Ok(Err(code)),
-    };
+    let built =
+        match build_report(&ReportInputs::for_reading(&captures, &args.keylogs, &args.analysis))? {
+            Ok(b) => b,
+            Err(code) => return Ok(Err(code)),
+        };
     let value = render::json(&built.report);
     let sources = capture_sources(&value);
     Ok(Ok(Inputs { reports: vec![value], sources, errored: built.errored }))
@@ -228,7 +221,7 @@ fn capture_sources(report: &Value) -> Vec<(String, Option<String>)> {
 
 /// `Ok(None)` when `path` is not JSON (a capture) or is a HAR file; the report and its SHA-256
 /// when it is one; an error naming the file when it is JSON but neither.
-fn read_report(path: &Path) -> anyhow::Result<Option<(Value, String)>> {
+pub(crate) fn read_report(path: &Path) -> anyhow::Result<Option<(Value, String)>> {
     if path.as_os_str() == "-" {
         return Ok(None);
     }

@@ -6,6 +6,7 @@ use crate::cli::{Cli, Command};
 
 mod analyze;
 pub(crate) mod block;
+pub(crate) mod diff;
 mod events;
 mod flows;
 pub(crate) mod guard;
@@ -22,6 +23,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Flows(a) => flows::run(&a),
         Command::Analyze(a) => analyze::run(&a),
         Command::Block(a) => block::run(&a),
+        Command::Diff(a) => diff::run(&a),
         Command::Guard(a) => guard::run(&a),
         Command::Profile(c) => profile::run(&c),
         Command::Lookup(a) => lookup::run(&a),
