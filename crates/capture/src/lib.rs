@@ -73,6 +73,28 @@ pub struct Frame<'a> {
     /// pcapng Decryption Secrets Blocks found between the previous frame and this one, in file
     /// order (usually empty).
     pub secrets: &'a [Secrets],
+    /// The first comment (`opt_comment`) of a pcapng Enhanced Packet Block, as written (PCAPdroid
+    /// writes the app's uid there as `u-10123`).
+    pub comment: Option<&'a [u8]>,
+    /// pcapng Custom Blocks found between the previous frame and this one, in file order (at
+    /// most [`MAX_CUSTOM_BLOCKS`]; more are counted in [`ReaderStats::skipped_blocks`]).
+    pub custom: &'a [CustomBlock],
+}
+
+/// Custom Blocks held between two frames at most (their data is at most a block long).
+pub const MAX_CUSTOM_BLOCKS: usize = 64;
+
+/// A pcapng Custom Block (type `0x00000BAD`, or `0x40000BAD` when not to be copied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomBlock {
+    /// The Private Enterprise Number of who defined it (PCAPdroid: 62652).
+    pub pen: u32,
+    /// The block's data after the PEN (options included: their layout is the definer's).
+    pub data: Vec<u8>,
+    /// True for the section's byte order being big-endian (the data's numbers follow it).
+    pub big_endian: bool,
+    /// Byte offset of the block in the (decompressed) file.
+    pub offset: u64,
 }
 
 /// A pcapng Decryption Secrets Block.

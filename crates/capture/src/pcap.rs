@@ -97,6 +97,7 @@ impl Pcap {
             data_len: caplen as usize,
             orig_len,
             offset,
+            comment: None,
         };
         core.input.consume(total);
         Ok(Some(meta))

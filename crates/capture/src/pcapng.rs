@@ -5,8 +5,11 @@
 //! power-of-10 and power-of-2 forms, `if_tsoffset`), EPB, SPB (interface 0, its snap length, and
 //! the last timestamp seen since an SPB has none), the obsolete Packet Block (type 2) and the
 //! Decryption Secrets Block (DSB, type 10: its secrets type and data are handed out with the next
-//! frame, [`crate::Frame::secrets`]; one longer than [`MAX_BLOCK_LEN`] is skipped with a warning).
-//! Every other block (NRB, ISB, custom, local-use types...) is skipped without being buffered, so
+//! frame, [`crate::Frame::secrets`]; one longer than [`MAX_BLOCK_LEN`] is skipped with a warning),
+//! Custom Blocks (types `0xBAD` and `0x40000BAD`: their PEN and data handed out with the next
+//! frame, [`crate::Frame::custom`], at most [`crate::MAX_CUSTOM_BLOCKS`] between two frames) and
+//! an EPB's first `opt_comment` ([`crate::Frame::comment`]; broken options end the list).
+//! Every other block (NRB, ISB, local-use types...) is skipped without being buffered, so
 //! it may have any length, and counted in [`crate::ReaderStats::skipped_blocks`].
 //!
 //! Checked: total length at least 12 (28 for an SHB) and a multiple of 4, trailer length equal to
@@ -25,6 +28,8 @@ const PB: u32 = 2;
 const SPB: u32 = 3;
 const EPB: u32 = 6;
 const DSB: u32 = 10;
+const CB: u32 = 0x0000_0bad;
+const CB_NO_COPY: u32 = 0x4000_0bad;
 /// Byte-order magic, as the section's byte order reads it.
 const BOM: u32 = 0x1a2b_3c4d;
 
@@ -229,12 +234,16 @@ impl Pcapng {
                         return Ok(frame);
                     }
                 }
-                DSB if len as usize <= MAX_BLOCK_LEN => {
+                DSB | CB | CB_NO_COPY if len as usize <= MAX_BLOCK_LEN => {
                     let len = len as usize;
                     let Some(at) = self.hold_block(core, offset, btype, len)? else {
                         return Ok(None);
                     };
-                    self.secrets(core, offset, at, len);
+                    if btype == DSB {
+                        self.secrets(core, offset, at, len);
+                    } else {
+                        self.custom(core, offset, at, len);
+                    }
                     core.input.consume(len);
                 }
                 _ => {
@@ -322,6 +331,20 @@ impl Pcapng {
         };
         let data = data.to_vec();
         core.secrets.push(crate::Secrets { kind, data, offset });
+    }
+
+    /// Keeps the Custom Block at `buf[at..at + len]` for the next frame (bounded).
+    fn custom(&self, core: &mut Core, offset: u64, at: usize, len: usize) {
+        let block = &core.input.buf()[at..at + len];
+        let body = &block[8..len - 4];
+        if body.len() < 4 || core.custom.len() >= crate::MAX_CUSTOM_BLOCKS {
+            core.stats.skipped_blocks += 1;
+            return;
+        }
+        let pen = self.endian.u32(body, 0);
+        let data = body[4..].to_vec();
+        let big_endian = matches!(self.endian, Endian::Big);
+        core.custom.push(crate::CustomBlock { pen, data, big_endian, offset });
     }
 
     /// Reads the IDB at `buf[at..at + len]` (trailer checked).
@@ -463,6 +486,12 @@ impl Pcapng {
             }
             None => self.last_ts,
         };
+        let comment = if btype == EPB {
+            epb_comment(e, block, data_start + caplen.next_multiple_of(4), len - 4)
+                .map(|(from, n)| (at + from, n))
+        } else {
+            None
+        };
         Ok(Some(FrameMeta {
             ts,
             link: iface.link,
@@ -470,8 +499,27 @@ impl Pcapng {
             data_len: caplen,
             orig_len,
             offset,
+            comment,
         }))
     }
+}
+
+/// The first `opt_comment` among the options of `block[pos..end]`: its start and length; `None`
+/// when there is none or the options break off.
+fn epb_comment(e: Endian, block: &[u8], mut pos: usize, end: usize) -> Option<(usize, usize)> {
+    const OPT_COMMENT: u16 = 1;
+    while pos + 4 <= end {
+        let (code, n) = (e.u16(block, pos), usize::from(e.u16(block, pos + 2)));
+        let value = pos + 4;
+        if code == OPT_END || value + n > end {
+            return None;
+        }
+        if code == OPT_COMMENT {
+            return Some((value, n));
+        }
+        pos = value + n.next_multiple_of(4);
+    }
+    None
 }
 
 fn trailer_mismatch(offset: u64, btype: u32, len: usize, trailer: u32) -> CaptureError {

@@ -68,6 +68,8 @@ pub(crate) struct FrameMeta {
     pub(crate) data_len: usize,
     pub(crate) orig_len: u32,
     pub(crate) offset: u64,
+    /// Index and length in `Input::buf()` of the EPB's first comment.
+    pub(crate) comment: Option<(usize, usize)>,
 }
 
 /// State shared by the format parsers: the input, warnings and the frame counter.
@@ -81,6 +83,8 @@ pub(crate) struct Core {
     pub(crate) stats: ReaderStats,
     /// Decryption Secrets Blocks read since the last frame was returned.
     pub(crate) secrets: Vec<crate::Secrets>,
+    /// Custom Blocks read since the last frame was returned.
+    pub(crate) custom: Vec<crate::CustomBlock>,
 }
 
 impl Core {
@@ -194,6 +198,7 @@ impl CaptureReader {
             number: 0,
             stats: ReaderStats::default(),
             secrets: Vec::new(),
+            custom: Vec::new(),
         };
         let (format, parser) = detect_format(&mut core)?;
         Ok(Self { core, parser, format, compression })
@@ -208,6 +213,7 @@ impl CaptureReader {
     /// stay valid results; the reader then ends.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
         self.core.secrets.clear();
+        self.core.custom.clear();
         let result = match &mut self.parser {
             Parser::Pcap(p) => p.next(&mut self.core),
             Parser::Pcapng(p) => p.next(&mut self.core),
@@ -217,7 +223,9 @@ impl CaptureReader {
             Ok(Some(m)) => {
                 self.core.stats.frames += 1;
                 self.core.stats.frame_bytes += m.data_len as u64;
-                let data = &self.core.input.buf()[m.data_at..m.data_at + m.data_len];
+                let buf = self.core.input.buf();
+                let data = &buf[m.data_at..m.data_at + m.data_len];
+                let comment = m.comment.map(|(at, n)| &buf[at..at + n]);
                 Ok(Some(Frame {
                     ts: m.ts,
                     number: self.core.number,
@@ -226,6 +234,8 @@ impl CaptureReader {
                     orig_len: m.orig_len,
                     offset: m.offset,
                     secrets: &self.core.secrets,
+                    comment,
+                    custom: &self.core.custom,
                 }))
             }
             Ok(None) => {

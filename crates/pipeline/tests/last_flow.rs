@@ -31,6 +31,8 @@ fn the_server_name_is_known_from_the_frame_that_completed_the_client_hello() {
             orig_len: data.len() as u32,
             offset: 0,
             secrets: &[],
+            comment: None,
+            custom: &[],
         });
         let f = p.last_flow().expect("every frame is of the flow");
         assert_eq!((f.info.client, f.info.server), (client, server));
@@ -49,6 +51,8 @@ fn the_server_name_is_known_from_the_frame_that_completed_the_client_hello() {
         orig_len: 4,
         offset: 0,
         secrets: &[],
+        comment: None,
+        custom: &[],
     });
     assert!(p.last_flow().is_none());
 }

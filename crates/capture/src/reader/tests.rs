@@ -760,7 +760,9 @@ fn pcapng_other_blocks_are_skipped_and_counted() {
     assert!(out.error.is_none() && out.warnings.is_empty());
     assert_eq!(out.frames.len(), 2);
     assert_eq!(out.frames[1].number, 2);
-    assert_eq!(out.stats.skipped_blocks, 6);
+    // The copyable custom block is kept for the next frame (`Frame::custom`); the empty one has
+    // no PEN.
+    assert_eq!(out.stats.skipped_blocks, 5);
 }
 
 #[test]
@@ -955,5 +957,67 @@ fn every_prefix_and_many_mutations_end_without_panic() {
                 drain(r);
             }
         }
+    }
+}
+
+/// An EPB body for interface 0 with `data` and the options `opts` (code, value), then the end.
+fn epb_with_options(be: bool, data: &[u8], opts: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for v in [0, 0, 7, data.len() as u32, data.len() as u32] {
+        put32(&mut body, be, v);
+    }
+    body.extend_from_slice(data);
+    body.resize(body.len().div_ceil(4) * 4, 0);
+    for (code, value) in opts {
+        put16(&mut body, be, *code);
+        put16(&mut body, be, value.len() as u16);
+        body.extend_from_slice(value);
+        body.resize(body.len().div_ceil(4) * 4, 0);
+    }
+    body.extend_from_slice(&[0; 4]);
+    body
+}
+
+#[test]
+fn pcapng_custom_blocks_and_epb_comments_come_with_the_next_frame() {
+    for be in [false, true] {
+        let mut ng = Ng::new(be);
+        ng.idb(1, 0, &[]);
+        let mut custom = Vec::new();
+        put32(&mut custom, be, 62_652);
+        custom.extend_from_slice(b"\x01\x00\x01\x00ab");
+        ng.block(0x0bad, &custom);
+        ng.block(0x4000_0bad, &[]); // too short for a PEN: skipped
+        let flags: &[u8] = &[0, 0, 0, 1];
+        ng.block(6, &epb_with_options(be, &[1, 2, 3], &[(2, flags), (1, b"u-10123")]));
+        for _ in 0..crate::MAX_CUSTOM_BLOCKS + 1 {
+            ng.block(0x0bad, &custom);
+        }
+        // Options that break off (a length past the block) give no comment, and no error.
+        let mut broken = Vec::new();
+        for v in [0, 0, 8, 1, 1] {
+            put32(&mut broken, be, v);
+        }
+        broken.extend_from_slice(&[4, 0, 0, 0]);
+        put16(&mut broken, be, 1);
+        put16(&mut broken, be, 64);
+        broken.extend_from_slice(&[0; 4]);
+        ng.block(6, &broken);
+        ng.epb(0, 9, &[5], 1);
+        let mut r = CaptureReader::from_read(Cursor::new(ng.bytes())).unwrap();
+        let f = r.next_frame().unwrap().unwrap();
+        assert_eq!(f.data, [1, 2, 3]);
+        assert_eq!(f.comment, Some(&b"u-10123"[..]), "be {be}");
+        assert_eq!(f.custom.len(), 1);
+        assert_eq!((f.custom[0].pen, f.custom[0].big_endian), (62_652, be));
+        assert!(f.custom[0].data.starts_with(b"\x01\x00\x01\x00ab"));
+        let f = r.next_frame().unwrap().unwrap();
+        assert_eq!(f.custom.len(), crate::MAX_CUSTOM_BLOCKS, "the rest skipped");
+        assert_eq!((f.data, f.comment), (&[4u8][..], None), "broken options: no comment");
+        let f = r.next_frame().unwrap().unwrap();
+        assert!(f.custom.is_empty() && f.comment.is_none());
+        assert!(r.next_frame().unwrap().is_none());
+        assert!(r.warnings().is_empty());
+        assert_eq!(r.stats().skipped_blocks, 2, "the short one and the one past the bound");
     }
 }

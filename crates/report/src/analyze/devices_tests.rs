@@ -32,6 +32,8 @@ fn feed(p: &mut pipeline::Pipeline<Analyzer>, link: u32, frames: &[(usize, testk
             orig_len: data.len() as u32,
             offset: 0,
             secrets: &[],
+            comment: None,
+            custom: &[],
         });
     }
 }

@@ -324,6 +324,8 @@ fn run(
                     orig_len: len,
                     offset: 0,
                     secrets: &[],
+                    comment: None,
+                    custom: &[],
                 });
                 let facts = pipeline.last_flow();
                 let id = facts.map(|f| f.info.id);

@@ -141,6 +141,8 @@ pub(super) fn run(
                     orig_len: p.orig_len,
                     offset: 0,
                     secrets: &[],
+                    comment: None,
+                    custom: &[],
                 });
             }
             Ok(None) if draining.is_some() => break,
