@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 secs=${1:-300}
-targets=${TARGETS:-"capture_reader wire_decode flow_reassembly dns tls http quic pipeline detect_fields profile report report_data guard_query blocklist keylog tls_decrypt http2 protobuf archive http3 quic_decrypt websocket pcapng_writer vpn_state vpn_reject report_diff"}
+targets=${TARGETS:-"capture_reader wire_decode flow_reassembly dns tls http quic pipeline detect_fields profile report report_data guard_query blocklist keylog tls_decrypt http2 protobuf archive http3 quic_decrypt websocket pcapng_writer vpn_state vpn_reject report_diff apps"}
 cargo +nightly fuzz build -O || exit 1
 for t in $targets; do
   mkdir -p "corpus/$t"

@@ -42,7 +42,7 @@ impl<O: Observer> Pipeline<O> {
             let name = x.request.host.clone().filter(|h| !h.is_empty());
             let mut events = 0;
             let mut emit = |dir, event: Event, meta: Meta| {
-                let ctx = Context { file, flow: &info, dir, meta, protocol, encrypted };
+                let ctx = Context { file, flow: &info, dir, meta, protocol, encrypted, app: None };
                 d.observer.event(&ctx, &event);
                 d.event_count += 1;
                 events += 1;
@@ -75,6 +75,7 @@ impl<O: Observer> Pipeline<O> {
                 dns_chain,
                 events,
                 decryption: x.tls.then_some(Decryption::Decrypted),
+                app: None,
             };
             d.tls.count(&record);
             d.observer.flow_end(&record);

@@ -24,6 +24,9 @@ use capture::{CaptureError, CaptureReader, Timestamp};
 use flow::{Chunk, Direction, FlowId, FlowInfo, FlowSink, FlowTable, Meta};
 use proto::{AppProto, Decryption, Event, KeyLog, Session};
 
+pub use apps::{App, AppStats, Apps};
+
+pub mod apps;
 mod exchanges;
 mod names;
 pub mod output;
@@ -60,12 +63,22 @@ pub struct Context<'a> {
     /// True when the flow's payload is encrypted (TLS other than NULL cipher, QUIC): such chunks
     /// carry no personal data in the clear.
     pub encrypted: bool,
+    /// The app that made the flow, when the capture says ([`apps`]).
+    pub app: Option<&'a App>,
 }
 
 impl<'a> Context<'a> {
     /// The context of data of `flow` in direction `dir`, as its session sees the flow now.
-    fn of(file: usize, flow: &'a FlowInfo, dir: Direction, meta: Meta, session: &Session) -> Self {
-        Self { file, flow, dir, meta, protocol: session.protocol(), encrypted: session.encrypted() }
+    fn of(
+        file: usize,
+        flow: &'a FlowInfo,
+        dir: Direction,
+        meta: Meta,
+        session: &Session,
+        app: Option<&'a App>,
+    ) -> Self {
+        let (protocol, encrypted) = (session.protocol(), session.encrypted());
+        Self { file, flow, dir, meta, protocol, encrypted, app }
     }
 
     /// Sender address of the data.
@@ -133,6 +146,8 @@ pub struct Stats {
     pub secrets_bad_lines: u64,
     /// HTTP exchanges read from archives (HAR, mitmproxy flow dumps).
     pub exchanges: u64,
+    /// What the captures said of the apps that sent the packets.
+    pub apps: apps::AppStats,
 }
 
 /// TLS connections of a run by what decryption made of them (flows that ended as encrypted TLS).
@@ -208,6 +223,8 @@ struct FlowState {
     /// The capture file of its latest data (a live gateway feeds each device's packets as its
     /// own file; a rotation moves on to the next one): what its record and its last events name.
     file: usize,
+    /// The app of its first packet that named one.
+    app: Option<App>,
 }
 
 /// What [`Pipeline::last_flow`] knows of a flow.
@@ -240,6 +257,21 @@ struct Dispatch<O> {
     event_count: u64,
     keys: KeyLog,
     tls: TlsCoverage,
+    apps: Apps,
+    /// The app the frame being processed names.
+    frame_uid: Option<i32>,
+}
+
+impl<O> Dispatch<O> {
+    /// Gives the flow the frame's app, if it has none yet (a packet naming another is counted).
+    fn tag(&mut self, id: FlowId) {
+        let (Some(uid), Some(state)) = (self.frame_uid, self.flows.get_mut(&id)) else { return };
+        match &state.app {
+            None => state.app = Some(self.apps.app(uid)),
+            Some(a) if a.uid != uid => self.apps.conflict(),
+            Some(_) => {}
+        }
+    }
 }
 
 impl<O: Observer> FlowSink for Dispatch<O> {
@@ -254,11 +286,14 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             cert: None,
             events: 0,
             file: self.file,
+            app: None,
         });
         self.flows.insert(flow.id, state);
+        self.tag(flow.id);
     }
 
     fn data(&mut self, flow: &FlowInfo, dir: Direction, chunk: Chunk<'_>, meta: Meta) {
+        self.tag(flow.id);
         let Some(state) = self.flows.get_mut(&flow.id) else { return };
         state.file = self.file;
         state.session.data_keyed(
@@ -269,7 +304,7 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             &mut self.events,
             &mut self.anomalies,
         );
-        let mut ctx = Context::of(self.file, flow, dir, meta, &state.session);
+        let mut ctx = Context::of(self.file, flow, dir, meta, &state.session, state.app.as_ref());
         self.observer.chunk(&ctx, &chunk);
         if self.events.is_empty() {
             return;
@@ -329,7 +364,7 @@ impl<O: Observer> FlowSink for Dispatch<O> {
                 Event::HttpResponse(_) => Direction::ToClient,
                 _ => Direction::ToServer,
             };
-            let ctx = Context::of(state.file, flow, dir, meta, &state.session);
+            let ctx = Context::of(state.file, flow, dir, meta, &state.session, state.app.as_ref());
             state.events += 1;
             self.event_count += 1;
             self.observer.event(&ctx, &event);
@@ -371,6 +406,7 @@ impl FlowState {
             dns_chain,
             events: self.events,
             decryption: self.session.decryption(),
+            app: self.app.clone(),
         }
     }
 }
@@ -404,6 +440,8 @@ impl<O: Observer> Pipeline<O> {
                 event_count: 0,
                 keys: KeyLog::new(),
                 tls: TlsCoverage::default(),
+                apps: Apps::default(),
+                frame_uid: None,
             },
             stats: Stats::default(),
             last_ts: Timestamp::default(),
@@ -538,6 +576,7 @@ impl<O: Observer> Pipeline<O> {
         stats.events = self.dispatch.event_count;
         stats.dns_map_capped = self.dispatch.names.capped();
         stats.tls = self.dispatch.tls;
+        stats.apps = self.dispatch.apps.stats().clone();
         stats
     }
 
@@ -562,6 +601,7 @@ impl<O: Observer> Pipeline<O> {
             self.stats.frame_bytes += frame.data.len() as u64;
             self.last_in_table = false;
             self.last_ts = self.last_ts.max(frame.ts);
+            self.dispatch.frame_uid = self.dispatch.apps.frame(frame);
             let net = match link::normalize(frame.link, frame.data) {
                 LinkOutcome::Network(net) => net,
                 LinkOutcome::Unsupported(l) => {
@@ -642,7 +682,7 @@ impl Stats {
         for (link, n) in &self.unsupported_link {
             v.push((format!("capture.unsupported_link_type_{link}"), *n));
         }
-        let rest: [(&str, u64); 48] = [
+        let rest: [(&str, u64); 57] = [
             ("wire.packets", packets),
             ("wire.not_ip", not_ip),
             ("wire.bad_ip", bad_ip),
@@ -691,6 +731,15 @@ impl Stats {
             ("archive.exchanges", self.exchanges),
             ("proto.gaps", proto_gaps),
             ("pipeline.dns_map_capped", self.dns_map_capped),
+            ("apps.tagged_frames", self.apps.tagged_frames),
+            ("apps.trailers", self.apps.trailers),
+            ("apps.bad_trailers", self.apps.bad_trailers),
+            ("apps.cut_trailers", self.apps.cut_trailers),
+            ("apps.comments", self.apps.comments),
+            ("apps.uid_maps", self.apps.uid_maps),
+            ("apps.bad_blocks", self.apps.bad_blocks),
+            ("apps.capped", self.apps.capped),
+            ("apps.conflicts", self.apps.conflicts),
         ];
         v.extend(rest.iter().map(|(k, n)| ((*k).to_string(), *n)));
         v

@@ -362,7 +362,7 @@ pub const FLOW_CSV_COLUMNS: &[&str] = &[
 /// The JSON object of one flow record.
 pub fn flow_json(r: &FlowRecord) -> Value {
     let i = &r.info;
-    json!({
+    let mut v = json!({
         "flow": i.id,
         "start": rfc3339(i.first),
         "end": rfc3339(i.last),
@@ -386,7 +386,12 @@ pub fn flow_json(r: &FlowRecord) -> Value {
         "tcp_state": i.tcp_state.map(tcp_state_name),
         "flags": flow_flags(r),
         "events": r.events,
-    })
+    });
+    // Only when the capture says which app made the flow (PCAPdroid's metadata).
+    if let (Some(a), Some(m)) = (&r.app, v.as_object_mut()) {
+        m.insert("app".into(), json!({"uid": a.uid, "package": a.package, "name": a.name}));
+    }
+    v
 }
 
 /// One CSV line (RFC 4180 quoting) for a flow record, columns as [`FLOW_CSV_COLUMNS`].

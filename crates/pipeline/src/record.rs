@@ -37,6 +37,8 @@ pub struct FlowRecord {
     /// TLS, its ServerHello was not seen, or no secret was known when it started (a TLS flow with
     /// `encrypted` and no decryption was not opened).
     pub decryption: Option<proto::Decryption>,
+    /// The app that made the flow, when the capture says (PCAPdroid's metadata).
+    pub app: Option<crate::App>,
 }
 
 impl FlowRecord {

@@ -730,6 +730,7 @@ mod tests {
             dns_chain: Vec::new(),
             events: 1,
             decryption: None,
+            app: None,
         }
     }
 

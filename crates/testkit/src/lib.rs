@@ -76,6 +76,7 @@ pub mod mix;
 pub mod netns;
 pub mod packet;
 pub mod pcap;
+pub mod pcapdroid;
 pub mod pcapng;
 pub mod recur;
 pub mod rng;

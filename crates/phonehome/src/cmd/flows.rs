@@ -165,6 +165,7 @@ mod tests {
             dns_chain: Vec::new(),
             events: 0,
             decryption: None,
+            app: None,
         }
     }
 
