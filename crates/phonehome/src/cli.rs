@@ -99,6 +99,10 @@ pub(crate) struct AnalyzeArgs {
     /// standard error.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    /// Only what this app sent (a package such as `com.miui.analytics`, or a uid), when the
+    /// capture says which app made each connection (PCAPdroid's metadata).
+    #[arg(long, value_name = "PACKAGE")]
+    pub(crate) app: Option<String>,
     #[command(flatten)]
     pub(crate) report: ReportOptions,
 }

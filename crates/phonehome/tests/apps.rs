@@ -128,3 +128,59 @@ fn pcapng_uid_maps_and_comments_name_the_app_and_captures_without_them_are_as_be
     assert_eq!(flows.len(), 2);
     assert!(flows.iter().all(|f| f.get("app").is_none()), "{flows:?}");
 }
+
+/// `phonehome analyze` with a profile on `capture` (and `extra` flags): the JSON report.
+fn analyze(dir: &Path, capture: &Path, extra: &[&str]) -> Value {
+    std::fs::write(dir.join("profile.toml"), "[identifiers]\nimei = [\"865123045678905\"]\n")
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_phonehome"))
+        .arg("analyze")
+        .arg(capture)
+        .arg("--profile")
+        .arg(dir.join("profile.toml"))
+        .args(["--no-geo", "--no-cache", "--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn findings_and_destinations_name_the_app_and_app_filters() {
+    let d = dir("analyze");
+    let frames: Vec<testkit::Frame> = packets()
+        .into_iter()
+        .map(|(ts, ip, (uid, package, _))| (ts, trailer_frame(&ip, uid, package)))
+        .collect();
+    let mut w = testkit::PcapWriter::new(Vec::new(), 1).unwrap();
+    w.write_frames(&frames).unwrap();
+    let path = d.join("trailer.pcap");
+    std::fs::write(&path, w.finish().unwrap()).unwrap();
+    let doc = analyze(&d, &path, &[]);
+    let imei = doc["findings"].as_array().unwrap().iter().find(|f| f["data"] == "imei").unwrap();
+    assert_eq!(imei["app"]["package"], "com.miui.analytics");
+    assert_eq!(imei["app"]["uid"], 10_123);
+    let dest = |doc: &Value, host: &str| {
+        doc["destinations"].as_array().unwrap().iter().find(|x| x["host"] == host).cloned()
+    };
+    assert_eq!(dest(&doc, "api.ad.xiaomi.com").unwrap()["apps"][0], "com.miui.analytics");
+    // --app: only what that app sent.
+    let only = analyze(&d, &path, &["--app", "com.android.chrome"]);
+    assert!(only["findings"].as_array().unwrap().is_empty(), "{}", only["findings"]);
+    assert!(dest(&only, "api.ad.xiaomi.com").is_none());
+    assert_eq!(only["destinations"].as_array().unwrap().len(), 1);
+    let only = analyze(&d, &path, &["--app", "10123"]);
+    assert_eq!(only["findings"].as_array().unwrap().len(), 1);
+    // The tables say which app sent it.
+    let out = Command::new(env!("CARGO_BIN_EXE_phonehome"))
+        .arg("analyze")
+        .arg(&path)
+        .arg("--profile")
+        .arg(d.join("profile.toml"))
+        .args(["--no-geo", "--no-cache", "--format", "md"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("imei\\[0\\] from com.miui.analytics"), "{text}");
+}

@@ -39,6 +39,8 @@ pub const RAW_HEURISTIC_TAIL: usize = 256;
 
 /// CNAME targets kept per destination.
 pub const MAX_CNAMES: usize = 8;
+/// Apps named per destination.
+pub const MAX_APPS_PER_DESTINATION: usize = 64;
 
 /// What to scan and how to show it.
 #[derive(Debug, Clone, Default)]
@@ -144,8 +146,8 @@ struct FlowHits {
     recur: Vec<recurrence::Pending>,
 }
 
-/// A finding's identity: data kind, item, from the profile, host, encoding, place, device.
-type Key = (DataKind, String, bool, String, String, String, Option<String>);
+/// A finding's identity: data kind, item, from the profile, host, encoding, place, device, app.
+type Key = (DataKind, String, bool, String, String, String, Option<String>, Option<i32>);
 
 /// Scans one run for personal data. Feed it to [`pipeline::Pipeline`], then call
 /// [`Analyzer::into_report`].

@@ -100,6 +100,9 @@ pub struct Finding {
     /// The device that sent it, when the run knows its devices (`analyze --device`, the VPN
     /// gateway's devices); the same data from two devices are two findings.
     pub device: Option<String>,
+    /// The app that sent it, when the capture says (PCAPdroid's metadata); the same data from
+    /// two apps are two findings.
+    pub app: Option<pipeline::App>,
     /// Occurrences in connections the VPN gateway refused: they never reached the server.
     pub stopped: u64,
 }
@@ -126,6 +129,8 @@ pub struct Destination {
     pub ips: BTreeSet<String>,
     /// The devices that talked to it, when the run knows its devices.
     pub devices: BTreeSet<String>,
+    /// The apps that talked to it (package, else name, else `uid N`), when the capture says.
+    pub apps: BTreeSet<String>,
     /// Its flows the VPN gateway refused.
     pub refused: u64,
     /// Application protocols seen.
@@ -364,17 +369,24 @@ impl Finding {
             severity_reason: String::new(),
             shared_with: Vec::new(),
             device: None,
+            app: None,
             stopped: 0,
         }
     }
 
     /// The item as the tables show it: prefixed with its device when the run knows devices
-    /// (`phone: imei[0]`).
+    /// (`phone: imei[0]`), followed by the app that sent it when the capture says
+    /// (`imei[0] from com.miui.analytics`).
     pub fn item_shown(&self) -> String {
-        match &self.device {
+        let mut s = match &self.device {
             Some(d) => format!("{d}: {}", self.item),
             None => self.item.clone(),
+        };
+        if let Some(a) = &self.app {
+            s.push_str(" from ");
+            s.push_str(&a.label());
         }
+        s
     }
 
     /// `stopped by the gateway` (or `3 of 5 stopped by the gateway`) when the VPN gateway
@@ -395,6 +407,23 @@ impl Finding {
 }
 
 impl Report {
+    /// Keeps only what one app sent (`--app`): its findings, and the destinations it talked to.
+    /// `app` is a package, or a uid; call it before [`Report::attribute`], which counts each
+    /// destination's findings.
+    pub fn keep_app(&mut self, app: &str) {
+        let uid_label = format!("uid {app}");
+        let is = |a: &pipeline::App| {
+            a.package.as_deref() == Some(app)
+                || a.name.as_deref() == Some(app)
+                || a.uid.to_string() == app
+        };
+        self.findings.retain(|f| f.app.as_ref().is_some_and(is));
+        self.destinations.retain(|d| d.apps.iter().any(|l| l == app || *l == uid_label));
+        let hosts: std::collections::HashSet<&str> =
+            self.destinations.iter().map(|d| d.host.as_str()).collect();
+        self.address_book_uploads.retain(|u| hosts.contains(u.host.as_str()));
+    }
+
     /// Attaches each destination's and finding's party (entity database; a destination reached
     /// through CNAMEs is attributed by [`Entities::attribute_chain`], so a first-party name that
     /// cloaks a tracker counts as the tracker), country and network (geo data, for the first

@@ -28,8 +28,8 @@ pub mod severity;
 pub mod summary;
 
 pub use analyze::{
-    Analyzer, AnalyzerStats, MAX_CNAMES, MAX_DESTINATIONS, MAX_FINDINGS, MAX_PENDING_PER_FLOW,
-    MAX_UPLOADS, Options, RAW_HEURISTIC_TAIL, Summarised,
+    Analyzer, AnalyzerStats, MAX_APPS_PER_DESTINATION, MAX_CNAMES, MAX_DESTINATIONS, MAX_FINDINGS,
+    MAX_PENDING_PER_FLOW, MAX_UPLOADS, Options, RAW_HEURISTIC_TAIL, Summarised,
 };
 pub use finding::{
     AddressBookUpload, CaptureInfo, Coverage, Destination, Device, Evidence, Finding,

@@ -25,6 +25,8 @@ pub(crate) struct ReportInputs<'a> {
     pub(crate) scan_responses: bool,
     /// Compute the captures' SHA-256.
     pub(crate) hash: bool,
+    /// Keep only what this app sent (`--app`).
+    pub(crate) app: Option<&'a str>,
 }
 
 impl<'a> ReportInputs<'a> {
@@ -35,7 +37,15 @@ impl<'a> ReportInputs<'a> {
         keylogs: &'a [PathBuf],
         analysis: &'a AnalysisArgs,
     ) -> Self {
-        Self { captures, keylogs, analysis, reveal: false, scan_responses: false, hash: true }
+        Self {
+            captures,
+            keylogs,
+            analysis,
+            reveal: false,
+            scan_responses: false,
+            hash: true,
+            app: None,
+        }
     }
 }
 
@@ -209,6 +219,9 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
     }
     report.coverage.secrets = run.secrets;
     report.device = device;
+    if let Some(app) = i.app {
+        report.keep_app(app);
+    }
     report.attribute(&entities, &geo);
     Ok(Ok(Built {
         report,
@@ -228,6 +241,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         reveal: args.report.reveal,
         scan_responses: args.report.scan_responses,
         hash: !args.report.no_hash,
+        app: args.app.as_deref(),
     };
     let Built { report, stats, astats, errored, has_country } = match build_report(&inputs)? {
         Ok(b) => b,

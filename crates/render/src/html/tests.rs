@@ -80,6 +80,7 @@ fn finding(
         severity_reason: format!("rated {}", severity.as_str()),
         shared_with: Vec::new(),
         device: None,
+        app: None,
         stopped: 0,
     }
 }
@@ -97,6 +98,7 @@ fn destination(
 ) -> Destination {
     Destination {
         devices: Default::default(),
+        apps: Default::default(),
         refused: 0,
         host: host.into(),
         ips: [ip.to_string()].into(),

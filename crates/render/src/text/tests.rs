@@ -53,6 +53,7 @@ pub(crate) fn finding(host: &str, data: DataKind, item: &str, severity: Severity
         severity_reason: "device identifier readable by anyone on the path".into(),
         shared_with: Vec::new(),
         device: None,
+        app: None,
         stopped: 0,
     }
 }
@@ -60,6 +61,7 @@ pub(crate) fn finding(host: &str, data: DataKind, item: &str, severity: Severity
 pub(crate) fn destination(host: &str, protection: Protection) -> Destination {
     Destination {
         devices: Default::default(),
+        apps: Default::default(),
         refused: 0,
         host: host.into(),
         ips: BTreeSet::from(["203.0.113.17".to_string()]),

@@ -15,7 +15,7 @@ use proto::AppProto;
 use super::{FlowHits, Key, exposure};
 use crate::finding::{AddressBookUpload, Coverage, Destination, Finding, Source};
 use crate::protection::Protection;
-use crate::{MAX_CNAMES, MAX_EVIDENCE};
+use crate::{MAX_APPS_PER_DESTINATION, MAX_CNAMES, MAX_EVIDENCE};
 
 /// Findings kept; beyond, the least recently seen tenth is summarised.
 pub const MAX_FINDINGS: usize = 20_000;
@@ -97,6 +97,11 @@ impl Book {
         {
             d.devices.insert(device.to_string());
         }
+        if let Some(app) = &record.app
+            && d.apps.len() < MAX_APPS_PER_DESTINATION
+        {
+            d.apps.insert(app.label());
+        }
         if d.cert.is_none() {
             d.cert.clone_from(&record.cert);
         }
@@ -136,6 +141,7 @@ impl Book {
                 p.encoding.clone(),
                 p.where_.clone(),
                 device.map(str::to_string),
+                record.app.as_ref().map(|a| a.uid),
             );
             if !self.findings.contains_key(&key) && self.findings.len() >= MAX_FINDINGS {
                 self.let_go_findings();
@@ -149,6 +155,7 @@ impl Book {
                 reason: p.reason,
                 exposure: exposure(protection, &p.where_),
                 device: device.map(str::to_string),
+                app: record.app.clone(),
                 ..Finding::at(host.clone(), folded.ip.clone(), port, protocol, protection, p.time)
             });
             f.count += 1;
