@@ -165,6 +165,15 @@ fn findings_and_destinations_name_the_app_and_app_filters() {
         doc["destinations"].as_array().unwrap().iter().find(|x| x["host"] == host).cloned()
     };
     assert_eq!(dest(&doc, "api.ad.xiaomi.com").unwrap()["apps"][0], "com.miui.analytics");
+    // The story says which app sent it to whom.
+    let story = doc["summary"]["stories"][0].as_str().unwrap();
+    assert!(story.starts_with("CRITICAL: com.miui.analytics sent IMEI to Xiaomi"), "{story}");
+    let apps = &doc["summary"]["apps"];
+    assert_eq!(apps.as_array().map(Vec::len), Some(1), "{apps}");
+    assert_eq!(
+        (apps[0]["app"].as_str(), apps[0]["data"][0].as_str()),
+        (Some("com.miui.analytics"), Some("imei"))
+    );
     // --app: only what that app sent.
     let only = analyze(&d, &path, &["--app", "com.android.chrome"]);
     assert!(only["findings"].as_array().unwrap().is_empty(), "{}", only["findings"]);
@@ -183,4 +192,9 @@ fn findings_and_destinations_name_the_app_and_app_filters() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("imei\\[0\\] from com.miui.analytics"), "{text}");
+    assert!(
+        text.contains("## Apps")
+            && text.contains("| com.miui.analytics | critical | IMEI to Xiaomi"),
+        "{text}"
+    );
 }

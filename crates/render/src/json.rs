@@ -166,6 +166,13 @@ pub(crate) fn summary_json(s: &Summary) -> Value {
             "bytes_sent": p.bytes_sent,
             "first_seen": rfc3339(p.first_seen),
         })).collect::<Vec<_>>(),
+        "apps": s.apps.iter().map(|a| json!({
+            "app": a.app,
+            "findings": a.findings,
+            "severity": a.severity.as_str(),
+            "data": a.data.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+            "to": a.to,
+        })).collect::<Vec<_>>(),
         "countries": s.countries.iter().map(|c| json!({
             "country": c.country,
             "destinations": c.destinations,

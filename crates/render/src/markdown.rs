@@ -212,6 +212,20 @@ pub fn markdown(report: &Report) -> String {
         row(&mut out, &[k, v]);
     }
 
+    if !s.apps.is_empty() {
+        out.push_str("\n## Apps\n\n| App | Severity | Sent | Findings |\n|---|---|---|---|\n");
+        for a in &s.apps {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                escape(&a.app),
+                a.severity.as_str(),
+                escape(&a.sentence()),
+                a.findings
+            );
+        }
+    }
+
     // Destinations, grouped by party as the summary orders them.
     let mut order: Vec<&Destination> = Vec::new();
     for p in &s.parties {

@@ -457,6 +457,17 @@ pub fn text(report: &Report, style: &Style) -> String {
     ));
     out.extend(wrap(&counts, width, "", 0));
 
+    // Which app sent what, when the capture says.
+    if !s.apps.is_empty() {
+        out.push(String::new());
+        out.push(paint.bold("Apps"));
+        for a in &s.apps {
+            let line = format!("{}: {}", clean(&a.app), clean(&a.sentence()));
+            let lead = format!("  {:<8} ", a.severity.as_str());
+            out.extend(wrap(&line, width, &lead, lead.len()));
+        }
+    }
+
     // Parties → destinations → data.
     let hosts: BTreeSet<&str> = report.destinations.iter().map(|d| d.host.as_str()).collect();
     if !report.destinations.is_empty() {

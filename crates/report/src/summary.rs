@@ -6,7 +6,8 @@
 //! - `verdict` is the highest severity among findings, else among destinations.
 //! - `stories` are one sentence per destination that received personal data, worst first, in
 //!   the shape "sent its IMEI, IMSI and 12 contacts to Xiaomi (manufacturer, CN) at
-//!   api.account.xiaomi.com in cleartext HTTP, 3 s after the capture started".
+//!   api.account.xiaomi.com in cleartext HTTP, 3 s after the capture started", led by the apps
+//!   that sent it when the capture says ("com.miui.analytics sent its IMEI to Xiaomi ...").
 //! - `parties` and `countries` aggregate destinations; a destination without a known party is
 //!   grouped under its registrable domain, one without a known country under `??`.
 
@@ -20,6 +21,21 @@ use crate::severity::Severity;
 
 /// Country code used when a destination's country is unknown.
 pub const UNKNOWN_COUNTRY: &str = "??";
+
+/// What one app sent, when the capture says which app made each connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppSummary {
+    /// The app: package, else name, else `uid N`.
+    pub app: String,
+    /// Its findings.
+    pub findings: usize,
+    /// The worst of them.
+    pub severity: Severity,
+    /// Kinds of data it sent.
+    pub data: BTreeSet<DataKind>,
+    /// To whom: parties, else the destination's host.
+    pub to: BTreeSet<String>,
+}
 
 /// One organisation (or unknown registrable domain) the device talked to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +108,8 @@ pub struct Summary {
     pub bytes_received: u64,
     /// Parties, worst first, then by first contact.
     pub parties: Vec<PartySummary>,
+    /// Apps that sent personal data, worst first (empty when the capture does not say).
+    pub apps: Vec<AppSummary>,
     /// Countries, by bytes sent (descending).
     pub countries: Vec<CountrySummary>,
     /// Time of the first packet of the run (the reference of "N s after the capture started").
@@ -309,6 +327,7 @@ impl Summary {
         s.countries = countries.into_values().collect();
         s.countries.sort_by(|a, b| (b.bytes_sent, &a.country).cmp(&(a.bytes_sent, &b.country)));
         s.stories = stories(report, s.start);
+        s.apps = apps(report);
         s.unopened = report.coverage.unopened();
         s.coverage = coverage_line(&report.coverage);
         s.summarised = summarised_line(&report.summarised);
@@ -438,6 +457,37 @@ fn headline(s: &Summary) -> String {
     ) + &unread
 }
 
+fn apps(report: &Report) -> Vec<AppSummary> {
+    let mut by_app: BTreeMap<String, AppSummary> = BTreeMap::new();
+    for f in &report.findings {
+        let Some(app) = &f.app else { continue };
+        let label = app.label();
+        let a = by_app.entry(label.clone()).or_insert_with(|| AppSummary {
+            app: label,
+            findings: 0,
+            severity: Severity::Info,
+            data: BTreeSet::new(),
+            to: BTreeSet::new(),
+        });
+        a.findings += 1;
+        a.severity = a.severity.max(f.severity);
+        a.data.insert(f.data);
+        a.to.insert(f.party.as_ref().map_or_else(|| f.host.clone(), |p| p.name.clone()));
+    }
+    let mut v: Vec<AppSummary> = by_app.into_values().collect();
+    v.sort_by(|a, b| (b.severity, b.findings, &a.app).cmp(&(a.severity, a.findings, &b.app)));
+    v
+}
+
+impl AppSummary {
+    /// `IMEI and IMSI to Xiaomi and Google`.
+    pub fn sentence(&self) -> String {
+        let data: Vec<String> = self.data.iter().map(|&k| data_words(k).to_string()).collect();
+        let to: Vec<String> = self.to.iter().cloned().collect();
+        format!("{} to {}", and_list(&data), and_list(&to))
+    }
+}
+
 fn stories(report: &Report, start: Option<Timestamp>) -> Vec<String> {
     let mut with_data: Vec<&Destination> =
         report.destinations.iter().filter(|d| d.findings > 0).collect();
@@ -492,8 +542,16 @@ fn stories(report: &Report, start: Option<Timestamp>) -> Vec<String> {
                 .and_then(|g| g.country.as_deref())
                 .map_or(String::new(), |c| format!(", server in {c}"));
             let first = mine.iter().map(|f| f.first_seen).min().unwrap_or(d.first_seen);
+            // Which apps sent it, when the capture says: `com.miui.analytics sent ...`.
+            let apps: BTreeSet<String> =
+                mine.iter().filter_map(|f| f.app.as_ref().map(pipeline::App::label)).collect();
+            let who = if apps.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", and_list(&apps.into_iter().collect::<Vec<_>>()))
+            };
             format!(
-                "{}: sent {} to {to} at {}{country}, in {}{}.",
+                "{}: {who}sent {} to {to} at {}{country}, in {}{}.",
                 d.severity.as_str().to_uppercase(),
                 and_list(&words),
                 d.host,
