@@ -197,4 +197,16 @@ fn findings_and_destinations_name_the_app_and_app_filters() {
             && text.contains("| com.miui.analytics | critical | IMEI to Xiaomi"),
         "{text}"
     );
+    let html = Command::new(env!("CARGO_BIN_EXE_phonehome"))
+        .arg("analyze")
+        .arg(&path)
+        .arg("--profile")
+        .arg(d.join("profile.toml"))
+        .args(["--no-geo", "--no-cache", "--format", "html"])
+        .output()
+        .unwrap();
+    let html = String::from_utf8_lossy(&html.stdout);
+    assert!(
+        html.contains("<section id=\"apps\">") && html.contains("data-app=\"com.miui.analytics\"")
+    );
 }

@@ -161,6 +161,7 @@ pub fn html(report: &Report) -> String {
     verdict(&mut out, report, &s);
     cards(&mut out, report, &s);
     charts(&mut out, report, &s, start);
+    tables::apps(&mut out, &s);
     tables::destinations(&mut out, report, start);
     tables::findings(&mut out, report, start);
     tables::uploads(&mut out, report, start);

@@ -11,7 +11,7 @@ use super::{
     Esc, badge, country_label, exposure_html, human_bytes, protection_html, protection_rank,
     time_html,
 };
-use report::summary::{UNKNOWN_COUNTRY, data_words, party_name};
+use report::summary::{Summary, UNKNOWN_COUNTRY, data_words, party_name};
 use report::{Destination, Evidence, Finding, Report, Source};
 
 pub(super) fn destinations(out: &mut String, report: &Report, start: Option<Timestamp>) {
@@ -307,6 +307,31 @@ pub(super) fn refused(out: &mut String, report: &Report, start: Option<Timestamp
             r.port,
             Esc(&r.matched),
             Esc(&r.rule)
+        );
+    }
+    out.push_str("</tbody></table></div></section>\n");
+}
+
+/// What each app sent, when the capture says (nothing otherwise).
+pub(super) fn apps(out: &mut String, s: &Summary) {
+    if s.apps.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section id=\"apps\"><h2>Apps</h2><p>Which app sent what, as the capture says \
+         (PCAPdroid's metadata).</p><div class=\"scroll\"><table><thead><tr><th>App</th>\
+         <th>Severity</th><th>Sent</th><th class=\"num\">Findings</th></tr></thead><tbody>",
+    );
+    for a in &s.apps {
+        let _ = write!(
+            out,
+            "<tr data-app=\"{}\"><td class=\"break\">{}</td><td>{}</td><td class=\"break\">{}</td>\
+             <td class=\"num\">{}</td></tr>",
+            Esc(&a.app),
+            Esc(&a.app),
+            badge(a.severity),
+            Esc(&a.sentence()),
+            a.findings
         );
     }
     out.push_str("</tbody></table></div></section>\n");
