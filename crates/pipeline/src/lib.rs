@@ -262,15 +262,14 @@ struct Dispatch<O> {
     frame_uid: Option<i32>,
 }
 
-impl<O> Dispatch<O> {
-    /// Gives the flow the frame's app, if it has none yet (a packet naming another is counted).
-    fn tag(&mut self, id: FlowId) {
-        let (Some(uid), Some(state)) = (self.frame_uid, self.flows.get_mut(&id)) else { return };
-        match &state.app {
-            None => state.app = Some(self.apps.app(uid)),
-            Some(a) if a.uid != uid => self.apps.conflict(),
-            Some(_) => {}
-        }
+/// Gives a flow the app of the frame being processed (`uid`), if it has none yet; a packet naming
+/// another app is counted.
+fn tag(apps: &mut Apps, uid: Option<i32>, app: &mut Option<App>) {
+    let Some(uid) = uid else { return };
+    match app {
+        None => *app = Some(apps.app(uid)),
+        Some(a) if a.uid != uid => apps.conflict(),
+        Some(_) => {}
     }
 }
 
@@ -286,16 +285,15 @@ impl<O: Observer> FlowSink for Dispatch<O> {
             cert: None,
             events: 0,
             file: self.file,
-            app: None,
+            app: self.frame_uid.map(|uid| self.apps.app(uid)),
         });
         self.flows.insert(flow.id, state);
-        self.tag(flow.id);
     }
 
     fn data(&mut self, flow: &FlowInfo, dir: Direction, chunk: Chunk<'_>, meta: Meta) {
-        self.tag(flow.id);
         let Some(state) = self.flows.get_mut(&flow.id) else { return };
         state.file = self.file;
+        tag(&mut self.apps, self.frame_uid, &mut state.app);
         state.session.data_keyed(
             flow,
             dir,

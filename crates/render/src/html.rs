@@ -123,13 +123,8 @@ fn badge(s: Severity) -> String {
 
 /// Sort key of a protection, weakest first (as [`Protection::weakest`] ranks them).
 fn protection_rank(p: Protection) -> u32 {
-    match p {
-        Protection::CleartextHttp => 0,
-        Protection::Cleartext => 1,
-        Protection::Tls { version } => 2 + u32::from(version.unwrap_or(0)),
-        Protection::Quic => 100_000,
-        Protection::EncryptedUnknown => 100_001,
-    }
+    let (class, version) = p.rank();
+    u32::from(class) << 16 | u32::from(version)
 }
 
 fn protection_html(p: Protection, label: &str) -> String {

@@ -429,21 +429,15 @@ pub fn compare(before: Run, after: Run, limits: Thresholds) -> Diff {
                 ));
             }
             (Some(b), Some(a)) => {
-                let moved = b.severity != a.severity;
-                // A severity that moved with the protection is told with it.
-                let mut told = false;
-                if b.protection != a.protection {
-                    let dir = better_if(a.protection.rank() > b.protection.rank());
-                    let sev = if dir == Direction::Worse { a.severity } else { b.severity };
-                    told = moved && (a.severity < b.severity) == (dir == Direction::Better);
-                    let (x, y) = with_severity(
-                        b.protection.label(),
-                        a.protection.label(),
-                        told,
-                        b.severity,
-                        a.severity,
-                    );
-                    changes.push(change(Kind::DestinationProtection, dir, sev, Some(x), Some(y)));
+                let protection = (b.protection != a.protection).then(|| {
+                    let better = a.protection.rank() > b.protection.rank();
+                    (b.protection.label(), a.protection.label(), better)
+                });
+                let kinds = (Kind::DestinationProtection, Kind::DestinationSeverity);
+                for (kind, dir, sev, x, y) in
+                    protection_and_severity(kinds, protection, (b.severity, a.severity))
+                {
+                    changes.push(change(kind, dir, sev, x, y));
                 }
                 if b.protection.is_encrypted()
                     && a.protection.is_encrypted()
@@ -454,12 +448,6 @@ pub fn compare(before: Run, after: Run, limits: Thresholds) -> Diff {
                     let sev = b.severity.max(a.severity);
                     let (x, y) = (keys_label(b), keys_label(a));
                     changes.push(change(Kind::DestinationKeys, dir, sev, Some(x), Some(y)));
-                }
-                if moved && !told {
-                    let dir = better_if(a.severity < b.severity);
-                    let sev = b.severity.max(a.severity);
-                    let (x, y) = (b.severity.as_str().to_string(), a.severity.as_str().to_string());
-                    changes.push(change(Kind::DestinationSeverity, dir, sev, Some(x), Some(y)));
                 }
                 if let Some((x, y, up)) =
                     rate_change(&before, &after, b.bytes_sent, a.bytes_sent, limits, true)
@@ -503,19 +491,36 @@ fn better_if(better: bool) -> Direction {
     if better { Direction::Better } else { Direction::Worse }
 }
 
-/// Labels with the severities appended when they moved too: `cleartext HTTP (critical)`.
-fn with_severity(
-    b: String,
-    a: String,
-    along: bool,
-    sb: Severity,
-    sa: Severity,
-) -> (String, String) {
-    if along {
-        (format!("{b} ({})", sb.as_str()), format!("{a} ({})", sa.as_str()))
-    } else {
-        (b, a)
+/// One change: kind, direction, the severity it concerns, before, after.
+type Moved = (Kind, Direction, Severity, Option<String>, Option<String>);
+
+/// The protection and severity changes of one destination or item (`kinds`: its protection
+/// and its severity change): `protection` is the labels before and after and whether it got
+/// better (`None`: unchanged). A severity that moved with the protection is told with it, in its
+/// labels (`cleartext HTTP (critical)`); otherwise it is a change of its own.
+fn protection_and_severity(
+    kinds: (Kind, Kind),
+    protection: Option<(String, String, bool)>,
+    (sb, sa): (Severity, Severity),
+) -> Vec<Moved> {
+    let mut out = Vec::new();
+    let moved = sb != sa;
+    let mut told = false;
+    if let Some((b, a, better)) = protection {
+        let sev = if better { sb } else { sa };
+        told = moved && (sa < sb) == better;
+        let (b, a) = if told {
+            (format!("{b} ({})", sb.as_str()), format!("{a} ({})", sa.as_str()))
+        } else {
+            (b, a)
+        };
+        out.push((kinds.0, better_if(better), sev, Some(b), Some(a)));
     }
+    if moved && !told {
+        let (b, a) = (Some(sb.as_str().to_string()), Some(sa.as_str().to_string()));
+        out.push((kinds.1, better_if(sa < sb), sb.max(sa), b, a));
+    }
+    out
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
@@ -675,25 +680,17 @@ fn items(before: &Run, after: &Run, limits: Thresholds, changes: &mut Vec<Change
                 changes.push(change(kind, dir, b.severity, Some(item_label(b)), None));
             }
             (Some(b), Some(a)) => {
-                let moved = b.severity != a.severity;
-                // A severity that moved with the protection is told with it.
-                let mut told = false;
-                if b.protection != a.protection || b.decrypted != a.decrypted {
-                    let dir = better_if(
-                        a.protection.rank() > b.protection.rank()
-                            || (a.protection == b.protection && !a.decrypted),
-                    );
-                    let sev = if dir == Direction::Worse { a.severity } else { b.severity };
-                    told = moved && (a.severity < b.severity) == (dir == Direction::Better);
-                    let (x, y) =
-                        with_severity(item_label(b), item_label(a), told, b.severity, a.severity);
-                    changes.push(change(Kind::DataProtection, dir, sev, Some(x), Some(y)));
-                }
-                if moved && !told {
-                    let dir = better_if(a.severity < b.severity);
-                    let sev = b.severity.max(a.severity);
-                    let (x, y) = (b.severity.as_str().to_string(), a.severity.as_str().to_string());
-                    changes.push(change(Kind::DataSeverity, dir, sev, Some(x), Some(y)));
+                let protection =
+                    (b.protection != a.protection || b.decrypted != a.decrypted).then(|| {
+                        let better = a.protection.rank() > b.protection.rank()
+                            || (a.protection == b.protection && !a.decrypted);
+                        (item_label(b), item_label(a), better)
+                    });
+                let kinds = (Kind::DataProtection, Kind::DataSeverity);
+                for (kind, dir, sev, x, y) in
+                    protection_and_severity(kinds, protection, (b.severity, a.severity))
+                {
+                    changes.push(change(kind, dir, sev, x, y));
                 }
                 let enough = b.count.max(a.count) >= MIN_OCCURRENCES;
                 if let Some((x, y, up)) =

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use report::diff::{Diff, Direction, Run};
+use report::diff::{Diff, Run};
 
 use super::{CSS, Esc, badge, csp_hash};
 use crate::diff::{headline, sentence};
@@ -58,11 +58,7 @@ pub(crate) fn page(d: &Diff) -> String {
              <th class=\"before\">Before</th><th class=\"after\">After</th></tr></thead><tbody>",
         );
         for c in &d.changes {
-            let class = match c.direction {
-                Direction::Worse => "worse",
-                Direction::Neutral => "neutral",
-                Direction::Better => "better",
-            };
+            let class = c.direction.as_str();
             let _ = write!(
                 out,
                 "<tr class=\"{class}\" data-kind=\"{}\"><td>{}</td><td>{}</td>\
