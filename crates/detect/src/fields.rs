@@ -91,9 +91,7 @@ impl Field<'_> {
     /// The key this field's value was found under (the part of `location` after the last `:`),
     /// lower-case as given; `None` for locations without a key (`http.uri`, `http.body`...).
     pub fn key(&self) -> Option<&str> {
-        // memchr's SIMD search: this runs for every field scanned.
-        let colon = memchr::memrchr(b':', self.location.as_bytes())?;
-        self.location.get(colon + 1..).filter(|k| !k.is_empty())
+        key_of(&self.location)
     }
 
     /// The encoding path as the output names it: `decoded` joined with `+` (`plain` when empty).
@@ -101,6 +99,21 @@ impl Field<'_> {
         if self.decoded.is_empty() { "plain".to_owned() } else { self.decoded.join("+") }
     }
 }
+
+/// The key of a location (see [`Field::key`]).
+fn key_of(location: &str) -> Option<&str> {
+    // A plain loop from the end: the key is a few bytes long, and memchr's setup cost more than
+    // the search on these short strings (this runs for every field).
+    let colon = memchr::memrchr(b':', location.as_bytes())?;
+    location.get(colon + 1..).filter(|k| !k.is_empty())
+}
+
+/// Which fields a consumer wants handed to it, asked with a field's key ([`Field::key`]) and
+/// length before the field is made: a detector that can find nothing in a 5-byte counter under
+/// a key that tells nothing says so here, and the field is counted
+/// ([`FieldStats::passed_over`]) instead of handed over. Nested encodings of a passed-over
+/// value are still tried.
+pub type Sieve<'s> = &'s mut dyn FnMut(Option<&str>, usize) -> bool;
 
 /// Counters of field extraction, summed with `+=`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,6 +126,8 @@ pub struct FieldStats {
     pub decoded_capped: u64,
     /// JSON documents whose walk stopped at [`MAX_JSON_NESTING`].
     pub json_nesting_capped: u64,
+    /// Fields (counted in `fields`) that the [`Sieve`] declined.
+    pub passed_over: u64,
 }
 
 impl std::ops::AddAssign<&Self> for FieldStats {
@@ -121,12 +136,23 @@ impl std::ops::AddAssign<&Self> for FieldStats {
         self.nested_capped += o.nested_capped;
         self.decoded_capped += o.decoded_capped;
         self.json_nesting_capped += o.json_nesting_capped;
+        self.passed_over += o.passed_over;
     }
 }
 
 /// The fields of an HTTP request: URI, query parameters, headers, cookies, body.
 pub fn http_request(req: &HttpRequest, f: &mut dyn FnMut(&Field<'_>)) -> FieldStats {
+    http_request_sieved(req, &mut |_, _| true, f)
+}
+
+/// [`http_request`], handing over only the fields `sieve` wants.
+pub fn http_request_sieved(
+    req: &HttpRequest,
+    sieve: Sieve<'_>,
+    f: &mut dyn FnMut(&Field<'_>),
+) -> FieldStats {
     let mut cx = Cx::new(f);
+    cx.sieve = Some(sieve);
     cx.top("http.uri", |cx| {
         cx.emit(req.uri.as_bytes());
         // Path segments long enough to hide an encoded value are tried for nested encodings.
@@ -147,7 +173,17 @@ pub fn http_request(req: &HttpRequest, f: &mut dyn FnMut(&Field<'_>)) -> FieldSt
 /// The fields of an HTTP response (for server-to-client scanning): headers, `Set-Cookie` pairs,
 /// body, in the same vocabulary as requests.
 pub fn http_response(resp: &HttpResponse, f: &mut dyn FnMut(&Field<'_>)) -> FieldStats {
+    http_response_sieved(resp, &mut |_, _| true, f)
+}
+
+/// [`http_response`], handing over only the fields `sieve` wants.
+pub fn http_response_sieved(
+    resp: &HttpResponse,
+    sieve: Sieve<'_>,
+    f: &mut dyn FnMut(&Field<'_>),
+) -> FieldStats {
     let mut cx = Cx::new(f);
+    cx.sieve = Some(sieve);
     cx.headers(&resp.headers, true);
     cx.body(&resp.headers, &resp.body);
     cx.stats
@@ -156,7 +192,17 @@ pub fn http_response(resp: &HttpResponse, f: &mut dyn FnMut(&Field<'_>)) -> Fiel
 /// A WebSocket message: JSON documents walked at `ws.json:<path>`, anything else searched at
 /// `ws.message` (nested encodings tried as for any value).
 pub fn websocket_message(m: &proto::WebSocketMessage, f: &mut dyn FnMut(&Field<'_>)) -> FieldStats {
+    websocket_message_sieved(m, &mut |_, _| true, f)
+}
+
+/// [`websocket_message`], handing over only the fields `sieve` wants.
+pub fn websocket_message_sieved(
+    m: &proto::WebSocketMessage,
+    sieve: Sieve<'_>,
+    f: &mut dyn FnMut(&Field<'_>),
+) -> FieldStats {
     let mut cx = Cx::new(f);
+    cx.sieve = Some(sieve);
     let data = m.data.as_slice();
     let first = data.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if matches!(first, Some(b'{' | b'[')) {
@@ -201,6 +247,7 @@ enum Container {
 /// The extraction context: the callback, the location and decoding path being built, budgets.
 struct Cx<'f> {
     f: &'f mut dyn FnMut(&Field<'_>),
+    sieve: Option<Sieve<'f>>,
     stats: FieldStats,
     loc: String,
     dec: Vec<&'static str>,
@@ -212,6 +259,7 @@ impl<'f> Cx<'f> {
     fn new(f: &'f mut dyn FnMut(&Field<'_>)) -> Self {
         Self {
             f,
+            sieve: None,
             stats: FieldStats::default(),
             loc: String::new(),
             dec: Vec::new(),
@@ -239,6 +287,12 @@ impl<'f> Cx<'f> {
 
     fn emit(&mut self, data: &[u8]) {
         self.stats.fields += 1;
+        if let Some(sieve) = self.sieve.as_mut()
+            && !sieve(key_of(&self.loc), data.len())
+        {
+            self.stats.passed_over += 1;
+            return;
+        }
         // The location and decoding path are lent to the field and taken back: no allocation.
         let field = Field {
             location: std::mem::take(&mut self.loc),
@@ -300,6 +354,9 @@ impl<'f> Cx<'f> {
 
     /// Tries every nested decoding on `data` (each costs one level of depth).
     fn nested(&mut self, data: &[u8], depth: usize, url_done: bool) {
+        if decode::nothing_nested(data) {
+            return;
+        }
         let url = !url_done && decode::has_url_escape(data, false);
         let compressed = decode::is_gzip(data) || decode::is_zlib(data);
         let first = data.iter().find(|b| !b.is_ascii_whitespace()).copied();
@@ -370,6 +427,16 @@ impl<'f> Cx<'f> {
         let with_prefix = self.loc.len();
         let w = json::walk(data, &mut |path, v| {
             if nested && matches!(v, Cow::Owned(_)) && !self.charge(v.len()) {
+                return;
+            }
+            // A value the sieve declines and that holds no nested encoding ends here, before
+            // its location is built: the key of `loc + path` is `path` (keys hold no `:`).
+            if decode::nothing_nested(&v)
+                && let Some(sieve) = self.sieve.as_mut()
+                && !sieve(Some(path).filter(|p| !p.is_empty()), v.len())
+            {
+                self.stats.fields += 1;
+                self.stats.passed_over += 1;
                 return;
             }
             self.loc.truncate(with_prefix);

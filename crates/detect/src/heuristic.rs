@@ -107,18 +107,55 @@ const MAX_KEY_NAME_HITS: usize = 16;
 const MAX_KEY_NAME_VALUE: usize = 64;
 
 /// Runs every detector over `field` with `options`, calling `out` for each hit. Hits come out
-/// grouped by detector, each group in data order; key-name hits last.
+/// grouped by detector, each group in data order; key-name hits last. A [`Scanner`] does the
+/// same for many fields and remembers their keys.
 pub fn scan_with(field: &Field<'_>, options: &Options, out: &mut dyn FnMut(Hit)) {
-    let data: &[u8] = &field.data;
-    // Most values of telemetry are short (counters, flags, enums): no detector can fire on them.
-    if data.len() < MIN_KEYED_LEN {
-        return;
+    Scanner::new(*options).scan(field, out);
+}
+
+/// Runs the detectors over field after field with the same [`Options`], remembering how each
+/// field's key was classified: a JSON array of objects repeats a few keys thousands of times,
+/// and this runs for every value.
+#[derive(Clone, Default)]
+pub struct Scanner {
+    options: Options,
+    memo: Box<keys::Memo>,
+}
+
+impl std::fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scanner").field("options", &self.options).finish_non_exhaustive()
     }
-    let ctx = Ctx { data, field: field.key().map_or(0, |k| keys::classify(k.as_bytes())) };
-    if ctx.field == 0 && data.len() < MIN_UNKEYED_LEN {
-        return;
+}
+
+impl Scanner {
+    /// A scanner with `options` and nothing remembered.
+    pub fn new(options: Options) -> Self {
+        Self { options, memo: Box::default() }
     }
-    scan_all(&ctx, options, out);
+
+    /// Whether a field of `len` bytes under `key` ([`Field::key`]) can give a hit: it is long
+    /// enough for a detector that needs no key, or long enough for one that does and its key
+    /// tells. A field it declines gives nothing in [`scan`](Self::scan).
+    pub fn wants(&mut self, key: Option<&str>, len: usize) -> bool {
+        len >= MIN_UNKEYED_LEN
+            || (len >= MIN_KEYED_LEN && key.is_some_and(|k| self.memo.classify(k.as_bytes()) != 0))
+    }
+
+    /// Runs every detector over `field`, calling `out` for each hit (as [`scan_with`]).
+    pub fn scan(&mut self, field: &Field<'_>, out: &mut dyn FnMut(Hit)) {
+        let data: &[u8] = &field.data;
+        // Most values of telemetry are short (counters, flags, enums): no detector can fire
+        // on them.
+        if data.len() < MIN_KEYED_LEN {
+            return;
+        }
+        let key = field.key().map_or(0, |k| self.memo.classify(k.as_bytes()));
+        if key == 0 && data.len() < MIN_UNKEYED_LEN {
+            return;
+        }
+        scan_all(&Ctx { data, field: key }, &self.options, out);
+    }
 }
 
 /// Shortest field any detector reports a hit in when its key tells nothing: an e-mail `a@b.co`

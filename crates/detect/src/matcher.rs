@@ -290,6 +290,11 @@ impl Matcher {
         self.len == 0
     }
 
+    /// Length of the shortest pattern: a haystack shorter than this holds no match.
+    pub fn min_pattern_len(&self) -> usize {
+        self.min_len
+    }
+
     /// Length of the longest pattern (0 when there is none).
     pub fn max_pattern_len(&self) -> usize {
         self.max_len

@@ -24,6 +24,9 @@ use raw::{RawKey, RawSource, raw_key};
 
 mod fold;
 mod raw;
+mod stats;
+
+pub use stats::AnalyzerStats;
 
 use fold::Book;
 pub use fold::{MAX_DESTINATIONS, MAX_FINDINGS, MAX_UPLOADS, Summarised};
@@ -58,58 +61,6 @@ pub struct Options {
     pub device: Option<String>,
     /// Heuristic settings (the region for national phone numbers).
     pub heuristic: heuristic::Options,
-}
-
-/// Counters of the detection stage.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AnalyzerStats {
-    /// Fields scanned.
-    pub fields: u64,
-    /// Bytes scanned by the matcher (fields and raw streams).
-    pub bytes_scanned: u64,
-    /// Profile hits.
-    pub profile_hits: u64,
-    /// Heuristic hits (after dropping those a profile hit already covers).
-    pub heuristic_hits: u64,
-    /// Hits dropped because a flow held [`MAX_PENDING_PER_FLOW`].
-    pub pending_capped: u64,
-    /// Nested decodings stopped by the depth or size cap of field extraction.
-    pub nested_capped: u64,
-    /// Recurrence candidates dropped by [`crate::recurrence`]'s limits.
-    pub recur_capped: u64,
-    /// Bytes of unknown-protocol streams not scanned: past a first sample that looks encrypted
-    /// ([`crate::protection::ENTROPY_SAMPLE`] bytes).
-    pub raw_skipped: u64,
-}
-
-impl AnalyzerStats {
-    /// Every counter as `(name, value)`, named `detect.counter`, in the form of
-    /// [`pipeline::Stats::counters`] so both print through one function.
-    pub fn counters(&self) -> Vec<(String, u64)> {
-        let Self {
-            fields,
-            bytes_scanned,
-            profile_hits,
-            heuristic_hits,
-            pending_capped,
-            nested_capped,
-            recur_capped,
-            raw_skipped,
-        } = self;
-        [
-            ("detect.fields", fields),
-            ("detect.bytes_scanned", bytes_scanned),
-            ("detect.profile_hits", profile_hits),
-            ("detect.heuristic_hits", heuristic_hits),
-            ("detect.pending_capped", pending_capped),
-            ("detect.nested_capped", nested_capped),
-            ("detect.recur_capped", recur_capped),
-            ("detect.raw_skipped", raw_skipped),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), **v))
-        .collect()
-    }
 }
 
 /// One hit, waiting for its flow to end.
@@ -170,6 +121,8 @@ pub struct Analyzer {
     recur: recurrence::Table,
     /// Open flows a gateway refused ([`Analyzer::refuse_flow`]).
     refused: std::collections::HashSet<FlowId>,
+    /// The heuristics, with their memo of field keys (taken out while a field is scanned).
+    scanner: Option<heuristic::Scanner>,
     stats: AnalyzerStats,
 }
 
@@ -254,7 +207,6 @@ impl Analyzer {
             set,
             matcher,
             location,
-            options,
             flows: HashMap::new(),
             streams: HashMap::new(),
             tails: HashMap::new(),
@@ -263,6 +215,8 @@ impl Analyzer {
             entropy: HashMap::new(),
             recur: recurrence::Table::default(),
             refused: std::collections::HashSet::new(),
+            scanner: Some(heuristic::Scanner::new(options.heuristic)),
+            options,
             stats: AnalyzerStats::default(),
         }
     }
@@ -312,9 +266,21 @@ impl Analyzer {
         }
     }
 
-    /// Scans one field of a message with the matcher and the heuristics.
+    /// The heuristics' scanner, taken out of the analyzer while fields are scanned (put it back
+    /// in `self.scanner`).
+    pub(crate) fn take_scanner(&mut self) -> heuristic::Scanner {
+        self.scanner.take().unwrap_or_else(|| heuristic::Scanner::new(self.options.heuristic))
+    }
+
+    /// Scans one field of a message with the matcher and `scanner`'s heuristics.
     /// `use_matcher` is false for raw stream chunks, which the stream matcher already covered.
-    fn scan_field(&mut self, msg: &mut Message<'_>, field: &Field<'_>, use_matcher: bool) {
+    fn scan_field(
+        &mut self,
+        scanner: &mut heuristic::Scanner,
+        msg: &mut Message<'_>,
+        field: &Field<'_>,
+        use_matcher: bool,
+    ) {
         self.stats.fields += 1;
         self.stats.bytes_scanned += field.data.len() as u64;
         // The decoding chain as text, built only for a hit (most fields have none).
@@ -347,7 +313,7 @@ impl Analyzer {
             });
         }
         let mut reported: Vec<(usize, usize)> = Vec::new();
-        heuristic::scan_with(field, &self.options.heuristic, &mut |h| {
+        scanner.scan(field, &mut |h| {
             reported.push((h.start, h.end));
             let deferred = msg.defer_at_end && h.end == field.data.len();
             if deferred
@@ -449,7 +415,7 @@ impl Analyzer {
         offset: u64,
         dns_domain: Option<String>,
         http: bool,
-        walk: impl FnOnce(&mut dyn FnMut(&Field<'_>)) -> fields::FieldStats,
+        walk: impl FnOnce(fields::Sieve<'_>, &mut dyn FnMut(&Field<'_>)) -> fields::FieldStats,
     ) {
         let mut msg = Message {
             ctx,
@@ -463,7 +429,16 @@ impl Analyzer {
             // An HTTP message of a flow that is encrypted on the wire was decrypted.
             decrypted: ctx.encrypted && http,
         };
-        let fs = walk(&mut |f: &Field<'_>| self.scan_field(&mut msg, f, true));
+        // Fields too short for the profile's shortest variant and for every heuristic (given
+        // their key) are passed over before they are made.
+        let always = self.matcher.as_ref().map_or(usize::MAX, Matcher::min_pattern_len);
+        let scanner = std::cell::RefCell::new(self.take_scanner());
+        let fs = walk(
+            &mut |key, len| len >= always || scanner.borrow_mut().wants(key, len),
+            &mut |f: &Field<'_>| self.scan_field(&mut scanner.borrow_mut(), &mut msg, f, true),
+        );
+        self.scanner = Some(scanner.into_inner());
+        self.stats.fields += fs.passed_over;
         self.stats.nested_capped += fs.nested_capped;
         self.store(&mut msg);
         if msg.contacts.len() >= 2 {
@@ -607,23 +582,31 @@ impl Observer for Analyzer {
         let to_server = ctx.dir == Direction::ToServer;
         match event {
             Event::HttpRequest(r) if to_server => {
-                self.scan_message(ctx, r.offset, None, true, |f| fields::http_request(r, f));
+                self.scan_message(ctx, r.offset, None, true, |s, f| {
+                    fields::http_request_sieved(r, s, f)
+                });
             }
             Event::HttpResponse(r) if self.options.scan_responses => {
-                self.scan_message(ctx, r.offset, None, true, |f| fields::http_response(r, f));
+                self.scan_message(ctx, r.offset, None, true, |s, f| {
+                    fields::http_response_sieved(r, s, f)
+                });
             }
             Event::DnsQuery(q) if to_server => {
                 let domain = Some(registrable_domain(&q.name));
-                self.scan_message(ctx, 0, domain, false, |f| fields::dns_query(q, f));
+                self.scan_message(ctx, 0, domain, false, |_, f| fields::dns_query(q, f));
             }
             Event::TlsClientHello(h) if to_server => {
-                self.scan_message(ctx, 0, None, false, |f| fields::client_hello(h, false, f));
+                self.scan_message(ctx, 0, None, false, |_, f| fields::client_hello(h, false, f));
             }
             Event::QuicInitial(q) => {
-                self.scan_message(ctx, 0, None, false, |f| fields::client_hello(&q.hello, true, f));
+                self.scan_message(ctx, 0, None, false, |_, f| {
+                    fields::client_hello(&q.hello, true, f)
+                });
             }
             Event::WebSocketMessage(m) if to_server || self.options.scan_responses => {
-                self.scan_message(ctx, m.offset, None, true, |f| fields::websocket_message(m, f));
+                self.scan_message(ctx, m.offset, None, true, |s, f| {
+                    fields::websocket_message_sieved(m, s, f)
+                });
             }
             Event::DecryptedStream { stream, chunk: c, .. }
                 if to_server || self.options.scan_responses =>

@@ -97,6 +97,16 @@ pub(super) fn token_pieces(s: &[u8]) -> Option<impl Iterator<Item = &[u8]>> {
     ok.then(|| s.split(sep).filter(|p| p.len() >= MIN_BASE64_LEN))
 }
 
+/// True when `data` cannot hold a nested encoding: most values are short counters and names,
+/// too short for base64 and without the `%`, `=`, `{` or `[` every other nesting needs, or a
+/// compression magic. One pass decides.
+pub(super) fn nothing_nested(data: &[u8]) -> bool {
+    data.len() < MIN_BASE64_LEN
+        && !data.iter().any(|b| matches!(b, b'%' | b'=' | b'{' | b'['))
+        && !is_gzip(data)
+        && !is_zlib(data)
+}
+
 /// True when decoded bytes are worth searching: a compression magic, JSON, or mostly text.
 pub(super) fn worth_searching(d: &[u8]) -> bool {
     if is_gzip(d) || is_zlib(d) {

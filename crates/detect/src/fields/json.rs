@@ -53,12 +53,21 @@ fn skip_ws(s: &[u8], mut i: usize) -> usize {
 
 /// Appends a key to a path (sanitised: `:` and `>` and control characters become `_`).
 pub(super) fn push_key(path: &mut String, key: &[u8]) {
-    if key.len() <= MAX_KEY_LEN
-        && key.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b':' && b != b'>')
-        && let Ok(k) = std::str::from_utf8(key)
-    {
-        path.push_str(k);
-        return;
+    // One pass for the common key (printable ASCII, short): checked and copied together.
+    let start = path.len();
+    if key.len() <= MAX_KEY_LEN {
+        let mut clean = true;
+        for &b in key {
+            if !(0x20..0x7f).contains(&b) || b == b':' || b == b'>' {
+                clean = false;
+                break;
+            }
+            path.push(char::from(b));
+        }
+        if clean {
+            return;
+        }
+        path.truncate(start);
     }
     let key = String::from_utf8_lossy(key);
     let mut n = 0;
@@ -191,8 +200,8 @@ pub(super) fn walk(s: &[u8], f: &mut dyn FnMut(&str, Cow<'_, [u8]>)) -> Walked {
                 b'-' | b'0'..=b'9' => {
                     let len = s[i..]
                         .iter()
-                        .take_while(|c| c.is_ascii_digit() || b"+-.eE".contains(c))
-                        .count();
+                        .position(|c| !matches!(c, b'0'..=b'9' | b'+' | b'-' | b'.' | b'e' | b'E'))
+                        .unwrap_or(s.len() - i);
                     emit(&mut stack, &mut path, Cow::Borrowed(&s[i..i + len]), f);
                     w.values += 1;
                     i += len;

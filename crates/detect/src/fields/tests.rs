@@ -611,3 +611,44 @@ fn typed_pairs_carry_their_type() {
     assert_has(&got, "http.form:v", "plain", "9a8b7c6d5e4f3a2b");
     assert_has(&got, "http.form:v[aid]", "plain", "1");
 }
+
+/// A sieve sees every field with the key `Field::key` gives; the fields it declines are counted
+/// and not handed over, the others come out as without a sieve, and the nested encodings of a
+/// declined value are still tried.
+#[test]
+fn a_sieve_passes_over_what_it_declines() {
+    let inner = b64(br#"{"imei":"490154203237518"}"#, false);
+    let body =
+        format!(r#"{{"events":[{{"t":12345,"k":"a=bcd"}},{{"t":7,"k":"{inner}"}}],"n":"abc"}}"#);
+    let r = req("/log?a=1&b=12345", &[("content-type", b"application/json")], body.as_bytes(), &[]);
+    let (all, all_stats) = collect(&r);
+    let mut asked = Vec::new();
+    let mut got = Vec::new();
+    // Declines exactly the 5-byte values.
+    let stats = http_request_sieved(
+        &r,
+        &mut |key, len| {
+            asked.push((key.map(str::to_owned), len));
+            len != 5
+        },
+        &mut |f| {
+            assert_ne!(f.data.len(), 5, "{f:?} was declined");
+            got.push((f.location.clone(), f.encoding(), String::from_utf8_lossy(&f.data).into()));
+        },
+    );
+    assert_eq!(stats.fields, all_stats.fields, "every field is counted");
+    assert_eq!(stats.passed_over + got.len() as u64, stats.fields);
+    assert_eq!(stats.passed_over, 3, "12345 twice and a=bcd: {stats:?}");
+    let expected: Got = all.iter().filter(|(_, _, d)| d.len() != 5).cloned().collect();
+    assert_eq!(got, expected);
+    // The sieve was asked with the key each field has.
+    for (l, _, d) in &all {
+        let key = Field { location: l.clone(), decoded: vec![], data: d.as_bytes().into() }
+            .key()
+            .map(str::to_owned);
+        assert!(asked.contains(&(key.clone(), d.len())), "not asked for {l} ({key:?}, {d:?})");
+    }
+    // The declined `a=bcd` was still read as a form.
+    assert_has(&got, "http.json:events.k>form:a", "plain", "bcd");
+    assert_has(&got, "http.json:events.k>json:imei", "base64", "490154203237518");
+}

@@ -143,46 +143,79 @@ fn whole_only(w: &[u8]) -> bool {
 /// Entries of the per-thread memo of [`classify`] (direct-mapped by a hash of the key).
 const MEMO_SLOTS: usize = 64;
 
-/// A remembered classification: the key as written, its length, its classes.
+/// A remembered classification: the key as written, its length, its classes, and its head and
+/// tail words ([`words`]), which are the whole key when it is at most 16 bytes long.
 #[derive(Clone, Copy)]
 struct MemoSlot {
     key: [u8; MAX_KEY],
     len: u8,
     classes: Classes,
+    head: u64,
+    tail: u64,
+}
+
+/// Remembered classifications, direct-mapped by the key's [`words`]. Keys repeat: every object
+/// of a JSON array has the same ones, every request the same query and header names. A slot
+/// with `len` 0 is empty (the empty key is never stored).
+#[derive(Clone)]
+pub(crate) struct Memo([MemoSlot; MEMO_SLOTS]);
+
+impl Default for Memo {
+    fn default() -> Self {
+        Self::EMPTY
+    }
+}
+
+impl Memo {
+    const EMPTY: Self =
+        Self([MemoSlot { key: [0; MAX_KEY], len: 0, classes: 0, head: 0, tail: 0 }; MEMO_SLOTS]);
+
+    /// [`classify`], remembered here.
+    pub(crate) fn classify(&mut self, key: &[u8]) -> Classes {
+        let n = key.len();
+        if n == 0 || n > MAX_KEY {
+            return 0;
+        }
+        let (head, tail) = words(key);
+        let h = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let e = &mut self.0[(h >> 58) as usize % MEMO_SLOTS];
+        // Up to 16 bytes the two words are the key: no byte comparison.
+        if usize::from(e.len) == n
+            && e.head == head
+            && e.tail == tail
+            && (n <= 16 || e.key[8..n - 8] == key[8..n - 8])
+        {
+            return e.classes;
+        }
+        let classes = classify_uncached(key);
+        *e = MemoSlot { key: e.key, len: n as u8, classes, head, tail };
+        e.key[..n].copy_from_slice(key);
+        classes
+    }
+}
+
+/// A key's first and last eight bytes as words (one word of all its bytes when it is shorter
+/// than eight): constant time, and with the length they tell keys of up to 16 bytes apart.
+fn words(key: &[u8]) -> (u64, u64) {
+    match (key.first_chunk::<8>(), key.last_chunk::<8>()) {
+        (Some(h), Some(t)) => (u64::from_le_bytes(*h), u64::from_le_bytes(*t)),
+        _ => {
+            let w = key.iter().fold(0u64, |w, &x| w << 8 | u64::from(x));
+            (w, w)
+        }
+    }
 }
 
 thread_local! {
-    /// Keys repeat: every object of a JSON array has the same ones, every request the same
-    /// query and header names. A slot with `len` 0 is empty (the empty key is never stored).
-    static MEMO: std::cell::RefCell<[MemoSlot; MEMO_SLOTS]> = const {
-        std::cell::RefCell::new([MemoSlot { key: [0; MAX_KEY], len: 0, classes: 0 }; MEMO_SLOTS])
-    };
+    /// The memo of keys found in the bytes ([`classify`]); a [`super::Scanner`] keeps its own
+    /// for the fields' keys.
+    static MEMO: std::cell::RefCell<Memo> = const { std::cell::RefCell::new(Memo::EMPTY) };
 }
 
 /// Classifies a key (as written: any case, any separators). Keys longer than [`MAX_KEY`] bytes
 /// tell nothing. Remembered per thread ([`MEMO_SLOTS`]).
 pub(super) fn classify(key: &[u8]) -> Classes {
-    if key.is_empty() || key.len() > MAX_KEY {
-        return 0;
-    }
-    // FNV-1a over the key picks the slot.
-    let h = key.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-    let slot = (h as usize ^ (h >> 16) as usize) % MEMO_SLOTS;
-    let hit = MEMO.with_borrow(|m| {
-        let e = &m[slot];
-        (usize::from(e.len) == key.len() && &e.key[..key.len()] == key).then_some(e.classes)
-    });
-    if let Some(c) = hit {
-        return c;
-    }
-    let classes = classify_uncached(key);
-    MEMO.with_borrow_mut(|m| {
-        let e = &mut m[slot];
-        e.key[..key.len()].copy_from_slice(key);
-        e.len = key.len() as u8;
-        e.classes = classes;
-    });
-    classes
+    MEMO.with_borrow_mut(|m| m.classify(key))
 }
 
 /// [`classify`] without the memo (`key` is 1..=[`MAX_KEY`] bytes). A key path

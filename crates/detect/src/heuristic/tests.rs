@@ -774,3 +774,38 @@ fn random_bytes(s: &mut u64, alphabet: &[u8], len: usize) -> Vec<u8> {
         })
         .collect()
 }
+
+/// `Scanner::wants` declines only fields `Scanner::scan` finds nothing in: short values under
+/// telling keys, under keys that tell nothing, and without a key.
+#[test]
+fn a_scanner_wants_every_field_it_could_report() {
+    let alphabet = b"0123456789abcdefAF@.,:=-+%_ \"x4Oimelat";
+    let keys = [
+        Some("imei"),
+        Some("events.t"),
+        Some("phone"),
+        Some("ll"),
+        Some("data.email"),
+        Some("k"),
+        Some("ids.value[gaid]"),
+        None,
+    ];
+    let mut scanner = super::Scanner::new(Options::default());
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let (mut declined, mut wanted) = (0, 0);
+    for round in 0..100_000u32 {
+        let len = (round % 9) as usize;
+        let data = random_bytes(&mut seed, alphabet, len);
+        let key = keys[round as usize % keys.len()];
+        let location = key.map_or("http.body".to_owned(), |k| format!("http.json:{k}"));
+        let field = Field { location, decoded: vec![], data: data.as_slice().into() };
+        assert_eq!(field.key(), key);
+        if scanner.wants(key, len) {
+            wanted += 1;
+            continue;
+        }
+        declined += 1;
+        scanner.scan(&field, &mut |h| panic!("declined {field:?}, but: {h:?}"));
+    }
+    assert!(declined > 30_000 && wanted > 30_000, "{declined} declined, {wanted} wanted");
+}

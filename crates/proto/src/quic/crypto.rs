@@ -5,12 +5,11 @@ use std::ops::Range;
 
 use aes::Aes128;
 use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
-use aes_gcm::aead::AeadInOut;
-use aes_gcm::{Aes128Gcm, Tag};
 use hkdf::Hkdf;
 use sha2::Sha256;
 
 use super::packet::VersionInfo;
+use crate::tls::decrypt::cipher::{AeadAlg, AeadKey};
 
 /// AEAD tag length of AEAD_AES_128_GCM.
 pub(crate) const TAG_LEN: usize = 16;
@@ -22,7 +21,7 @@ const SAMPLE_OFFSET: usize = 4;
 /// Client Initial keys of one connection.
 #[derive(Debug)]
 pub(crate) struct InitialKeys {
-    aead: Aes128Gcm,
+    aead: AeadKey,
     iv: [u8; 12],
     hp: Aes128,
 }
@@ -56,7 +55,7 @@ impl InitialKeys {
         expand_label(&prk, iv_label, &mut iv)?;
         expand_label(&prk, hp_label, &mut hp)?;
         Some(Self {
-            aead: Aes128Gcm::new(&Array::from(key)),
+            aead: AeadKey::new(AeadAlg::Aes128Gcm, &key)?,
             iv,
             hp: Aes128::new(&Array::from(hp)),
         })
@@ -69,12 +68,12 @@ impl InitialKeys {
         Some(block.into())
     }
 
-    fn nonce(&self, pn: u64) -> Array<u8, aes_gcm::aead::consts::U12> {
+    fn nonce(&self, pn: u64) -> [u8; 12] {
         let mut nonce = self.iv;
         for (n, p) in nonce[4..].iter_mut().zip(pn.to_be_bytes()) {
             *n ^= p;
         }
-        Array::from(nonce)
+        nonce
     }
 
     /// Removes header protection from the long-header packet `pkt` (exactly one packet) and
@@ -104,9 +103,7 @@ impl InitialKeys {
         let payload_start = pn_offset + pn_len;
         let tag_start = buf.len().checked_sub(TAG_LEN).filter(|&t| t >= payload_start)?;
         let (aad, rest) = buf.split_at_mut(payload_start);
-        let (ciphertext, tag) = rest.split_at_mut(tag_start - payload_start);
-        let tag = Tag::try_from(&*tag).ok()?;
-        self.aead.decrypt_inout_detached(&self.nonce(pn), aad, ciphertext.into(), &tag).ok()?;
+        self.aead.open(&self.nonce(pn), aad, rest)?;
         Some((pn, payload_start..tag_start))
     }
 
@@ -120,9 +117,11 @@ impl InitialKeys {
         pn: u64,
     ) -> Option<()> {
         let payload_start = pn_offset + pn_len;
-        let (aad, payload) = packet.split_at_mut_checked(payload_start)?;
-        let tag = self.aead.encrypt_inout_detached(&self.nonce(pn), aad, payload.into()).ok()?;
-        packet.extend_from_slice(&tag);
+        let (aad, payload) = packet.split_at_checked(payload_start)?;
+        let mut sealed = payload.to_vec();
+        self.aead.seal(&self.nonce(pn), aad, &mut sealed)?;
+        packet.truncate(payload_start);
+        packet.extend_from_slice(&sealed);
         let sample_at = pn_offset + SAMPLE_OFFSET;
         let mask = self.mask(packet.get(sample_at..sample_at + SAMPLE_LEN)?)?;
         packet[0] ^= mask[0] & 0x0f;

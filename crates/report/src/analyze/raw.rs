@@ -67,7 +67,9 @@ impl Analyzer {
             defer_at_end: false,
             decrypted: self.raw.decrypted(),
         };
-        self.scan_field(&mut msg, &field, false);
+        let mut scanner = self.take_scanner();
+        self.scan_field(&mut scanner, &mut msg, &field, false);
+        self.scanner = Some(scanner);
         self.store(&mut msg);
     }
 
@@ -124,14 +126,16 @@ impl Analyzer {
                 defer_at_end: true,
                 decrypted: self.raw.decrypted(),
             };
-            self.scan_field(&mut msg, &field, false);
+            let mut scanner = self.take_scanner();
+            self.scan_field(&mut scanner, &mut msg, &field, false);
+            self.scanner = Some(scanner);
             self.store(&mut msg);
             let tail_offset = (offset + bytes.len() as u64).saturating_sub(next_tail.len() as u64);
             self.tails.insert(key, (tail_offset, next_tail));
             return;
         }
         let field = Field { location: location.into(), decoded: vec![], data: bytes.into() };
-        self.scan_message(ctx, offset, None, false, |f| {
+        self.scan_message(ctx, offset, None, false, |_, f| {
             f(&field);
             fields::FieldStats::default()
         });

@@ -13,15 +13,13 @@
 //!     carries an explicit IV per record, TLS 1.0 chains the last ciphertext block;
 //!   - RC4-128 with HMAC-MD5 or HMAC-SHA1 (one keystream per direction; `rc4`).
 //!
-//! Every record is authenticated (AEAD tag, HMAC) before its plaintext is used. The crypto is
-//! RustCrypto's (`aes` uses AES-NI, `ghash`/`polyval` CLMUL, `sha2` SHA-NI when the CPU has
-//! them); CBC is the four lines of its definition over `aes` block decryption.
+//! Every record is authenticated (AEAD tag, HMAC) before its plaintext is used. AEAD is ring's
+//! (AES-GCM in one fused pass with AES-NI/VAES and carry-less multiplication, ChaCha20-Poly1305
+//! with SIMD); the rest is RustCrypto's (`aes` uses AES-NI, `sha2` SHA-NI when the CPU has them);
+//! CBC is the four lines of its definition over `aes` block decryption.
 
 use aes::cipher::{Array, BlockCipherDecrypt, KeyInit};
 use aes::{Aes128, Aes256};
-use aes_gcm::aead::AeadInOut;
-use aes_gcm::{Aes128Gcm, Aes256Gcm, Tag};
-use chacha20poly1305::ChaCha20Poly1305;
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac as _};
 use md5::Md5;
@@ -220,47 +218,35 @@ pub(crate) fn expand_label(hash: Hash, secret: &[u8], label: &[u8], len: usize) 
     Some(out)
 }
 
-pub(crate) enum AeadKey {
-    Aes128(Box<Aes128Gcm>),
-    Aes256(Box<Aes256Gcm>),
-    ChaCha(Box<ChaCha20Poly1305>),
-}
+/// An AEAD key of a record protection (ring: AES-GCM in one fused pass with the CPU's AES and
+/// carry-less multiplication instructions; ChaCha20-Poly1305 with SIMD).
+#[derive(Debug)]
+pub(crate) struct AeadKey(ring::aead::LessSafeKey);
 
 impl AeadKey {
     pub(crate) fn new(alg: AeadAlg, key: &[u8]) -> Option<Self> {
-        Some(match alg {
-            AeadAlg::Aes128Gcm => Self::Aes128(Box::new(Aes128Gcm::new_from_slice(key).ok()?)),
-            AeadAlg::Aes256Gcm => Self::Aes256(Box::new(Aes256Gcm::new_from_slice(key).ok()?)),
-            AeadAlg::ChaCha20 => {
-                Self::ChaCha(Box::new(ChaCha20Poly1305::new_from_slice(key).ok()?))
-            }
-        })
+        let alg = match alg {
+            AeadAlg::Aes128Gcm => &ring::aead::AES_128_GCM,
+            AeadAlg::Aes256Gcm => &ring::aead::AES_256_GCM,
+            AeadAlg::ChaCha20 => &ring::aead::CHACHA20_POLY1305,
+        };
+        let key = ring::aead::UnboundKey::new(alg, key).ok()?;
+        Some(Self(ring::aead::LessSafeKey::new(key)))
     }
 
     /// Decrypts `data` (ciphertext then tag) in place; the plaintext is `data[..len - 16]`.
     pub(crate) fn open(&self, nonce: &[u8; 12], aad: &[u8], data: &mut [u8]) -> Option<usize> {
         let n = data.len().checked_sub(TAG_LEN)?;
-        let (ct, tag) = data.split_at_mut(n);
-        let tag = Tag::try_from(&*tag).ok()?;
-        let nonce = Array::from(*nonce);
-        let ok = match self {
-            Self::Aes128(k) => k.decrypt_inout_detached(&nonce, aad, ct.into(), &tag),
-            Self::Aes256(k) => k.decrypt_inout_detached(&nonce, aad, ct.into(), &tag),
-            Self::ChaCha(k) => k.decrypt_inout_detached(&nonce, aad, ct.into(), &tag),
-        };
-        ok.ok().map(|()| n)
+        let nonce = ring::aead::Nonce::assume_unique_for_key(*nonce);
+        let plain = self.0.open_in_place(nonce, ring::aead::Aad::from(aad), data).ok()?;
+        (plain.len() == n).then_some(n)
     }
 
-    /// Encrypts in place, appending the tag (test sessions).
-    #[cfg(test)]
-    pub(crate) fn seal(&self, nonce: &[u8; 12], aad: &[u8], data: &mut Vec<u8>) {
-        let nonce = Array::from(*nonce);
-        let tag = match self {
-            Self::Aes128(k) => k.encrypt_inout_detached(&nonce, aad, data.as_mut_slice().into()),
-            Self::Aes256(k) => k.encrypt_inout_detached(&nonce, aad, data.as_mut_slice().into()),
-            Self::ChaCha(k) => k.encrypt_inout_detached(&nonce, aad, data.as_mut_slice().into()),
-        };
-        data.extend_from_slice(&tag.expect("seal"));
+    /// Encrypts in place, appending the tag (test sessions, QUIC Initials made for tests and
+    /// fuzz seeds).
+    pub(crate) fn seal(&self, nonce: &[u8; 12], aad: &[u8], data: &mut Vec<u8>) -> Option<()> {
+        let nonce = ring::aead::Nonce::assume_unique_for_key(*nonce);
+        self.0.seal_in_place_append_tag(nonce, ring::aead::Aad::from(aad), data).ok()
     }
 }
 
@@ -567,7 +553,7 @@ mod tests {
             let hdr = [23, 3, 3, (len >> 8) as u8, len as u8];
             let RecordKeys::Tls13 { key, iv } = &keys else { panic!("TLS 1.3 record keys") };
             let mut sealed = plain.clone();
-            key.seal(&xor_seq(iv, 5), &hdr, &mut sealed);
+            key.seal(&xor_seq(iv, 5), &hdr, &mut sealed).expect("seal");
             let mut body = sealed.clone();
             assert_eq!(keys.open13(5, &hdr, &mut body), Some((23, 18)));
             assert_eq!(&body[..18], b"GET / HTTP/1.1\r\n\r\n");
