@@ -166,6 +166,9 @@ impl<'a> Live<'a> {
         report.refused_total = self.refused.1;
         report.attribute(&self.data.entities, &self.data.geo);
         let stats = pipeline.stats();
+        // The per-device list first, then the total: a block recorded in between shows in the
+        // total only, never in the list without the total.
+        let blocked = self.blocked();
         self.status.blocked = self.tap.as_ref().map(|t| t.total());
         self.status.packets = stats.frames;
         self.status.bytes = stats.frame_bytes;
@@ -174,14 +177,14 @@ impl<'a> Live<'a> {
         self.time = (stats.frames > 0).then(|| rfc3339(pipeline.now()));
         self.show(&report, false);
         also(&report);
-        self.publish(report);
+        self.publish(report, blocked.as_deref());
     }
 
-    /// Hands the snapshot to the browser view, with what the guard blocked per device (and
-    /// whose the last blocked name is, from the same entity database as the findings).
-    fn publish(&self, report: Report) {
-        let Some(w) = &self.web else { return };
-        let blocked: Option<Vec<Blocked>> = self.tap.as_ref().map(|t| {
+    /// What the guard blocked per device (and whose the last blocked name is, from the same
+    /// entity database as the findings); `None` without a guard or a browser view.
+    fn blocked(&self) -> Option<Vec<Blocked>> {
+        self.web.as_ref()?;
+        self.tap.as_ref().map(|t| {
             t.clients()
                 .into_iter()
                 .map(|c| {
@@ -196,8 +199,13 @@ impl<'a> Live<'a> {
                     }
                 })
                 .collect()
-        });
-        let state = render::live::page::state(&report, &self.status, blocked.as_deref());
+        })
+    }
+
+    /// Hands the snapshot to the browser view, with what the guard blocked per device.
+    fn publish(&self, report: Report, blocked: Option<&[Blocked]>) {
+        let Some(w) = &self.web else { return };
+        let state = render::live::page::state(&report, &self.status, blocked);
         w.publish(web::Snapshot { state, report });
     }
 
@@ -296,8 +304,10 @@ impl<'a> Live<'a> {
     /// left for the final report.
     pub(crate) fn close(&mut self, report: &Report, written: Option<&str>) {
         self.status.elapsed_secs = self.started.elapsed().as_secs();
+        let blocked = self.blocked();
+        self.status.blocked = self.tap.as_ref().map(|t| t.total());
         self.show(report, true);
-        self.publish(report.clone());
+        self.publish(report.clone(), blocked.as_deref());
         if matches!(self.view, View::Jsonl) {
             let time = self.time.clone();
             let line = end_line(&self.status, report, time.as_deref(), written);
