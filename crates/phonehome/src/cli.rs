@@ -178,6 +178,9 @@ pub(crate) enum AnalyzeFormat {
     Md,
     /// One self-contained HTML page (no external resources).
     Html,
+    /// Suricata EVE JSON alerts, one line per finding (for Filebeat's Suricata module, Splunk,
+    /// Wazuh).
+    Eve,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

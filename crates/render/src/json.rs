@@ -15,10 +15,15 @@ use report::{CaptureInfo, Destination, Evidence, Finding, Party, Report, Source}
 pub const SCHEMA: &str = "phonehome.report/1";
 
 fn evidence_json(e: &Evidence) -> Value {
-    json!({
+    let mut v = json!({
         "file": e.file, "frame": e.frame, "flow": e.flow, "offset": e.offset,
         "field": e.field, "value": e.value,
-    })
+    });
+    if let (Some(src), Value::Object(o)) = (e.src, &mut v) {
+        o.insert("src_ip".into(), src.ip().to_string().into());
+        o.insert("src_port".into(), src.port().into());
+    }
+    v
 }
 
 fn party_json(p: Option<&Party>) -> Value {

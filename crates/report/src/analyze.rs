@@ -263,6 +263,7 @@ impl Analyzer {
             offset,
             field: field.to_string(),
             value: self.show(value),
+            src: Some(ctx.flow.client),
         }
     }
 
@@ -366,6 +367,7 @@ impl Analyzer {
                     where_: field.location.clone(),
                     time: msg.ctx.meta.ts,
                     at: (msg.ctx.file, msg.ctx.meta.frame, msg.ctx.flow.id, msg.offset),
+                    src: msg.ctx.flow.client,
                     decrypted: msg.decrypted,
                     key: c.key,
                     shape: c.shape,

@@ -39,6 +39,9 @@ pub struct Evidence {
     pub field: String,
     /// The matched text, masked unless revealed.
     pub value: String,
+    /// The address and port of the flow's client (the device, for the connections it opens),
+    /// when known (`None` in reports read back from before it was recorded).
+    pub src: Option<std::net::SocketAddr>,
 }
 
 /// One kind of personal data, sent to one destination, in one encoding, in one place.

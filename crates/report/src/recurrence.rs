@@ -50,6 +50,8 @@ pub(crate) struct Pending {
     pub(crate) time: Timestamp,
     /// Where it was: capture file index, frame, flow, stream offset of the message.
     pub(crate) at: (usize, u64, u64, u64),
+    /// The flow's client address.
+    pub(crate) src: std::net::SocketAddr,
     pub(crate) decrypted: bool,
     /// Another detector reported the same bytes.
     pub(crate) covered: bool,
@@ -76,6 +78,7 @@ impl Show<'_> {
             offset,
             field: p.where_.clone(),
             value: self.value(&p.value),
+            src: Some(p.src),
         }
     }
 }

@@ -321,6 +321,7 @@ pub(crate) fn render_as(
         }
         AnalyzeFormat::Md => render::markdown::markdown(report),
         AnalyzeFormat::Html => render::html::html(report),
+        AnalyzeFormat::Eve => render::eve::eve(report),
     }
 }
 

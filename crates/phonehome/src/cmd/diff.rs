@@ -131,7 +131,8 @@ pub(crate) fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     };
     let d = compare(before, after, limits);
     let format = args.format.unwrap_or(match format_for(None, args.output.as_deref()) {
-        AnalyzeFormat::Text => DiffFormat::Text,
+        // No extension names EVE: `format_for` never gives it here.
+        AnalyzeFormat::Text | AnalyzeFormat::Eve => DiffFormat::Text,
         AnalyzeFormat::Json => DiffFormat::Json,
         AnalyzeFormat::Md => DiffFormat::Md,
         AnalyzeFormat::Html => DiffFormat::Html,

@@ -27,6 +27,7 @@ fn evidence(file: &str, frame: u64, field: &str, value: &str) -> Evidence {
         offset: 17,
         field: field.into(),
         value: value.into(),
+        src: Some(std::net::SocketAddr::from(([192, 168, 1, 23], 40000))),
     }
 }
 

@@ -23,6 +23,7 @@ fn evidence(frame: u64) -> Evidence {
         offset: 0,
         field: "http.query:imei".into(),
         value: "86***********05".into(),
+        src: Some(std::net::SocketAddr::from(([192, 168, 1, 23], 40000))),
     }
 }
 

@@ -29,6 +29,7 @@ fn pending(key: &str, t: i64, covered: bool) -> Pending {
         where_: "http.query:x".into(),
         time: Timestamp(t),
         at: (0, 0, 0, 0),
+        src: std::net::SocketAddr::from(([10, 0, 0, 2], 40000)),
         decrypted: false,
         covered,
     }
