@@ -99,6 +99,19 @@ pub(crate) struct AnalyzeArgs {
     /// standard error.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    /// Analyse every capture on its own (a folder stands for the captures in it and its
+    /// `manifest.csv`) and write one report each to this folder, `NAME.json` (or the
+    /// `--format`'s extension); see `--jobs` and `--manifest`.
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub(crate) out: Option<PathBuf>,
+    /// With `--out`: captures analysed at once (default: every core). The reports do not depend
+    /// on it.
+    #[arg(long, value_name = "N", requires = "out", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) jobs: Option<u16>,
+    /// With `--out`: a CSV file labelling captures, with a header naming its columns: `capture`
+    /// (a path relative to the manifest) and any of `device`, `model`, `firmware`.
+    #[arg(long, value_name = "CSV", requires = "out")]
+    pub(crate) manifest: Option<PathBuf>,
     /// Only what this app sent (a package such as `com.miui.analytics`, or a uid), when the
     /// capture says which app made each connection (PCAPdroid's metadata).
     #[arg(long, value_name = "PACKAGE")]
@@ -131,7 +144,7 @@ pub(crate) struct ReportOptions {
 }
 
 /// How captures are analysed into a report (`analyze`, and `block` when given captures).
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub(crate) struct AnalysisArgs {
     /// Device profile (TOML): the identifiers, contacts, messages and location to look for.
     /// Without it only the profile-less detectors run.
@@ -152,7 +165,7 @@ pub(crate) struct AnalysisArgs {
 }
 
 /// Who runs a destination and where it is (`analyze`, `block`, `lookup`).
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub(crate) struct DataArgs {
     /// Your own entity file (same format as the built-in `crates/report/data/entities.toml`):
     /// adds organisations or overrides built-in ones.

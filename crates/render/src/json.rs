@@ -120,7 +120,7 @@ pub(crate) fn capture_json(c: &CaptureInfo) -> Value {
         (Some(a), Some(b)) => Some(((b.0 - a.0).max(0) as f64 / 1e6).round() / 1e3),
         _ => None,
     };
-    json!({
+    let mut v = json!({
         "path": c.path,
         "sha256": c.sha256,
         "size": c.size,
@@ -133,7 +133,16 @@ pub(crate) fn capture_json(c: &CaptureInfo) -> Value {
         "warnings": c.warnings,
         "error": c.error,
         "device": c.device,
-    })
+    });
+    // A manifest's labels, only when given (`analyze --manifest`).
+    if let Value::Object(o) = &mut v {
+        for (k, x) in [("model", &c.model), ("firmware", &c.firmware)] {
+            if let Some(x) = x {
+                o.insert(k.into(), x.clone().into());
+            }
+        }
+    }
+    v
 }
 
 pub(crate) fn summary_json(s: &Summary) -> Value {

@@ -228,6 +228,10 @@ pub struct CaptureInfo {
     pub error: Option<String>,
     /// The device it is a capture of, when known (`analyze --device`, a VPN gateway's device).
     pub device: Option<String>,
+    /// The device's model, when a manifest says (`analyze --manifest`).
+    pub model: Option<String>,
+    /// The device's firmware or OS build, when a manifest says.
+    pub firmware: Option<String>,
 }
 
 /// The device the report is about, from the profile.

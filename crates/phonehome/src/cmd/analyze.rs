@@ -233,6 +233,16 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
 }
 
 pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    if let Some(out) = &args.out {
+        return super::batch::run(args, out);
+    }
+    if let Some(d) = args.input.captures.iter().find(|c| c.is_dir()) {
+        eprintln!(
+            "phonehome: {} is a folder: `--out DIR` analyses each capture in it, one report each",
+            d.display()
+        );
+        return Ok(ExitCode::from(2));
+    }
     let format = format_of(args);
     let inputs = ReportInputs {
         captures: &args.input.captures,
@@ -340,8 +350,13 @@ pub(crate) fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
 /// 2 when a capture could not be read completely; 1 when a finding at or above `fail_on` (any
 /// finding without it) exists; 0 otherwise.
 pub(crate) fn exit_code(report: &Report, errored: bool, fail_on: Option<FailOn>) -> ExitCode {
+    ExitCode::from(exit_status(report, errored, fail_on))
+}
+
+/// [`exit_code`] as a number.
+pub(crate) fn exit_status(report: &Report, errored: bool, fail_on: Option<FailOn>) -> u8 {
     if errored {
-        return ExitCode::from(2);
+        return 2;
     }
     let threshold = match fail_on {
         None | Some(FailOn::Info) => Severity::Info,
@@ -350,11 +365,7 @@ pub(crate) fn exit_code(report: &Report, errored: bool, fail_on: Option<FailOn>)
         Some(FailOn::High) => Severity::High,
         Some(FailOn::Critical) => Severity::Critical,
     };
-    if report.findings.iter().any(|f| f.severity >= threshold) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    u8::from(report.findings.iter().any(|f| f.severity >= threshold))
 }
 
 /// The entity database, loaded or being loaded.

@@ -257,6 +257,8 @@ fn demo() -> Report {
             last_packet: Some(at(37_784)),
             warnings: vec!["at byte offset 65000: capture cut short".into()],
             error: None,
+            model: None,
+            firmware: None,
         }],
         device: Some(Device {
             name: Some("Redmi 1S test unit".into()),

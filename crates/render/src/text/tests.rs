@@ -161,6 +161,8 @@ pub(crate) fn sample(host: &str) -> Report {
             last_packet: Some(Timestamp(T0 + 37_784_000_000)),
             warnings: Vec::new(),
             error: None,
+            model: None,
+            firmware: None,
         }],
         device: Some(Device {
             name: Some("Redmi 1S test unit".into()),
