@@ -111,4 +111,9 @@ impl DataKind {
             Self::Identifier => "identifier",
         }
     }
+
+    /// The kind [`as_str`](Self::as_str) names (reports read back from JSON).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
 }

@@ -55,6 +55,9 @@ pub(crate) enum Command {
     /// Compare two runs (reports or captures): destinations, parties, data and protection that
     /// changed, worst first. Exit code 0: no change; 1: changes (see --fail-on); 2: error.
     Diff(crate::cmd::diff::DiffArgs),
+    /// Summarise many devices' reports (`analyze --out DIR`): devices × parties × kinds of data.
+    /// Exit code 0; 2 when a report could not be read (the others are summarised).
+    Fleet(crate::cmd::fleet::FleetArgs),
     /// Run the DNS guard (a sinkhole resolver for a network), or show its statistics.
     Guard(crate::cmd::guard::GuardArgs),
     /// Write or check a device profile.

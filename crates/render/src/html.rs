@@ -18,6 +18,7 @@
 //!   report renders to the same bytes.
 
 mod diff;
+mod fleet;
 mod svg;
 mod tables;
 #[cfg(test)]
@@ -77,6 +78,27 @@ impl fmt::Display for Esc<'_> {
 
 /// `'sha256-…'` of `content`, as a CSP source expression.
 pub(crate) use diff::page as diff_page;
+pub(crate) use fleet::page as fleet_page;
+
+/// The start of a page of its own (the diff's, the fleet's): doctype, a CSP allowing only
+/// `style` (by hash), the title, and a header with `title` and `headline` (id `headline`), up
+/// to the opening `<main>`.
+pub(crate) fn page_start(out: &mut String, title: &str, headline: &str, style: &str) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src {}\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n\
+         <title>{}</title>\n<style>{style}</style>\n</head>\n<body>\n\
+         <header class=\"top\"><div class=\"inner\"><h1>{}</h1><p id=\"headline\">{}</p></div></header>\n<main>\n",
+        csp_hash(style),
+        Esc(title),
+        Esc(title),
+        Esc(headline),
+    );
+}
 
 pub(crate) fn csp_hash(content: &str) -> String {
     let digest = Sha256::digest(content.as_bytes());

@@ -6,12 +6,14 @@
 //! - [`live`] and [`text::live`]: a live session's change stream (JSON lines, plain lines) and its
 //!   terminal screen;
 //! - [`diff`]: a before/after comparison of two reports in all of these formats;
-//! - [`eve`]: the findings as Suricata EVE JSON alerts, one line each.
+//! - [`eve`]: the findings as Suricata EVE JSON alerts, one line each;
+//! - [`fleet`]: many devices' reports as one table of devices × parties × kinds of data.
 //!
 //! None of them reads the clock or the environment: the same report renders to the same bytes.
 
 pub mod diff;
 pub mod eve;
+pub mod fleet;
 pub mod html;
 mod json;
 pub mod live;

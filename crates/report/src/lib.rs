@@ -21,6 +21,7 @@ pub mod attribution;
 pub mod country;
 pub mod diff;
 mod finding;
+pub mod fleet;
 pub mod geo;
 pub mod protection;
 pub mod recurrence;

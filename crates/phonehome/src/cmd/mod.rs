@@ -9,6 +9,7 @@ mod batch;
 pub(crate) mod block;
 pub(crate) mod diff;
 mod events;
+pub(crate) mod fleet;
 mod flows;
 pub(crate) mod guard;
 mod guard_stats;
@@ -25,6 +26,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(a) => analyze::run(&a),
         Command::Block(a) => block::run(&a),
         Command::Diff(a) => diff::run(&a),
+        Command::Fleet(a) => fleet::run(&a),
         Command::Guard(a) => guard::run(&a),
         Command::Profile(c) => profile::run(&c),
         Command::Lookup(a) => lookup::run(&a),

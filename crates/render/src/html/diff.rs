@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use report::diff::{Diff, Run};
 
-use super::{CSS, Esc, badge, csp_hash};
+use super::{CSS, Esc, badge};
 use crate::diff::{headline, sentence};
 
 const DIFF_CSS: &str = "\
@@ -25,19 +25,7 @@ pub(crate) fn page(d: &Diff) -> String {
     let style = format!("{CSS}{DIFF_CSS}");
     let title = format!("phonehome diff: {} -> {}", d.before.label, d.after.label);
     let mut out = String::with_capacity(16 * 1024 + 512 * d.changes.len());
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src {}\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <meta name=\"referrer\" content=\"no-referrer\">\n\
-         <title>{}</title>\n<style>{style}</style>\n</head>\n<body>\n\
-         <header class=\"top\"><div class=\"inner\"><h1>{}</h1><p>{}</p></div></header>\n<main>\n",
-        csp_hash(&style),
-        Esc(&title),
-        Esc(&title),
-        Esc(&headline(d)),
-    );
+    super::page_start(&mut out, &title, &headline(d), &style);
     out.push_str("<section class=\"runs\">");
     for (name, r) in [("Before", &d.before), ("After", &d.after)] {
         run_card(&mut out, name, r);
