@@ -46,4 +46,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = render::text::text(&r, &style);
     let _ = render::markdown::markdown(&r);
     let _ = render::html::html(&r);
+    // One EVE line per finding, each a JSON object.
+    let eve = render::eve::eve(&r);
+    assert_eq!(eve.lines().count(), r.findings.len());
+    assert!(eve.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v.is_object())));
 });

@@ -197,6 +197,9 @@ pub(crate) enum AnalyzeFormat {
     /// Suricata EVE JSON alerts, one line per finding (for Filebeat's Suricata module, Splunk,
     /// Wazuh).
     Eve,
+    /// Apache Parquet tables (findings, destinations, captures), hive-partitioned by device,
+    /// for DuckDB, Spark, Trino, ClickHouse, pandas; with `--out DIR` only.
+    Parquet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

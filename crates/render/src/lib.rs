@@ -7,7 +7,9 @@
 //!   terminal screen;
 //! - [`diff`]: a before/after comparison of two reports in all of these formats;
 //! - [`eve`]: the findings as Suricata EVE JSON alerts, one line each;
-//! - [`fleet`]: many devices' reports as one table of devices × parties × kinds of data.
+//! - [`fleet`]: many devices' reports as one table of devices × parties × kinds of data;
+//! - `parquet` (feature `parquet`): a report's findings, destinations and captures as Parquet
+//!   tables, hive-partitioned by device.
 //!
 //! None of them reads the clock or the environment: the same report renders to the same bytes.
 
@@ -18,6 +20,8 @@ pub mod html;
 mod json;
 pub mod live;
 pub mod markdown;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod text;
 
 pub use json::{SCHEMA, json};

@@ -10,6 +10,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod manifest;
+
+pub use manifest::{Labels, MAX_MANIFEST_BYTES, MAX_MANIFEST_LINE, MAX_MANIFEST_ROWS, Manifest};
+
 use serde_json::Value;
 
 use crate::diff::ReadError;

@@ -244,6 +244,10 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let format = format_of(args);
+    if format == AnalyzeFormat::Parquet {
+        eprintln!("phonehome: --format parquet writes tables into a folder: give `--out DIR`");
+        return Ok(ExitCode::from(2));
+    }
     let inputs = ReportInputs {
         captures: &args.input.captures,
         keylogs: &args.input.keylogs,
@@ -332,6 +336,8 @@ pub(crate) fn render_as(
         AnalyzeFormat::Md => render::markdown::markdown(report),
         AnalyzeFormat::Html => render::html::html(report),
         AnalyzeFormat::Eve => render::eve::eve(report),
+        // Tables, not a text: `run` sends it to `--out DIR` (batch) before rendering.
+        AnalyzeFormat::Parquet => String::new(),
     }
 }
 

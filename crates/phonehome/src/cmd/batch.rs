@@ -7,11 +7,10 @@
 //! bounded memory, so N jobs take at most N times one job's. The reports do not depend on N or on
 //! the order jobs finish in.
 //!
-//! A manifest (`--manifest FILE`, or `manifest.csv` in a directory given as input) is CSV with a
-//! header naming its columns: `capture` (a path, relative to the manifest's folder), and any of
-//! `device`, `model`, `firmware`. Its rows label their captures (the device names every finding;
-//! model and firmware go to the report's `captures`); a capture it does not list is analysed
-//! unlabelled, and a row whose capture was not given on the command line adds it.
+//! A manifest (`--manifest FILE`, or `manifest.csv` in a directory given as input;
+//! [`report::fleet::Manifest`]) labels captures: the device names every finding, model and
+//! firmware go to the report's `captures`; a capture it does not list is analysed unlabelled,
+//! and a row whose capture was not given on the command line adds it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,132 +19,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use report::Summary;
+use report::fleet::{Labels, Manifest};
 
 use super::analyze::{Built, ReportInputs, build_report, exit_status, format_for, render_as};
-use crate::cli::{AnalysisArgs, AnalyzeArgs, AnalyzeFormat};
+use crate::cli::{AnalyzeArgs, AnalyzeFormat};
 
-/// Most rows a manifest may have.
-pub(crate) const MAX_MANIFEST_ROWS: usize = 100_000;
-/// Longest manifest line, in bytes.
-const MAX_MANIFEST_LINE: usize = 8192;
 /// The file name a directory's manifest has.
 pub(crate) const MANIFEST_NAME: &str = "manifest.csv";
-
-/// What a manifest says of one capture.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Labels {
-    pub(crate) device: Option<String>,
-    pub(crate) model: Option<String>,
-    pub(crate) firmware: Option<String>,
-}
-
-/// A manifest: labels by capture path, in file order.
-#[derive(Debug, Default)]
-pub(crate) struct Manifest {
-    pub(crate) rows: Vec<(PathBuf, Labels)>,
-}
-
-/// Splits one CSV line into fields (RFC 4180 quoting: `"a,b"`, `""` for a quote).
-fn csv_fields(line: &str) -> Result<Vec<String>, &'static str> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut was_quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                cur.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => cur.push(c),
-            (false, '"') if cur.is_empty() && !was_quoted => {
-                quoted = true;
-                was_quoted = true;
-            }
-            (false, '"') => return Err("a quote inside an unquoted field"),
-            (false, ',') => {
-                fields.push(std::mem::take(&mut cur));
-                was_quoted = false;
-            }
-            (false, c) => cur.push(c),
-        }
-    }
-    if quoted {
-        return Err("a quoted field is not closed");
-    }
-    fields.push(cur);
-    Ok(fields)
-}
-
-impl Manifest {
-    /// Reads a manifest; errors name the file and line.
-    pub(crate) fn read(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read(path)
-            .map_err(|e| anyhow::anyhow!("{}: cannot read the manifest: {e}", path.display()))?;
-        let text = String::from_utf8(text)
-            .map_err(|e| anyhow::anyhow!("{}: not UTF-8 text: {e}", path.display()))?;
-        Self::parse(&text, path.parent().unwrap_or(Path::new(".")))
-            .map_err(|(line, why)| anyhow::anyhow!("{}:{line}: {why}", path.display()))
-    }
-
-    /// Parses manifest text; paths are taken relative to `base`. `Err((line, why))`.
-    pub(crate) fn parse(text: &str, base: &Path) -> Result<Self, (usize, String)> {
-        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
-        let (n, header) = lines.by_ref().find(|(_, l)| !l.trim().is_empty()).ok_or((
-            1,
-            "the manifest is empty: a header line (capture,device,model,firmware) is needed"
-                .to_owned(),
-        ))?;
-        let names: Vec<String> = csv_fields(header)
-            .map_err(|e| (n, e.to_owned()))?
-            .into_iter()
-            .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
-            .collect();
-        let col = |name: &str| names.iter().position(|h| h == name);
-        let capture =
-            col("capture").ok_or((n, format!("no `capture` column in the header {header:?}")))?;
-        if let Some(unknown) = names
-            .iter()
-            .find(|h| !matches!(h.as_str(), "capture" | "device" | "model" | "firmware"))
-        {
-            return Err((
-                n,
-                format!("unknown column {unknown:?} (capture, device, model, firmware)"),
-            ));
-        }
-        let (device, model, firmware) = (col("device"), col("model"), col("firmware"));
-        let mut rows = Vec::new();
-        for (n, line) in lines {
-            if line.trim().is_empty() {
-                continue;
-            }
-            if line.len() > MAX_MANIFEST_LINE {
-                return Err((n, format!("a line longer than {MAX_MANIFEST_LINE} bytes")));
-            }
-            if rows.len() == MAX_MANIFEST_ROWS {
-                return Err((n, format!("more than {MAX_MANIFEST_ROWS} rows")));
-            }
-            let f = csv_fields(line).map_err(|e| (n, e.to_owned()))?;
-            if f.len() != names.len() {
-                return Err((
-                    n,
-                    format!("{} fields where the header has {}", f.len(), names.len()),
-                ));
-            }
-            let get = |i: Option<usize>| {
-                i.and_then(|i| f.get(i)).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-            };
-            let Some(path) = get(Some(capture)) else {
-                return Err((n, "an empty capture".to_owned()));
-            };
-            let labels = Labels { device: get(device), model: get(model), firmware: get(firmware) };
-            rows.push((base.join(path), labels));
-        }
-        Ok(Self { rows })
-    }
-}
 
 /// Whether `path` names a capture a directory listing should take.
 fn capture_like(path: &Path) -> bool {
@@ -177,7 +57,7 @@ fn jobs(inputs: &[PathBuf], manifest: Option<&Path>) -> anyhow::Result<Vec<(Path
     }
     let mut labels: HashMap<PathBuf, Labels> = HashMap::new();
     for m in &manifests {
-        for (path, l) in Manifest::read(m)?.rows {
+        for (path, l) in Manifest::read(m).map_err(anyhow::Error::msg)?.rows {
             if !captures.contains(&path) {
                 captures.push(path.clone());
             }
@@ -216,19 +96,22 @@ fn extension(format: AnalyzeFormat) -> &'static str {
         AnalyzeFormat::Md => "md",
         AnalyzeFormat::Html => "html",
         AnalyzeFormat::Eve => "eve.json",
+        // The files' stem: the tables name the rest (`findings/device=…/NAME.parquet`).
+        AnalyzeFormat::Parquet => "parquet",
     }
 }
 
-/// One capture's analysis, rendered: the text, the exit status of that run alone, and its
-/// verdict line.
+/// One capture's analysis, written to `out/name` (or, as Parquet, to `out/TABLE/device=…/stem`):
+/// the exit status of that run alone, and its verdict line.
 fn one(
     args: &AnalyzeArgs,
-    analysis: &AnalysisArgs,
     capture: &Path,
     labels: &Labels,
     format: AnalyzeFormat,
-) -> anyhow::Result<(String, u8, String)> {
-    let mut analysis = analysis.clone();
+    out: &Path,
+    name: &str,
+) -> anyhow::Result<(u8, String)> {
+    let mut analysis = args.analysis.clone();
     if labels.device.is_some() {
         analysis.device.clone_from(&labels.device);
     }
@@ -250,9 +133,45 @@ fn one(
         c.model.clone_from(&labels.model);
         c.firmware.clone_from(&labels.firmware);
     }
-    let text = render_as(&report, format, false, args.report.color, has_country);
+    if format == AnalyzeFormat::Parquet {
+        let device =
+            analysis.device.clone().or_else(|| report.device.as_ref().and_then(|d| d.name.clone()));
+        let stem = name.strip_suffix(".parquet").unwrap_or(name);
+        write_parquet(&report, device.as_deref(), labels, out, stem)?;
+    } else {
+        let text = render_as(&report, format, false, args.report.color, has_country);
+        super::analyze::write_file(&out.join(name), &text)?;
+    }
     let status = exit_status(&report, errored, args.report.fail_on);
-    Ok((text, status, Summary::of(&report).headline))
+    Ok((status, Summary::of(&report).headline))
+}
+
+#[cfg(feature = "parquet")]
+fn write_parquet(
+    report: &report::Report,
+    device: Option<&str>,
+    labels: &Labels,
+    out: &Path,
+    stem: &str,
+) -> anyhow::Result<()> {
+    let l = render::parquet::Labels {
+        device,
+        model: labels.model.as_deref(),
+        firmware: labels.firmware.as_deref(),
+    };
+    render::parquet::write(report, &l, out, stem).map_err(anyhow::Error::msg)?;
+    Ok(())
+}
+
+#[cfg(not(feature = "parquet"))]
+fn write_parquet(
+    _: &report::Report,
+    _: Option<&str>,
+    _: &Labels,
+    _: &Path,
+    _: &str,
+) -> anyhow::Result<()> {
+    anyhow::bail!("this phonehome was built without Parquet (cargo feature `parquet`)")
 }
 
 /// Runs `analyze --out DIR`: every capture on its own, `--jobs` at a time.
@@ -281,12 +200,7 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &Path) -> anyhow::Result<ExitCode> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some((capture, labels)) = list.get(i) else { break };
-                    let done = one(args, &args.analysis, capture, labels, format).and_then(
-                        |(text, status, headline)| {
-                            super::analyze::write_file(&out.join(&names[i]), &text)?;
-                            Ok((status, headline))
-                        },
-                    );
+                    let done = one(args, capture, labels, format, out, &names[i]);
                     match done {
                         Ok(r) => {
                             if let Ok(mut v) = results.lock() {
@@ -313,7 +227,11 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &Path) -> anyhow::Result<ExitCode> {
         let (status, headline) = r.clone().unwrap_or((2, "not analysed".to_owned()));
         worst = worst.max(status);
         let who = labels.device.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
-        eprintln!("{}{who}: {headline} -> {}", capture.display(), out.join(name).display());
+        let to = match format {
+            AnalyzeFormat::Parquet => out.join("*").join("device=*").join(name),
+            _ => out.join(name),
+        };
+        eprintln!("{}{who}: {headline} -> {}", capture.display(), to.display());
     }
     eprintln!(
         "phonehome: {} reports written to {} ({workers} at a time)",
@@ -326,34 +244,6 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &Path) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn manifests_are_read_with_quotes_and_errors_name_the_line() {
-        let m = Manifest::parse(
-            "\u{feff}Capture,Device,Model,Firmware\r\na.pcap,redmi-1,\"Redmi 1S\",\"MIUI \"\"V5\"\"\"\n\nb.pcap,,,\n",
-            Path::new("/lab"),
-        )
-        .unwrap();
-        assert_eq!(m.rows.len(), 2);
-        assert_eq!(m.rows[0].0, Path::new("/lab/a.pcap"));
-        assert_eq!(
-            m.rows[0].1,
-            Labels {
-                device: Some("redmi-1".into()),
-                model: Some("Redmi 1S".into()),
-                firmware: Some("MIUI \"V5\"".into())
-            }
-        );
-        assert_eq!(m.rows[1].1, Labels::default());
-        let err = |t: &str| Manifest::parse(t, Path::new(".")).unwrap_err();
-        assert_eq!(err("").0, 1);
-        assert_eq!(err("device\nx\n").0, 1, "no capture column");
-        assert_eq!(err("capture,colour\n").0, 1, "unknown column");
-        assert_eq!(err("capture,device\na.pcap,x\nb.pcap\n").0, 3, "a field short");
-        assert_eq!(err("capture\n\"a.pcap\n").0, 2, "an open quote");
-        assert_eq!(err("capture\na\"b\n").0, 2, "a stray quote");
-        assert_eq!(err("capture,device\n,x\n").0, 2, "no capture");
-    }
 
     #[test]
     fn report_names_are_unique_and_stable() {

@@ -132,7 +132,7 @@ pub(crate) fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     let d = compare(before, after, limits);
     let format = args.format.unwrap_or(match format_for(None, args.output.as_deref()) {
         // No extension names EVE: `format_for` never gives it here.
-        AnalyzeFormat::Text | AnalyzeFormat::Eve => DiffFormat::Text,
+        AnalyzeFormat::Text | AnalyzeFormat::Eve | AnalyzeFormat::Parquet => DiffFormat::Text,
         AnalyzeFormat::Json => DiffFormat::Json,
         AnalyzeFormat::Md => DiffFormat::Md,
         AnalyzeFormat::Html => DiffFormat::Html,

@@ -1,0 +1,178 @@
+//! `analyze --out DIR --format parquet` read back with DuckDB (its Python package): the three
+//! tables of a lab (three devices labelled by a manifest), hive-partitioned by device, hold
+//! every finding, destination and capture of the JSON reports of the same runs, with the
+//! manifest's columns; and the README's question ("which devices sent an identifier in
+//! cleartext to a server outside their country?") gets the same answer as from the JSON.
+//!
+//! Without python3 and its `duckdb` module the test is skipped visibly (`scripts/test` lists it);
+//! CI installs it and sets `PHONEHOME_DUCKDB_TEST=require`.
+#![cfg(feature = "parquet")]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+struct Dir(PathBuf);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn phonehome(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_phonehome"))
+        .args(args)
+        .env("PHONEHOME_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("parquet-cache"))
+        .output()
+        .expect("run phonehome")
+}
+
+/// python3 with duckdb, else `None` after recording the skip (a failure when required).
+fn duckdb() -> Option<()> {
+    let ok = Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(());
+    }
+    assert!(
+        std::env::var("PHONEHOME_DUCKDB_TEST").as_deref() != Ok("require"),
+        "PHONEHOME_DUCKDB_TEST=require but python3 cannot import duckdb"
+    );
+    testkit::skip::skip("parquet (DuckDB)", "python3 with the duckdb package is not installed");
+    None
+}
+
+/// Runs `sql` in DuckDB with `$DIR` replaced; the rows as JSON arrays.
+fn query(dir: &Path, sql: &str) -> Vec<Vec<Value>> {
+    let script = "import duckdb, json, sys\n\
+                  rows = duckdb.connect().sql(sys.argv[1]).fetchall()\n\
+                  print(json.dumps([[v if isinstance(v, (int, float, str, bool, type(None))) else str(v) for v in r] for r in rows]))\n";
+    let sql = sql.replace("$DIR", dir.to_str().unwrap());
+    let o = Command::new("python3").args(["-c", script, &sql]).output().expect("python3");
+    assert!(o.status.success(), "{sql}\n{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn table(t: &str) -> String {
+    format!("read_parquet('$DIR/{t}/*/*.parquet', hive_partitioning = true)")
+}
+
+#[test]
+fn duckdb_reads_every_count_the_json_reports_have() {
+    let Some(()) = duckdb() else { return };
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("parquet-lab");
+    let _ = std::fs::remove_dir_all(&d);
+    let _cleanup = Dir(d.clone());
+    let lab = d.join("lab");
+    std::fs::create_dir_all(&lab).unwrap();
+    let examples = root().join("examples");
+    std::fs::copy(examples.join("demo.pcapng"), lab.join("redmi-a.pcapng")).unwrap();
+    std::fs::copy(examples.join("demo.pcapng"), lab.join("redmi-b.pcapng")).unwrap();
+    std::fs::copy(examples.join("https.pcapng"), lab.join("mi-c.pcapng")).unwrap();
+    std::fs::write(
+        lab.join("manifest.csv"),
+        "capture,device,model,firmware\nredmi-a.pcapng,redmi-a,Redmi 1S,MIUI V5\n\
+         redmi-b.pcapng,redmi b/2,Redmi 1S,MIUI V5.7\nmi-c.pcapng,mi-c,Mi 4,MIUI 9\n",
+    )
+    .unwrap();
+    let profile = examples.join("profile.toml");
+    let run = |format: &str, out: &Path| {
+        let o = phonehome(&[
+            "analyze",
+            lab.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            format,
+            "--profile",
+            profile.to_str().unwrap(),
+            "--jobs",
+            "2",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let (pq, js) = (d.join("parquet"), d.join("json"));
+    run("parquet", &pq);
+    run("json", &js);
+    // The JSON reports' counts, by device partition.
+    let mut expected: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (stem, part) in [("redmi-a", "redmi-a"), ("redmi-b", "redmi_b_2"), ("mi-c", "mi-c")] {
+        let r: Value =
+            serde_json::from_slice(&std::fs::read(js.join(format!("{stem}.json"))).unwrap())
+                .unwrap();
+        let n = |k: &str| r[k].as_array().unwrap().len() as u64;
+        expected.insert(part.to_owned(), (n("findings"), n("destinations")));
+        assert!(pq.join(format!("findings/device={part}/{stem}.parquet")).is_file());
+    }
+    let count = |t: &str| -> BTreeMap<String, u64> {
+        query(&pq, &format!("select device, count(*) from {} group by device", table(t)))
+            .into_iter()
+            .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_u64().unwrap()))
+            .collect()
+    };
+    let (findings, destinations, captures) =
+        (count("findings"), count("destinations"), count("captures"));
+    for (part, (f, dest)) in &expected {
+        assert_eq!(findings.get(part), Some(f), "findings of {part}");
+        assert_eq!(destinations.get(part), Some(dest), "destinations of {part}");
+        assert_eq!(captures.get(part), Some(&1), "captures of {part}");
+    }
+    // The manifest's columns, and times as timestamps.
+    let rows = query(
+        &pq,
+        &format!(
+            "select device, model, firmware, typeof(first_packet) from {} order by device",
+            table("captures")
+        ),
+    );
+    assert_eq!(rows[1][1], "Redmi 1S");
+    assert_eq!(rows[2][2], "MIUI V5.7");
+    assert_eq!(rows[0][3], "TIMESTAMP WITH TIME ZONE");
+    // The README's question, from the Parquet and from the JSON.
+    let abroad = query(
+        &pq,
+        &format!(
+            "select distinct device from {} where exposure = 'cleartext' and leaves_country \
+             order by device",
+            table("findings")
+        ),
+    );
+    let abroad: Vec<&str> = abroad.iter().map(|r| r[0].as_str().unwrap()).collect();
+    assert_eq!(abroad, ["redmi-a", "redmi_b_2"]);
+    // Every finding's kind and count matches, row for row.
+    let sum: u64 = query(&pq, &format!("select sum(count) from {}", table("findings")))[0][0]
+        .as_u64()
+        .unwrap();
+    let json_sum: u64 = ["redmi-a", "redmi-b", "mi-c"]
+        .iter()
+        .map(|s| {
+            let r: Value =
+                serde_json::from_slice(&std::fs::read(js.join(format!("{s}.json"))).unwrap())
+                    .unwrap();
+            r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["count"].as_u64().unwrap())
+                .sum::<u64>()
+        })
+        .sum();
+    assert_eq!(sum, json_sum);
+}
+
+#[test]
+fn parquet_needs_a_folder() {
+    let demo = root().join("examples/demo.pcapng");
+    let o = phonehome(&["analyze", demo.to_str().unwrap(), "--format", "parquet"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("give `--out DIR`"));
+}
