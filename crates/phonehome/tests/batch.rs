@@ -8,23 +8,15 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use testkit::scenario::redmi_2014_frames_with;
 
-struct Dir(PathBuf);
+mod lab;
 
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use lab::{Dir, phonehome};
 
 fn dir(name: &str) -> Dir {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("batch-{name}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    Dir(d)
+    Dir::new(&format!("batch-{name}"))
 }
 
 fn pcapng(frames: &[testkit::Frame]) -> Vec<u8> {
@@ -51,14 +43,6 @@ fn lab(d: &Path, n: usize) -> PathBuf {
         std::fs::write(lab.join(format!("phone{i:03}.pcapng")), bytes).unwrap();
     }
     lab
-}
-
-fn phonehome(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_phonehome"))
-        .args(args)
-        .env("PHONEHOME_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("batch-cache"))
-        .output()
-        .expect("run phonehome")
 }
 
 /// Every file of a folder, by name.

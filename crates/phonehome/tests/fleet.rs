@@ -4,61 +4,22 @@
 //! question "which devices sent an identifier in cleartext to a server outside their country?"
 //! answered; a report that cannot be read is named, exit code 2, the others summarised.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
-struct Dir(PathBuf);
+mod lab;
 
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use lab::{Dir, phonehome, root};
 
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-fn phonehome(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_phonehome"))
-        .args(args)
-        .env("PHONEHOME_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("fleet-cache"))
-        .output()
-        .expect("run phonehome")
-}
-
-/// Three devices: two Redmis in cleartext (the demo), one sending over TLS (opened with its
-/// keys), labelled by a manifest; analysed with the demo profile (a device in Taiwan) and the
+/// The lab's reports (`analyze --out`, JSON), with the demo profile (a device in Taiwan) and the
 /// built-in country table.
 fn lab(name: &str) -> (Dir, PathBuf) {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fleet-{name}"));
-    let _ = std::fs::remove_dir_all(&d);
-    let lab = d.join("lab");
-    std::fs::create_dir_all(&lab).unwrap();
-    let examples = root().join("examples");
-    std::fs::copy(examples.join("demo.pcapng"), lab.join("redmi-a.pcapng")).unwrap();
-    std::fs::copy(examples.join("demo.pcapng"), lab.join("redmi-b.pcapng")).unwrap();
-    std::fs::copy(examples.join("https.pcapng"), lab.join("mi-c.pcapng")).unwrap();
-    std::fs::write(
-        lab.join("manifest.csv"),
-        "capture,device,model,firmware\nredmi-a.pcapng,redmi-a,Redmi 1S,MIUI V5\n\
-         redmi-b.pcapng,redmi-b,Redmi 1S,MIUI V5.7\nmi-c.pcapng,mi-c,Mi 4,MIUI 9\n",
-    )
-    .unwrap();
-    let out = d.join("reports");
-    let profile = examples.join("profile.toml");
-    let o = phonehome(&[
-        "analyze",
-        lab.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--profile",
-        profile.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
-    (Dir(d), out)
+    let d = Dir::new(&format!("fleet-{name}"));
+    let lab = lab::three_devices(&d.0, "redmi-b");
+    let out = d.0.join("reports");
+    lab::analyze_lab(&lab, &out, "json");
+    (d, out)
 }
 
 #[test]

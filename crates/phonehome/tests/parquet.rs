@@ -9,30 +9,14 @@
 #![cfg(feature = "parquet")]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
 
-struct Dir(PathBuf);
+mod lab;
 
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-fn phonehome(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_phonehome"))
-        .args(args)
-        .env("PHONEHOME_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("parquet-cache"))
-        .output()
-        .expect("run phonehome")
-}
+use lab::{Dir, phonehome, root};
 
 /// python3 with duckdb, else `None` after recording the skip (a failure when required).
 fn duckdb() -> Option<()> {
@@ -69,40 +53,12 @@ fn table(t: &str) -> String {
 #[test]
 fn duckdb_reads_every_count_the_json_reports_have() {
     let Some(()) = duckdb() else { return };
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("parquet-lab");
-    let _ = std::fs::remove_dir_all(&d);
-    let _cleanup = Dir(d.clone());
-    let lab = d.join("lab");
-    std::fs::create_dir_all(&lab).unwrap();
-    let examples = root().join("examples");
-    std::fs::copy(examples.join("demo.pcapng"), lab.join("redmi-a.pcapng")).unwrap();
-    std::fs::copy(examples.join("demo.pcapng"), lab.join("redmi-b.pcapng")).unwrap();
-    std::fs::copy(examples.join("https.pcapng"), lab.join("mi-c.pcapng")).unwrap();
-    std::fs::write(
-        lab.join("manifest.csv"),
-        "capture,device,model,firmware\nredmi-a.pcapng,redmi-a,Redmi 1S,MIUI V5\n\
-         redmi-b.pcapng,redmi b/2,Redmi 1S,MIUI V5.7\nmi-c.pcapng,mi-c,Mi 4,MIUI 9\n",
-    )
-    .unwrap();
-    let profile = examples.join("profile.toml");
-    let run = |format: &str, out: &Path| {
-        let o = phonehome(&[
-            "analyze",
-            lab.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--format",
-            format,
-            "--profile",
-            profile.to_str().unwrap(),
-            "--jobs",
-            "2",
-        ]);
-        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let dir = Dir::new("parquet");
+    let d = &dir.0;
+    let lab = lab::three_devices(d, "redmi b/2");
     let (pq, js) = (d.join("parquet"), d.join("json"));
-    run("parquet", &pq);
-    run("json", &js);
+    lab::analyze_lab(&lab, &pq, "parquet");
+    lab::analyze_lab(&lab, &js, "json");
     // The JSON reports' counts, by device partition.
     let mut expected: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for (stem, part) in [("redmi-a", "redmi-a"), ("redmi-b", "redmi_b_2"), ("mi-c", "mi-c")] {
