@@ -1,6 +1,6 @@
-//! `analyze --out DIR --format parquet` read back with DuckDB (its Python package): the three
+//! `analyze --out DIR --format parquet` read back with DuckDB (its Python package): the four
 //! tables of a lab (three devices labelled by a manifest), hive-partitioned by device, hold
-//! every finding, destination and capture of the JSON reports of the same runs, with the
+//! every finding, destination, connection and capture of the JSON reports of the same runs, with the
 //! manifest's columns; and the README's question ("which devices sent an identifier in
 //! cleartext to a server outside their country?") gets the same answer as from the JSON.
 //!
@@ -60,13 +60,19 @@ fn duckdb_reads_every_count_the_json_reports_have() {
     lab::analyze_lab(&lab, &pq, "parquet");
     lab::analyze_lab(&lab, &js, "json");
     // The JSON reports' counts, by device partition.
-    let mut expected: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut expected: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
     for (stem, part) in [("redmi-a", "redmi-a"), ("redmi-b", "redmi_b_2"), ("mi-c", "mi-c")] {
         let r: Value =
             serde_json::from_slice(&std::fs::read(js.join(format!("{stem}.json"))).unwrap())
                 .unwrap();
         let n = |k: &str| r[k].as_array().unwrap().len() as u64;
-        expected.insert(part.to_owned(), (n("findings"), n("destinations")));
+        let flows: u64 = r["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["flows"].as_u64().unwrap())
+            .sum();
+        expected.insert(part.to_owned(), (n("findings"), n("destinations"), flows));
         assert!(pq.join(format!("findings/device={part}/{stem}.parquet")).is_file());
     }
     let count = |t: &str| -> BTreeMap<String, u64> {
@@ -75,13 +81,25 @@ fn duckdb_reads_every_count_the_json_reports_have() {
             .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_u64().unwrap()))
             .collect()
     };
-    let (findings, destinations, captures) =
-        (count("findings"), count("destinations"), count("captures"));
-    for (part, (f, dest)) in &expected {
+    let (findings, destinations, flows, captures) =
+        (count("findings"), count("destinations"), count("flows"), count("captures"));
+    for (part, (f, dest, fl)) in &expected {
         assert_eq!(findings.get(part), Some(f), "findings of {part}");
         assert_eq!(destinations.get(part), Some(dest), "destinations of {part}");
+        assert_eq!(flows.get(part), Some(fl), "flows of {part}");
         assert_eq!(captures.get(part), Some(&1), "captures of {part}");
     }
+    // The connections add up to their destinations' bytes.
+    let joined = query(
+        &pq,
+        &format!(
+            "select count(*) from (select device, host, sum(bytes_sent) b from {} group by all) f \
+             join {} d using (device, host) where f.b <> d.bytes_sent",
+            table("flows"),
+            table("destinations")
+        ),
+    );
+    assert_eq!(joined[0][0], 0, "flows whose bytes do not add up to their destination's");
     // The manifest's columns, and times as timestamps.
     let rows = query(
         &pq,

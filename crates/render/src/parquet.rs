@@ -4,6 +4,7 @@
 //! ```text
 //! DIR/findings/device=redmi-1/redmi-1.parquet
 //! DIR/destinations/device=redmi-1/redmi-1.parquet
+//! DIR/flows/device=redmi-1/redmi-1.parquet
 //! DIR/captures/device=redmi-1/redmi-1.parquet
 //! ```
 //!
@@ -12,7 +13,8 @@
 //! is `device=unknown`). Every table also has `model`, `firmware` (from a manifest) and
 //! `capture` (the capture's path as given). Columns are nullable; times are
 //! `TIMESTAMP(MICROS, UTC)`; the columns of each table are listed in [`FINDINGS`],
-//! [`DESTINATIONS`] and [`CAPTURES`] and described in the README. One row group per file,
+//! [`DESTINATIONS`], [`FLOWS`] and [`CAPTURES`] and described in the README. The `flows` table
+//! has the connections the report kept (`Report::flows`, at most `report::MAX_FLOW_ROWS`). One row group per file,
 //! Snappy-compressed.
 
 use std::fs::File;
@@ -25,7 +27,7 @@ use parquet::data_type::ByteArray;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
-use report::{CaptureInfo, Destination, Finding, Report, Source, Summary};
+use report::{CaptureInfo, Destination, Finding, FlowRow, Report, Source, Summary};
 
 /// One column's values.
 enum Col {
@@ -109,6 +111,31 @@ pub const DESTINATIONS: &[&str] = &[
     "findings",
     "severity",
     "leaves_country",
+];
+
+/// The columns of the `flows` table, in order.
+pub const FLOWS: &[&str] = &[
+    "model",
+    "firmware",
+    "capture",
+    "flow",
+    "client_ip",
+    "client_port",
+    "server_ip",
+    "server_port",
+    "transport",
+    "protocol",
+    "host",
+    "protection",
+    "alpn",
+    "first_seen",
+    "last_seen",
+    "packets_sent",
+    "packets_received",
+    "bytes_sent",
+    "bytes_received",
+    "findings",
+    "app",
 ];
 
 /// The columns of the `captures` table, in order.
@@ -241,6 +268,34 @@ fn destinations(r: &Report, l: &Labels<'_>, capture: &str) -> Vec<(&'static str,
     cols
 }
 
+fn flows(r: &Report, l: &Labels<'_>, capture: &str) -> Vec<(&'static str, Col)> {
+    let f: &[FlowRow] = &r.flows;
+    let str_col = |g: &dyn Fn(&FlowRow) -> Option<String>| Col::Str(f.iter().map(g).collect());
+    let i64_col = |g: &dyn Fn(&FlowRow) -> u64| Col::I64(f.iter().map(|x| n(g(x))).collect());
+    let mut cols = labels_cols(l, capture, f.len());
+    cols.extend([
+        ("flow", i64_col(&|x| x.id)),
+        ("client_ip", str_col(&|x| s(x.client.ip().to_string()))),
+        ("client_port", i64_col(&|x| u64::from(x.client.port()))),
+        ("server_ip", str_col(&|x| s(x.server.ip().to_string()))),
+        ("server_port", i64_col(&|x| u64::from(x.server.port()))),
+        ("transport", str_col(&|x| s(x.transport))),
+        ("protocol", str_col(&|x| s(x.protocol))),
+        ("host", str_col(&|x| s(x.host.clone()))),
+        ("protection", str_col(&|x| s(x.protection.kind()))),
+        ("alpn", str_col(&|x| Some(x.alpn.clone()).filter(|a| !a.is_empty()))),
+        ("first_seen", Col::Time(f.iter().map(|x| micros(x.first)).collect())),
+        ("last_seen", Col::Time(f.iter().map(|x| micros(x.last)).collect())),
+        ("packets_sent", i64_col(&|x| x.packets[0])),
+        ("packets_received", i64_col(&|x| x.packets[1])),
+        ("bytes_sent", i64_col(&|x| x.bytes[0])),
+        ("bytes_received", i64_col(&|x| x.bytes[1])),
+        ("findings", i64_col(&|x| x.findings)),
+        ("app", str_col(&|x| x.app.clone())),
+    ]);
+    cols
+}
+
 fn captures(r: &Report, l: &Labels<'_>) -> Vec<(&'static str, Col)> {
     let c: &[CaptureInfo] = &r.captures;
     let summary = Summary::of(r);
@@ -306,7 +361,7 @@ fn write_table(path: &Path, table: &str, cols: &[(&'static str, Col)]) -> Result
     Ok(())
 }
 
-/// Writes the run's three tables under `dir` (see the module doc), each file named `stem`;
+/// Writes the run's four tables under `dir` (see the module doc), each file named `stem`;
 /// returns the files written.
 ///
 /// # Errors
@@ -323,6 +378,7 @@ pub fn write(
     for (table, cols) in [
         ("findings", findings(r, labels, capture)),
         ("destinations", destinations(r, labels, capture)),
+        ("flows", flows(r, labels, capture)),
         ("captures", captures(r, labels)),
     ] {
         let folder = dir.join(table).join(&part);
@@ -357,6 +413,7 @@ mod tests {
             |cols: Vec<(&'static str, Col)>| cols.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
         assert_eq!(names(findings(&r, &l, "c")), FINDINGS);
         assert_eq!(names(destinations(&r, &l, "c")), DESTINATIONS);
+        assert_eq!(names(flows(&r, &l, "c")), FLOWS);
         assert_eq!(names(captures(&r, &l)), CAPTURES);
     }
 }

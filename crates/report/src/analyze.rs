@@ -61,6 +61,9 @@ pub struct Options {
     pub device: Option<String>,
     /// Heuristic settings (the region for national phone numbers).
     pub heuristic: heuristic::Options,
+    /// Keep every connection as a [`crate::FlowRow`] (the Parquet `flows` table), at most
+    /// [`crate::MAX_FLOW_ROWS`].
+    pub keep_flows: bool,
 }
 
 /// One hit, waiting for its flow to end.
@@ -123,6 +126,9 @@ pub struct Analyzer {
     refused: std::collections::HashSet<FlowId>,
     /// The heuristics, with their memo of field keys (taken out while a field is scanned).
     scanner: Option<heuristic::Scanner>,
+    /// Ended connections ([`Options::keep_flows`]), and those past the limit.
+    flow_rows: Vec<crate::FlowRow>,
+    flows_left_out: u64,
     stats: AnalyzerStats,
 }
 
@@ -216,6 +222,8 @@ impl Analyzer {
             recur: recurrence::Table::default(),
             refused: std::collections::HashSet::new(),
             scanner: Some(heuristic::Scanner::new(options.heuristic)),
+            flow_rows: Vec::new(),
+            flows_left_out: 0,
             options,
             stats: AnalyzerStats::default(),
         }
@@ -265,6 +273,11 @@ impl Analyzer {
             value: self.show(value),
             src: Some(ctx.flow.client),
         }
+    }
+
+    /// Keeps every ended connection as a row of the report ([`Options::keep_flows`]).
+    pub fn keep_flows(&mut self, on: bool) {
+        self.options.keep_flows = on;
     }
 
     /// The heuristics' scanner, taken out of the analyzer while fields are scanned (put it back
@@ -454,7 +467,10 @@ impl Analyzer {
     pub fn into_report(mut self) -> (Report, AnalyzerStats) {
         self.stats.recur_capped += self.recur.capped;
         let recurring = self.recur.into_recurring();
-        (report_of(self.book, recurring), self.stats)
+        let mut report = report_of(self.book, recurring);
+        report.flows = self.flow_rows;
+        report.flows_left_out = self.flows_left_out;
+        (report, self.stats)
     }
 
     /// The report as it stands, for a live view: the flows that ended, plus the flows still open
@@ -528,6 +544,45 @@ impl Analyzer {
 }
 
 /// The report of a book: findings, destinations and uploads in report order.
+impl Analyzer {
+    /// Keeps one ended connection as a row ([`Options::keep_flows`]).
+    fn keep_flow(
+        &mut self,
+        record: &FlowRecord,
+        at: &fold::Folded,
+        protection: Protection,
+        hits: Option<&FlowHits>,
+        device: Option<&str>,
+    ) {
+        if self.flow_rows.len() >= crate::MAX_FLOW_ROWS {
+            self.flows_left_out += 1;
+            return;
+        }
+        let i = &record.info;
+        self.flow_rows.push(crate::FlowRow {
+            id: i.id,
+            client: i.client,
+            server: i.server,
+            transport: match i.transport {
+                flow::Transport::Tcp => "tcp",
+                flow::Transport::Udp => "udp",
+                flow::Transport::Other(_) => "other",
+            },
+            protocol: at.protocol,
+            host: at.host.clone(),
+            protection,
+            alpn: record.alpn.join(","),
+            first: i.first,
+            last: i.last,
+            packets: i.packets,
+            bytes: i.bytes,
+            findings: hits.map_or(0, |h| h.hits.len() as u64),
+            app: record.app.as_ref().map(pipeline::App::label),
+            device: device.map(str::to_owned),
+        });
+    }
+}
+
 fn report_of(book: Book, recurring: Vec<recurrence::Recurring>) -> Report {
     let mut findings: Vec<Finding> = book.findings.into_values().collect();
     crate::finding::sort_findings(&mut findings);
@@ -666,6 +721,9 @@ impl Observer for Analyzer {
         let device = self.device_of(record.file).map(str::to_string);
         let refused = self.refused.remove(&record.info.id);
         let at = self.book.fold(record, device.as_deref(), protection, hits.as_ref(), refused);
+        if self.options.keep_flows {
+            self.keep_flow(record, &at, protection, hits.as_ref(), device.as_deref());
+        }
         let Some(hits) = hits else { return };
         if !hits.recur.is_empty() {
             let mut base =

@@ -247,6 +247,46 @@ pub struct Device {
     pub profile: Option<String>,
 }
 
+/// Most connections a report keeps as [`FlowRow`]s (`Options::keep_flows`); past it they are
+/// counted in [`Report::flows_left_out`].
+pub const MAX_FLOW_ROWS: usize = 500_000;
+
+/// One connection, as the Parquet `flows` table has it (`Options::keep_flows`; not in the JSON
+/// report, whose destinations sum them up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowRow {
+    /// Flow id (as `phonehome flows` prints it).
+    pub id: u64,
+    /// The client (the device, for the connections it opens).
+    pub client: std::net::SocketAddr,
+    /// The server.
+    pub server: std::net::SocketAddr,
+    /// `tcp`, `udp` or `other`.
+    pub transport: &'static str,
+    /// Application protocol (`http`, `tls`, `quic`, `dns`, `other`).
+    pub protocol: &'static str,
+    /// The destination's name (or address): the destinations table's `host`.
+    pub host: String,
+    /// Its protection.
+    pub protection: crate::protection::Protection,
+    /// ALPN protocols offered, comma-separated.
+    pub alpn: String,
+    /// First and last packet.
+    pub first: Timestamp,
+    /// See [`FlowRow::first`].
+    pub last: Timestamp,
+    /// Packets and IP bytes from the client, and to it.
+    pub packets: [u64; 2],
+    /// See [`FlowRow::packets`].
+    pub bytes: [u64; 2],
+    /// Findings the flow carried.
+    pub findings: u64,
+    /// The app that opened it (PCAPdroid's metadata), when known.
+    pub app: Option<String>,
+    /// The device it belongs to, when known.
+    pub device: Option<String>,
+}
+
 /// The result of an analysis.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -276,6 +316,10 @@ pub struct Report {
     /// Identifiers the VPN gateway rewrote to fakes before they left (`--redact`), by profile
     /// item: occurrences.
     pub redacted: std::collections::BTreeMap<String, u64>,
+    /// The connections, when kept (`Options::keep_flows`), in the order they ended.
+    pub flows: Vec<FlowRow>,
+    /// Connections past [`MAX_FLOW_ROWS`], not kept.
+    pub flows_left_out: u64,
 }
 
 impl RefusedConnection {

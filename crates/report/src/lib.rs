@@ -33,8 +33,8 @@ pub use analyze::{
     MAX_PENDING_PER_FLOW, MAX_UPLOADS, Options, RAW_HEURISTIC_TAIL, Summarised,
 };
 pub use finding::{
-    AddressBookUpload, CaptureInfo, Coverage, Destination, Device, Evidence, Finding,
-    MAX_COVERAGE_HOSTS, MAX_REFUSED_KEPT, Party, RefusedConnection, Report, Source,
+    AddressBookUpload, CaptureInfo, Coverage, Destination, Device, Evidence, Finding, FlowRow,
+    MAX_COVERAGE_HOSTS, MAX_FLOW_ROWS, MAX_REFUSED_KEPT, Party, RefusedConnection, Report, Source,
 };
 pub use protection::Protection;
 pub use severity::Severity;

@@ -27,6 +27,8 @@ pub(crate) struct ReportInputs<'a> {
     pub(crate) hash: bool,
     /// Keep only what this app sent (`--app`).
     pub(crate) app: Option<&'a str>,
+    /// Keep every connection in the report (`Report::flows`, the Parquet `flows` table).
+    pub(crate) keep_flows: bool,
 }
 
 impl<'a> ReportInputs<'a> {
@@ -45,6 +47,7 @@ impl<'a> ReportInputs<'a> {
             scan_responses: false,
             hash: true,
             app: None,
+            keep_flows: false,
         }
     }
 }
@@ -171,6 +174,7 @@ pub(crate) fn prepare(
         devices: Vec::new(),
         device: analysis.device.clone(),
         heuristic: detect::heuristic::Options { region },
+        keep_flows: false,
     };
     // The geo data loads on a thread while the captures are read: it is only needed for the report.
     // The built-in country table decodes on another (lookups wait for it; a run with nothing to
@@ -198,7 +202,8 @@ pub(crate) fn build_report(i: &ReportInputs<'_>) -> anyhow::Result<Result<Built,
         Ok(p) => p,
         Err(code) => return Ok(Err(code)),
     };
-    let (analyzer, device, entities, geo) = prepared.split();
+    let (mut analyzer, device, entities, geo) = prepared.split();
+    analyzer.keep_flows(i.keep_flows);
     let run = run_captures(
         i.captures,
         analyzer,
@@ -256,6 +261,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         scan_responses: args.report.scan_responses,
         hash: !args.report.no_hash,
         app: args.app.as_deref(),
+        keep_flows: false,
     };
     let Built { report, stats, astats, errored, has_country } = match build_report(&inputs)? {
         Ok(b) => b,

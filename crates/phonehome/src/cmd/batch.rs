@@ -124,6 +124,7 @@ fn one(
         scan_responses: args.report.scan_responses,
         hash: !args.report.no_hash,
         app: args.app.as_deref(),
+        keep_flows: format == AnalyzeFormat::Parquet,
     };
     // A bad profile, entity file or geo database (already printed) stops every job.
     let Ok(Built { mut report, errored, has_country, .. }) = build_report(&inputs)? else {

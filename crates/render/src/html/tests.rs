@@ -154,6 +154,8 @@ fn demo() -> Report {
         refused: Vec::new(),
         refused_total: 0,
         redacted: Default::default(),
+        flows: Vec::new(),
+        flows_left_out: 0,
         coverage: report::Coverage::default(),
         findings: vec![
             finding(

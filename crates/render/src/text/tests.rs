@@ -139,6 +139,8 @@ pub(crate) fn sample(host: &str) -> Report {
         refused: Vec::new(),
         refused_total: 0,
         redacted: Default::default(),
+        flows: Vec::new(),
+        flows_left_out: 0,
         coverage: report::Coverage::default(),
         findings,
         destinations: vec![d4, d1, d2, d3],
