@@ -22,6 +22,7 @@ use crate::recurrence::{self, MAX_RECUR_PER_FLOW};
 use crate::severity::Exposure;
 use raw::{RawKey, RawSource, raw_key};
 
+mod flows;
 mod fold;
 mod raw;
 mod stats;
@@ -544,45 +545,6 @@ impl Analyzer {
 }
 
 /// The report of a book: findings, destinations and uploads in report order.
-impl Analyzer {
-    /// Keeps one ended connection as a row ([`Options::keep_flows`]).
-    fn keep_flow(
-        &mut self,
-        record: &FlowRecord,
-        at: &fold::Folded,
-        protection: Protection,
-        hits: Option<&FlowHits>,
-        device: Option<&str>,
-    ) {
-        if self.flow_rows.len() >= crate::MAX_FLOW_ROWS {
-            self.flows_left_out += 1;
-            return;
-        }
-        let i = &record.info;
-        self.flow_rows.push(crate::FlowRow {
-            id: i.id,
-            client: i.client,
-            server: i.server,
-            transport: match i.transport {
-                flow::Transport::Tcp => "tcp",
-                flow::Transport::Udp => "udp",
-                flow::Transport::Other(_) => "other",
-            },
-            protocol: at.protocol,
-            host: at.host.clone(),
-            protection,
-            alpn: record.alpn.join(","),
-            first: i.first,
-            last: i.last,
-            packets: i.packets,
-            bytes: i.bytes,
-            findings: hits.map_or(0, |h| h.hits.len() as u64),
-            app: record.app.as_ref().map(pipeline::App::label),
-            device: device.map(str::to_owned),
-        });
-    }
-}
-
 fn report_of(book: Book, recurring: Vec<recurrence::Recurring>) -> Report {
     let mut findings: Vec<Finding> = book.findings.into_values().collect();
     crate::finding::sort_findings(&mut findings);
