@@ -12,6 +12,8 @@
 mod cdp;
 #[path = "browser/chromium.rs"]
 mod chromium;
+#[path = "lab/mod.rs"]
+mod lab;
 #[path = "browser/live.rs"]
 mod live;
 
@@ -219,6 +221,92 @@ fn diff_page_in_headless_chromium() {
     }
     assert!(shown["csp"][0].as_str().unwrap().starts_with("default-src 'none'"));
     assert!(shown["width"].as_u64().unwrap() <= 1280, "no horizontal scroll: {}", shown["width"]);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn fleet_page_in_headless_chromium() {
+    let Some(exe) = chromium_or_skip("browser (fleet page in Chromium)") else { return };
+    let tmp = TempDir::new();
+    let lab_dir = lab::three_devices(&tmp.0, "redmi-b");
+    let reports = tmp.0.join("reports");
+    lab::analyze_lab(&lab_dir, &reports, "json");
+    let fleet = |format: &str| {
+        let out = tmp.0.join(format!("fleet.{format}"));
+        let o = lab::phonehome(&[
+            "fleet",
+            reports.to_str().unwrap(),
+            "--format",
+            format,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    let doc: Value = serde_json::from_str(&fs::read_to_string(fleet("json")).unwrap()).unwrap();
+    let html = fleet("html");
+    let out_dir = target_dir().join("browser-test");
+    fs::create_dir_all(&out_dir).expect("create target/browser-test");
+    fs::copy(&html, out_dir.join("fleet.html")).expect("keep the page");
+
+    let (mut browser, mut cdp, page) = open_browser(&exe, &tmp.0);
+    let fail = |e: String| -> ! { panic!("{e}\nChromium's stderr:\n{}", browser.stderr_text()) };
+    let page = Some(page.as_str());
+    cdp.call(page, "Emulation.setDeviceMetricsOverride", viewport(1200))
+        .unwrap_or_else(|e| fail(e));
+    cdp.take_events();
+    let url = file_url(&html);
+    cdp.call(page, "Page.navigate", json!({ "url": url })).unwrap_or_else(|e| fail(e));
+    cdp.wait_for(page, "Page.loadEventFired", TIMEOUT).unwrap_or_else(|e| fail(e));
+    cdp.pump(Duration::from_millis(300)).unwrap_or_else(|e| fail(e));
+    let shown = evaluate(
+        &mut cdp,
+        page,
+        r#"(() => ({
+          devices: [...document.querySelectorAll('#matrix tbody tr')].map(r => r.dataset.device),
+          cells: [...document.querySelectorAll('#matrix td.cell')].map(c =>
+            [c.closest('tr').dataset.device, c.dataset.party, c.className, c.getBoundingClientRect().height > 0]),
+          headline: document.getElementById('headline').textContent,
+          csp: [...document.querySelectorAll('meta[http-equiv]')].map(m => m.content),
+        }))()"#,
+    )
+    .unwrap_or_else(|e| fail(e));
+    let mut failures = Vec::new();
+    check_events(&cdp.take_events(), &|t| t == url, &mut failures);
+    let (png, _) = screenshot(&mut cdp, page).unwrap_or_else(|e| fail(e));
+    fs::write(out_dir.join("fleet.png"), png).expect("write the screenshot");
+    let _ = cdp.call(None, "Browser.close", json!({}));
+    browser.wait_exit(Duration::from_secs(5));
+    drop(browser);
+    let devices: Vec<Value> =
+        doc["devices"].as_array().unwrap().iter().map(|d| d["device"].clone()).collect();
+    assert_eq!(shown["devices"], Value::Array(devices), "one row per device, in order");
+    // One visible cell per (device, party) of the JSON, coloured by its severity.
+    let mut want: Vec<(String, String, String)> = doc["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let f = |k: &str| c[k].as_str().unwrap().to_owned();
+            (f("device"), f("party"), format!("cell sev-{}", f("severity")))
+        })
+        .collect();
+    let mut got: Vec<(String, String, String)> = shown["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c[3], true, "a cell not shown: {c}");
+            let f = |i: usize| c[i].as_str().unwrap().to_owned();
+            (f(0), f(1), f(2))
+        })
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(shown["headline"], doc["headline"]);
+    assert!(shown["csp"][0].as_str().unwrap().starts_with("default-src 'none'"));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

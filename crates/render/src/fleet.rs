@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 pub const SCHEMA: &str = "phonehome.fleet/1";
 
 /// How a kind of data is written (`IMEI`, `phone number`; the raw name when unknown).
-fn kind_words(kind: &str) -> String {
+pub(crate) fn kind_words(kind: &str) -> String {
     detect::DataKind::parse(kind).map_or_else(|| kind.to_owned(), |k| data_words(k).to_owned())
 }
 

@@ -15,7 +15,7 @@ table.fleet td.sev-critical { background: #fde2e1; }\n\
 table.fleet td.sev-high { background: #fdebd3; }\n\
 table.fleet td.sev-medium { background: #fdf6d3; }\n\
 table.fleet td.sev-low, table.fleet td.sev-info { background: #eef2f7; }\n\
-table.fleet th.party { writing-mode: sideways-lr; vertical-align: bottom; }\n";
+table.fleet th.party { vertical-align: bottom; }\n";
 
 /// The page (see the module doc); `words` writes a cell.
 pub(crate) fn page(f: &Fleet, words: &dyn Fn(&Cell) -> String) -> String {
@@ -69,7 +69,7 @@ pub(crate) fn page(f: &Fleet, words: &dyn Fn(&Cell) -> String) -> String {
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}: {}</td></tr>",
-            Esc(&kind),
+            Esc(&crate::fleet::kind_words(&kind)),
             Esc(&party),
             names.len(),
             Esc(&names.join(", "))
