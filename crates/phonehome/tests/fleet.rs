@@ -81,6 +81,11 @@ fn a_lab_is_one_table_and_answers_who_sent_identifiers_in_cleartext_abroad() {
         .collect();
     assert!(abroad.contains(&"redmi-a") && abroad.contains(&"redmi-b"), "{abroad:?}");
     assert!(!abroad.contains(&"mi-c"), "{abroad:?}");
+    // `analyze --out` wrote the same summary beside the reports.
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(reports.join("fleet.json")).unwrap()).unwrap();
+    assert_eq!(written, doc, "analyze --out's fleet.json is `phonehome fleet DIR`'s");
+    assert!(reports.join("fleet.html").is_file());
     // The terminal says the same.
     let o = phonehome(&["fleet", reports.to_str().unwrap()]);
     let text = String::from_utf8(o.stdout).unwrap();

@@ -152,6 +152,28 @@ impl Fleet {
         Ok(())
     }
 
+    /// Adds `other`'s devices after this fleet's (a run's jobs each make their own, joined in
+    /// the order of their captures).
+    pub fn append(&mut self, other: Fleet) {
+        self.left_out += other.left_out;
+        for (i, d) in other.devices.into_iter().enumerate() {
+            if self.devices.len() >= MAX_DEVICES {
+                self.left_out += 1;
+                continue;
+            }
+            let index = self.devices.len();
+            self.devices.push(d);
+            let cells = other.cells.range((i, String::new())..).take_while(|((d, _), _)| *d == i);
+            for ((_, party), cell) in cells {
+                if self.cells.len() >= MAX_CELLS {
+                    self.left_out += 1;
+                    continue;
+                }
+                self.cells.insert((index, party.clone()), cell.clone());
+            }
+        }
+    }
+
     /// Parties in the order of how many devices send them data, then by name.
     pub fn parties(&self) -> Vec<(String, usize)> {
         let mut n: BTreeMap<&str, usize> = BTreeMap::new();
@@ -231,6 +253,38 @@ mod tests {
         let exposed: Vec<_> =
             fleet.cleartext_abroad().map(|(d, p, _)| (d.name.as_str(), p)).collect();
         assert_eq!(exposed, [("redmi-1", "Xiaomi")]);
+    }
+
+    #[test]
+    fn fleets_append_in_order() {
+        let one = |name: &str, host: &str| {
+            let mut f = Fleet::default();
+            let r = report(Some(name), vec![finding("imei", host, None, "high", "cleartext")]);
+            f.add(name, &r).unwrap();
+            f
+        };
+        let mut all = Fleet::default();
+        all.add(
+            "a",
+            &report(Some("a"), vec![finding("imsi", "x.example", None, "low", "encrypted")]),
+        )
+        .unwrap();
+        for f in [one("b", "y.example"), one("c", "z.example")] {
+            all.append(f);
+        }
+        let mut direct = Fleet::default();
+        direct
+            .add(
+                "a",
+                &report(Some("a"), vec![finding("imsi", "x.example", None, "low", "encrypted")]),
+            )
+            .unwrap();
+        for (n, h) in [("b", "y.example"), ("c", "z.example")] {
+            direct
+                .add(n, &report(Some(n), vec![finding("imei", h, None, "high", "cleartext")]))
+                .unwrap();
+        }
+        assert_eq!(all, direct);
     }
 
     #[test]

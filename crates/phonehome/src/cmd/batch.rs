@@ -19,13 +19,17 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use report::Summary;
-use report::fleet::{Labels, Manifest};
+use report::fleet::{Fleet, Labels, Manifest};
 
 use super::analyze::{Built, ReportInputs, build_report, exit_status, format_for, render_as};
 use crate::cli::{AnalyzeArgs, AnalyzeFormat};
 
 /// The file name a directory's manifest has.
 pub(crate) const MANIFEST_NAME: &str = "manifest.csv";
+/// The fleet summary written beside the reports: JSON (`phonehome.fleet/1`) and a page.
+pub(crate) const FLEET_JSON: &str = "fleet.json";
+/// See [`FLEET_JSON`].
+pub(crate) const FLEET_HTML: &str = "fleet.html";
 
 /// Whether `path` names a capture a directory listing should take.
 fn capture_like(path: &Path) -> bool {
@@ -110,7 +114,7 @@ fn one(
     format: AnalyzeFormat,
     out: &Path,
     name: &str,
-) -> anyhow::Result<(u8, String)> {
+) -> anyhow::Result<(u8, String, Fleet)> {
     let mut analysis = args.analysis.clone();
     if labels.device.is_some() {
         analysis.device.clone_from(&labels.device);
@@ -144,7 +148,11 @@ fn one(
         super::analyze::write_file(&out.join(name), &text)?;
     }
     let status = exit_status(&report, errored, args.report.fail_on);
-    Ok((status, Summary::of(&report).headline))
+    // This capture's line of the fleet summary, from the report as its JSON says it.
+    let mut fleet = Fleet::default();
+    let label = name.split('.').next().unwrap_or(name);
+    fleet.add(label, &render::json(&report)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((status, Summary::of(&report).headline, fleet))
 }
 
 #[cfg(feature = "parquet")]
@@ -193,7 +201,8 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &Path) -> anyhow::Result<ExitCode> {
         .map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from)
         .clamp(1, list.len());
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<(u8, String)>>> = Mutex::new(vec![None; list.len()]);
+    let results: Mutex<Vec<Option<(u8, String, Fleet)>>> =
+        Mutex::new((0..list.len()).map(|_| None).collect());
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..workers {
@@ -224,9 +233,11 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &Path) -> anyhow::Result<ExitCode> {
     }
     let results = results.into_inner().unwrap_or_default();
     let mut worst = 0u8;
-    for (((capture, labels), name), r) in list.iter().zip(&names).zip(&results) {
-        let (status, headline) = r.clone().unwrap_or((2, "not analysed".to_owned()));
+    let mut fleet = Fleet::default();
+    for (((capture, labels), name), r) in list.iter().zip(&names).zip(results) {
+        let (status, headline, one) = r.unwrap_or((2, "not analysed".to_owned(), Fleet::default()));
         worst = worst.max(status);
+        fleet.append(one);
         let who = labels.device.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
         let to = match format {
             AnalyzeFormat::Parquet => out.join("*").join("device=*").join(name),
@@ -234,10 +245,18 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &Path) -> anyhow::Result<ExitCode> {
         };
         eprintln!("{}{who}: {headline} -> {}", capture.display(), to.display());
     }
+    // The fleet summary of the run, beside the reports (`phonehome fleet` makes the same from
+    // the JSON reports).
+    let mut summary = serde_json::to_string_pretty(&render::fleet::json(&fleet))?;
+    summary.push('\n');
+    super::analyze::write_file(&out.join(FLEET_JSON), &summary)?;
+    super::analyze::write_file(&out.join(FLEET_HTML), &render::fleet::html(&fleet))?;
+    eprintln!("{}", render::fleet::headline(&fleet));
     eprintln!(
-        "phonehome: {} reports written to {} ({workers} at a time)",
+        "phonehome: {} reports written to {} ({workers} at a time); the fleet summary in {}",
         list.len(),
-        out.display()
+        out.display(),
+        out.join(FLEET_HTML).display()
     );
     Ok(ExitCode::from(worst))
 }

@@ -34,8 +34,8 @@ pub(crate) enum FleetFormat {
     Html,
 }
 
-/// The report files an input stands for: a folder's `*.json` files (not `*.eve.json`), sorted;
-/// a file itself.
+/// The report files an input stands for: a folder's `*.json` files (not `*.eve.json`, nor the
+/// `fleet.json` that `analyze --out` writes beside them), sorted; a file itself.
 fn reports(input: &Path) -> anyhow::Result<Vec<PathBuf>> {
     if !input.is_dir() {
         return Ok(vec![input.to_path_buf()]);
@@ -45,7 +45,10 @@ fn reports(input: &Path) -> anyhow::Result<Vec<PathBuf>> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            name.ends_with(".json") && !name.ends_with(".eve.json") && !name.starts_with('.')
+            name.ends_with(".json")
+                && !name.ends_with(".eve.json")
+                && !name.starts_with('.')
+                && name != super::batch::FLEET_JSON
         })
         .collect();
     v.sort();

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command};
 
 mod analyze;
-mod batch;
+pub(crate) mod batch;
 pub(crate) mod block;
 pub(crate) mod diff;
 mod events;
