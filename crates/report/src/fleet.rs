@@ -154,7 +154,7 @@ impl Fleet {
 
     /// Adds `other`'s devices after this fleet's (a run's jobs each make their own, joined in
     /// the order of their captures).
-    pub fn append(&mut self, other: Fleet) {
+    pub fn append(&mut self, other: Self) {
         self.left_out += other.left_out;
         for (i, d) in other.devices.into_iter().enumerate() {
             if self.devices.len() >= MAX_DEVICES {
