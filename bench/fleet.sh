@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark of fleet-scale analysis: many captures, one report each, as Parquet tables.
 #
-# - Captures: N (default 200) captures of SIZE MiB (default 50) of mixed phone-like traffic
-#   (`gen_mix`, one seed each), with a manifest labelling them (device, model, firmware), in
-#   bench/out/fleet-NxSIZE/.
-# - phonehome: `analyze DIR --out T --format parquet --jobs J` for J = 1 .. every core (the
-#   scaling), and the same captures one after the other, one process each (`analyze CAP --format
-#   json -o`), as a user without --jobs would run them.
+# - Captures: N (default 200) captures of SIZE MiB (default 50) of phone-like traffic (`gen_mix`,
+#   one seed each; every other one cleartext HTTP carrying the benchmark profile's values), with
+#   a manifest labelling them (device, model, firmware), in bench/out/fleet-NxSIZE/.
+# - phonehome: `analyze DIR --out T --format parquet --no-hash --jobs J` for J = 1 .. every core
+#   (the scaling), the same with the captures' SHA-256 (the default), and the same captures one
+#   after the other, one process each (`analyze CAP --format json -o`), as a user without --jobs
+#   would run them.
 # - Suricata (when installed): `--runmode autofp -r DIR` writing EVE (alerts, flows) with one
 #   `content` rule per variant of the benchmark profile (bench/suricata.yaml with an EVE output), on the same
 #   folder.
@@ -31,7 +32,11 @@ if [ ! -s "$dir/manifest.csv" ]; then
   echo "capture,device,model,firmware" >"$dir/manifest.csv.tmp"
   for i in $(seq 1 "$n"); do
     f=$(printf 'phone%03d.pcap' "$i")
-    [ -s "$dir/$f" ] || target/release/examples/gen_mix "$dir/$f" "$size" pcap "$i" mix >/dev/null 2>&1
+    # Every other capture cleartext HTTP carrying the benchmark profile's values (gen_mix
+    # `http`), so that both tools have something to find; the others mixed traffic.
+    mode=mix
+    [ $((i % 2)) = 1 ] && mode=http
+    [ -s "$dir/$f" ] || target/release/examples/gen_mix "$dir/$f" "$size" pcap "$i" "$mode" >/dev/null 2>&1
     printf '%s,phone-%03d,%s,build %d\n' "$f" "$i" "${models[$((i % 5))]}" "$((i % 7))" >>"$dir/manifest.csv.tmp"
   done
   mv "$dir/manifest.csv.tmp" "$dir/manifest.csv"
@@ -50,16 +55,22 @@ echo
 printf '| %-66s | %9s | %11s | %9s |\n' run wall throughput "peak RSS"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..68})" "----------:" "------------:" "----------:"
 row() { printf '| %-66s | %8ss | %6s MB/s | %5s MiB |\n' "$1" "$best" "$(mbs "$bytes")" "$((rss / 1024))"; }
+# The scaling without the captures' SHA-256 (Suricata hashes nothing), then as a user runs it.
 for j in $(seq 1 "$cores"); do
   rm -rf "$out/fleet-tables"
-  best_of "$bin" analyze "$dir" --out "$out/fleet-tables" --format parquet --jobs "$j" --profile "$profile"
-  row "phonehome analyze DIR --out T --format parquet --jobs $j"
+  best_of "$bin" analyze "$dir" --out "$out/fleet-tables" --format parquet --jobs "$j" --profile "$profile" --no-hash
+  row "phonehome analyze DIR --out T --format parquet --no-hash --jobs $j"
 done
+rm -rf "$out/fleet-tables"
+best_of "$bin" analyze "$dir" --out "$out/fleet-tables" --format parquet --profile "$profile"
+row "phonehome analyze DIR --out T --format parquet (SHA-256 too, every core)"
 rm -rf "$out/fleet-json" && mkdir -p "$out/fleet-json"
 # One process per capture, one after the other (peak RSS: the largest single run).
 best_of bash -c 'for f in "$1"/*.pcap; do "$2" analyze "$f" --format json --profile "$4" \
   -o "$3/$(basename "$f" .pcap).json" 2>/dev/null; done; true' _ "$dir" "$bin" "$out/fleet-json" "$profile"
 row "phonehome analyze CAP --format json, one process per capture in turn"
+found=$(cat "$out"/fleet-json/*.json | grep -c '"data": ' || true)
+echo "(phonehome: $found findings in all, $(grep -l '"source": "profile"' "$out"/fleet-json/*.json | wc -l) captures with profile values found)"
 if [ "${PEERS:-1}" = 1 ] && command -v suricata >/dev/null; then
   # One content rule per variant of the profile (the rules of bench/analyze.sh), alerts to EVE.
   "$bin" profile check "$profile" --variants | awk -F'\t' '{
@@ -73,6 +84,7 @@ if [ "${PEERS:-1}" = 1 ] && command -v suricata >/dev/null; then
   best_of suricata --runmode autofp -k none -c "$out/fleet-suricata.yaml" -S "$out/fleet.rules" \
     -l "$out/fleet-suricata" -r "$dir"
   row "suricata --runmode autofp -r DIR (EVE alerts, $(wc -l <"$out/fleet.rules") rules)"
+  echo "(suricata: $(grep -c '"event_type":"alert"' "$out/fleet-suricata/eve.json" || true) alerts)"
 else
   echo
   echo "(Suricata not installed, or PEERS=0: its row is left out)"
