@@ -112,7 +112,7 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long, value_name = "N", requires = "out", value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) jobs: Option<u16>,
     /// With `--out`: a CSV file labelling captures, with a header naming its columns: `capture`
-    /// (a path relative to the manifest) and any of `device`, `model`, `firmware`.
+    /// (a path, absolute or relative to the manifest) and any of `device`, `model`, `firmware`.
     #[arg(long, value_name = "CSV", requires = "out")]
     pub(crate) manifest: Option<PathBuf>,
     /// Only what this app sent (a package such as `com.miui.analytics`, or a uid), when the

@@ -1,5 +1,5 @@
 //! Capture manifests: CSV with a header naming its columns, `capture` (a path, relative to the
-//! manifest's folder) and any of `device`, `model`, `firmware` (`analyze --out DIR
+//! manifest's folder unless absolute) and any of `device`, `model`, `firmware` (`analyze --out DIR
 //! --manifest`). Quoting as RFC 4180; a UTF-8 byte-order mark and CRLF line ends are taken.
 //! Bounded: [`MAX_MANIFEST_BYTES`], [`MAX_MANIFEST_ROWS`], lines of [`MAX_MANIFEST_LINE`]
 //! bytes. Errors name the line.
@@ -167,6 +167,8 @@ mod tests {
             }
         );
         assert_eq!(m.rows[1].1, Labels::default());
+        let abs = Manifest::parse("capture\n/data/c.pcap\n", Path::new("/lab")).unwrap();
+        assert_eq!(abs.rows[0].0, Path::new("/data/c.pcap"), "an absolute path stays");
         let err = |t: &str| Manifest::parse(t, Path::new(".")).unwrap_err();
         assert_eq!(err("").0, 1);
         assert_eq!(err("device\nx\n").0, 1, "no capture column");
