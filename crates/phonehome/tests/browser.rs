@@ -176,37 +176,19 @@ fn diff_page_in_headless_chromium() {
     };
     let doc: Value = serde_json::from_str(&fs::read_to_string(diff("json")).unwrap()).unwrap();
     let html = diff("html");
-    let out_dir = target_dir().join("browser-test");
-    fs::create_dir_all(&out_dir).expect("create target/browser-test");
-    fs::copy(&html, out_dir.join("diff.html")).expect("keep the page");
-
-    let (mut browser, mut cdp, page) = open_browser(&exe, &tmp.0);
-    let fail = |e: String| -> ! { panic!("{e}\nChromium's stderr:\n{}", browser.stderr_text()) };
-    let page = Some(page.as_str());
-    cdp.call(page, "Emulation.setDeviceMetricsOverride", viewport(900)).unwrap_or_else(|e| fail(e));
-    cdp.take_events();
-    let url = file_url(&html);
-    cdp.call(page, "Page.navigate", json!({ "url": url })).unwrap_or_else(|e| fail(e));
-    cdp.wait_for(page, "Page.loadEventFired", TIMEOUT).unwrap_or_else(|e| fail(e));
-    cdp.pump(Duration::from_millis(300)).unwrap_or_else(|e| fail(e));
-    let shown = evaluate(
-        &mut cdp,
-        page,
+    let (shown, failures) = show_page(
+        &exe,
+        &tmp.0,
+        &html,
+        "diff",
+        900,
         r#"(() => ({
           kinds: [...document.querySelectorAll('table.changes tbody tr')].map(r => r.dataset.kind),
           unchanged: [...document.querySelectorAll('[data-metric]')].map(e => [e.dataset.metric, e.textContent.trim()]),
           csp: [...document.querySelectorAll('meta[http-equiv]')].map(m => m.content),
           width: document.documentElement.scrollWidth,
         }))()"#,
-    )
-    .unwrap_or_else(|e| fail(e));
-    let mut failures = Vec::new();
-    check_events(&cdp.take_events(), &|t| t == url, &mut failures);
-    let (png, _) = screenshot(&mut cdp, page).unwrap_or_else(|e| fail(e));
-    fs::write(out_dir.join("diff.png"), png).expect("write the screenshot");
-    let _ = cdp.call(None, "Browser.close", json!({}));
-    browser.wait_exit(Duration::from_secs(5));
-    drop(browser);
+    );
     let kinds: Vec<Value> =
         doc["changes"].as_array().unwrap().iter().map(|c| c["kind"].clone()).collect();
     assert!(!kinds.is_empty());
@@ -246,23 +228,12 @@ fn fleet_page_in_headless_chromium() {
     };
     let doc: Value = serde_json::from_str(&fs::read_to_string(fleet("json")).unwrap()).unwrap();
     let html = fleet("html");
-    let out_dir = target_dir().join("browser-test");
-    fs::create_dir_all(&out_dir).expect("create target/browser-test");
-    fs::copy(&html, out_dir.join("fleet.html")).expect("keep the page");
-
-    let (mut browser, mut cdp, page) = open_browser(&exe, &tmp.0);
-    let fail = |e: String| -> ! { panic!("{e}\nChromium's stderr:\n{}", browser.stderr_text()) };
-    let page = Some(page.as_str());
-    cdp.call(page, "Emulation.setDeviceMetricsOverride", viewport(1200))
-        .unwrap_or_else(|e| fail(e));
-    cdp.take_events();
-    let url = file_url(&html);
-    cdp.call(page, "Page.navigate", json!({ "url": url })).unwrap_or_else(|e| fail(e));
-    cdp.wait_for(page, "Page.loadEventFired", TIMEOUT).unwrap_or_else(|e| fail(e));
-    cdp.pump(Duration::from_millis(300)).unwrap_or_else(|e| fail(e));
-    let shown = evaluate(
-        &mut cdp,
-        page,
+    let (shown, failures) = show_page(
+        &exe,
+        &tmp.0,
+        &html,
+        "fleet",
+        1200,
         r#"(() => ({
           devices: [...document.querySelectorAll('#matrix tbody tr')].map(r => r.dataset.device),
           cells: [...document.querySelectorAll('#matrix td.cell')].map(c =>
@@ -270,15 +241,7 @@ fn fleet_page_in_headless_chromium() {
           headline: document.getElementById('headline').textContent,
           csp: [...document.querySelectorAll('meta[http-equiv]')].map(m => m.content),
         }))()"#,
-    )
-    .unwrap_or_else(|e| fail(e));
-    let mut failures = Vec::new();
-    check_events(&cdp.take_events(), &|t| t == url, &mut failures);
-    let (png, _) = screenshot(&mut cdp, page).unwrap_or_else(|e| fail(e));
-    fs::write(out_dir.join("fleet.png"), png).expect("write the screenshot");
-    let _ = cdp.call(None, "Browser.close", json!({}));
-    browser.wait_exit(Duration::from_secs(5));
-    drop(browser);
+    );
     let devices: Vec<Value> =
         doc["devices"].as_array().unwrap().iter().map(|d| d["device"].clone()).collect();
     assert_eq!(shown["devices"], Value::Array(devices), "one row per device, in order");
@@ -308,6 +271,42 @@ fn fleet_page_in_headless_chromium() {
     assert_eq!(shown["headline"], doc["headline"]);
     assert!(shown["csp"][0].as_str().unwrap().starts_with("default-src 'none'"));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Opens the page `html` in Chromium (`exe`, profile in `dir`; 1280 CSS pixels wide, `height`
+/// high), evaluates `script` once it has loaded, and keeps the page and its screenshot in
+/// target/browser-test as `NAME.html` and `NAME.png`. Returns what `script` returned and the
+/// failures of the page's events (a request, a console error, a CSP violation).
+fn show_page(
+    exe: &Path,
+    dir: &Path,
+    html: &Path,
+    name: &str,
+    height: u64,
+    script: &str,
+) -> (Value, Vec<String>) {
+    let out_dir = target_dir().join("browser-test");
+    fs::create_dir_all(&out_dir).expect("create target/browser-test");
+    fs::copy(html, out_dir.join(format!("{name}.html"))).expect("keep the page");
+    let (mut browser, mut cdp, page) = open_browser(exe, dir);
+    let fail = |e: String| -> ! { panic!("{e}\nChromium's stderr:\n{}", browser.stderr_text()) };
+    let page = Some(page.as_str());
+    cdp.call(page, "Emulation.setDeviceMetricsOverride", viewport(height))
+        .unwrap_or_else(|e| fail(e));
+    cdp.take_events();
+    let url = file_url(html);
+    cdp.call(page, "Page.navigate", json!({ "url": url })).unwrap_or_else(|e| fail(e));
+    cdp.wait_for(page, "Page.loadEventFired", TIMEOUT).unwrap_or_else(|e| fail(e));
+    cdp.pump(Duration::from_millis(300)).unwrap_or_else(|e| fail(e));
+    let shown = evaluate(&mut cdp, page, script).unwrap_or_else(|e| fail(e));
+    let mut failures = Vec::new();
+    check_events(&cdp.take_events(), &|t| t == url, &mut failures);
+    let (png, _) = screenshot(&mut cdp, page).unwrap_or_else(|e| fail(e));
+    fs::write(out_dir.join(format!("{name}.png")), png).expect("write the screenshot");
+    let _ = cdp.call(None, "Browser.close", json!({}));
+    browser.wait_exit(Duration::from_secs(5));
+    drop(browser);
+    (shown, failures)
 }
 
 /// Runs the built binary on the demo capture with its profile, writing `format` to `out`.
