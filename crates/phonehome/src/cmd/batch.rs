@@ -12,7 +12,7 @@
 //! firmware go to the report's `captures`; a capture it does not list is analysed unlabelled,
 //! and a row whose capture was not given on the command line adds it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -60,9 +60,10 @@ fn jobs(inputs: &[PathBuf], manifest: Option<&Path>) -> anyhow::Result<Vec<(Path
         }
     }
     let mut labels: HashMap<PathBuf, Labels> = HashMap::new();
+    let mut given: HashSet<PathBuf> = captures.iter().cloned().collect();
     for m in &manifests {
         for (path, l) in Manifest::read(m).map_err(anyhow::Error::msg)?.rows {
-            if !captures.contains(&path) {
+            if given.insert(path.clone()) {
                 captures.push(path.clone());
             }
             labels.insert(path, l);
@@ -77,9 +78,10 @@ fn jobs(inputs: &[PathBuf], manifest: Option<&Path>) -> anyhow::Result<Vec<(Path
         .collect())
 }
 
-/// The file each report is written to: the capture's file name (without its extensions) and the
-/// format's extension; a name taken by an earlier capture gets `-2`, `-3`...
-fn out_names(captures: &[(PathBuf, Labels)], ext: &str) -> Vec<String> {
+/// The name each capture's output is written under (its file name without extensions; a name
+/// taken by an earlier capture gets `-2`, `-3`...): `DIR/NAME.json`, the Parquet tables'
+/// `NAME.parquet`, the device's label in the fleet summary when nothing else names it.
+fn stems(captures: &[(PathBuf, Labels)]) -> Vec<String> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     captures
         .iter()
@@ -88,32 +90,33 @@ fn out_names(captures: &[(PathBuf, Labels)], ext: &str) -> Vec<String> {
             let stem = name.split('.').next().filter(|s| !s.is_empty()).unwrap_or("capture");
             let n = seen.entry(stem.to_owned()).or_insert(0);
             *n += 1;
-            if *n == 1 { format!("{stem}.{ext}") } else { format!("{stem}-{n}.{ext}") }
+            if *n == 1 { stem.to_owned() } else { format!("{stem}-{n}") }
         })
         .collect()
 }
 
-fn extension(format: AnalyzeFormat) -> &'static str {
+/// The file a capture's report is written to (for Parquet, the tables' pattern).
+fn out_name(stem: &str, format: AnalyzeFormat) -> String {
     match format {
-        AnalyzeFormat::Json => "json",
-        AnalyzeFormat::Text => "txt",
-        AnalyzeFormat::Md => "md",
-        AnalyzeFormat::Html => "html",
-        AnalyzeFormat::Eve => "eve.json",
-        // The files' stem: the tables name the rest (`findings/device=…/NAME.parquet`).
-        AnalyzeFormat::Parquet => "parquet",
+        AnalyzeFormat::Json => format!("{stem}.json"),
+        AnalyzeFormat::Text => format!("{stem}.txt"),
+        AnalyzeFormat::Md => format!("{stem}.md"),
+        AnalyzeFormat::Html => format!("{stem}.html"),
+        AnalyzeFormat::Eve => format!("{stem}.eve.json"),
+        AnalyzeFormat::Parquet => format!("*/device=*/{stem}.parquet"),
     }
 }
 
-/// One capture's analysis, written to `out/name` (or, as Parquet, to `out/TABLE/device=…/stem`):
-/// the exit status of that run alone, and its verdict line.
+/// One capture's analysis, written to `out/STEM.EXT` (or, as Parquet, to
+/// `out/TABLE/device=…/STEM.parquet`): the exit status of that run alone, its verdict line and
+/// its line of the fleet summary.
 fn one(
     args: &AnalyzeArgs,
     capture: &Path,
     labels: &Labels,
     format: AnalyzeFormat,
     out: &Path,
-    name: &str,
+    stem: &str,
 ) -> anyhow::Result<(u8, String, Fleet)> {
     let mut analysis = args.analysis.clone();
     if labels.device.is_some() {
@@ -141,17 +144,15 @@ fn one(
     if format == AnalyzeFormat::Parquet {
         let device =
             analysis.device.clone().or_else(|| report.device.as_ref().and_then(|d| d.name.clone()));
-        let stem = name.strip_suffix(".parquet").unwrap_or(name);
         write_parquet(&report, device.as_deref(), labels, out, stem)?;
     } else {
         let text = render_as(&report, format, false, args.report.color, has_country);
-        super::analyze::write_file(&out.join(name), &text)?;
+        super::analyze::write_file(&out.join(out_name(stem, format)), &text)?;
     }
     let status = exit_status(&report, errored, args.report.fail_on);
     // This capture's line of the fleet summary, from the report as its JSON says it.
     let mut fleet = Fleet::default();
-    let label = name.split('.').next().unwrap_or(name);
-    fleet.add(label, &render::json(&report)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    fleet.add(stem, &render::json(&report)).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((status, Summary::of(&report).headline, fleet))
 }
 
@@ -195,7 +196,7 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &Path) -> anyhow::Result<ExitCode> {
     }
     std::fs::create_dir_all(out)
         .map_err(|e| anyhow::anyhow!("{}: cannot create: {e}", out.display()))?;
-    let names = out_names(&list, extension(format));
+    let stems = stems(&list);
     let workers = args
         .jobs
         .map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), usize::from)
@@ -210,7 +211,7 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &Path) -> anyhow::Result<ExitCode> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some((capture, labels)) = list.get(i) else { break };
-                    let done = one(args, capture, labels, format, out, &names[i]);
+                    let done = one(args, capture, labels, format, out, &stems[i]);
                     match done {
                         Ok(r) => {
                             if let Ok(mut v) = results.lock() {
@@ -234,15 +235,12 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &Path) -> anyhow::Result<ExitCode> {
     let results = results.into_inner().unwrap_or_default();
     let mut worst = 0u8;
     let mut fleet = Fleet::default();
-    for (((capture, labels), name), r) in list.iter().zip(&names).zip(results) {
+    for (((capture, labels), stem), r) in list.iter().zip(&stems).zip(results) {
         let (status, headline, one) = r.unwrap_or((2, "not analysed".to_owned(), Fleet::default()));
         worst = worst.max(status);
         fleet.append(one);
         let who = labels.device.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
-        let to = match format {
-            AnalyzeFormat::Parquet => out.join("*").join("device=*").join(name),
-            _ => out.join(name),
-        };
+        let to = out.join(out_name(stem, format));
         eprintln!("{}{who}: {headline} -> {}", capture.display(), to.display());
     }
     // The fleet summary of the run, beside the reports (`phonehome fleet` makes the same from
@@ -272,6 +270,7 @@ mod tests {
             .iter()
             .map(|p| (PathBuf::from(p), l.clone()))
             .collect();
-        assert_eq!(out_names(&list, "json"), ["x.json", "x-2.json", "y.json", "capture.json"]);
+        assert_eq!(stems(&list), ["x", "x-2", "y", "capture"]);
+        assert_eq!(out_name("x-2", AnalyzeFormat::Eve), "x-2.eve.json");
     }
 }
