@@ -289,7 +289,8 @@ fn hello_text(h: &proto::ClientHello) -> String {
     )
 }
 
-fn transport_name(t: Transport) -> Cow<'static, str> {
+/// A transport as the flow records name it: `tcp`, `udp`, `ip-proto-N`.
+pub fn transport_name(t: Transport) -> Cow<'static, str> {
     match t {
         Transport::Tcp => Cow::Borrowed("tcp"),
         Transport::Udp => Cow::Borrowed("udp"),

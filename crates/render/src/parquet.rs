@@ -279,7 +279,7 @@ fn flows(r: &Report, l: &Labels<'_>, capture: &str) -> Vec<(&'static str, Col)> 
         ("client_port", i64_col(&|x| u64::from(x.client.port()))),
         ("server_ip", str_col(&|x| s(x.server.ip().to_string()))),
         ("server_port", i64_col(&|x| u64::from(x.server.port()))),
-        ("transport", str_col(&|x| s(x.transport))),
+        ("transport", str_col(&|x| s(x.transport.clone()))),
         ("protocol", str_col(&|x| s(x.protocol))),
         ("host", str_col(&|x| s(x.host.clone()))),
         ("protection", str_col(&|x| s(x.protection.kind()))),

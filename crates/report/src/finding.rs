@@ -261,8 +261,8 @@ pub struct FlowRow {
     pub client: std::net::SocketAddr,
     /// The server.
     pub server: std::net::SocketAddr,
-    /// `tcp`, `udp` or `other`.
-    pub transport: &'static str,
+    /// `tcp`, `udp` or `ip-proto-N`, as `phonehome flows` names it.
+    pub transport: std::borrow::Cow<'static, str>,
     /// Application protocol (`http`, `tls`, `quic`, `dns`, `other`).
     pub protocol: &'static str,
     /// The destination's name (or address): the destinations table's `host`.

@@ -26,11 +26,7 @@ impl Analyzer {
             id: i.id,
             client: i.client,
             server: i.server,
-            transport: match i.transport {
-                flow::Transport::Tcp => "tcp",
-                flow::Transport::Udp => "udp",
-                flow::Transport::Other(_) => "other",
-            },
+            transport: pipeline::output::transport_name(i.transport),
             protocol: at.protocol,
             host: at.host.clone(),
             protection,
