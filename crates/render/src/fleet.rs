@@ -74,13 +74,11 @@ pub fn text(f: &Fleet) -> String {
         }
     }
     out.push_str("\nWho receives what (kind of data -> party: devices):\n");
-    for ((kind, party), devices) in f.by_kind() {
-        let names: Vec<&str> =
-            devices.iter().filter_map(|d| f.devices.get(*d)).map(|d| d.name.as_str()).collect();
+    for ((kind, party), names) in f.by_kind() {
         let _ = writeln!(
             out,
             "  {} -> {party}: {} ({})",
-            kind_words(&kind),
+            kind_words(kind),
             names.len(),
             names.join(", ")
         );
@@ -127,11 +125,7 @@ pub fn json(f: &Fleet) -> Value {
     let by_kind: Vec<Value> = f
         .by_kind()
         .into_iter()
-        .map(|((kind, party), devices)| {
-            let names: Vec<&str> =
-                devices.iter().filter_map(|d| f.devices.get(*d)).map(|d| d.name.as_str()).collect();
-            json!({ "data": kind, "party": party, "devices": names })
-        })
+        .map(|((kind, party), names)| json!({ "data": kind, "party": party, "devices": names }))
         .collect();
     json!({
         "schema": SCHEMA,

@@ -283,8 +283,15 @@ impl Analyzer {
 
     /// The heuristics' scanner, taken out of the analyzer while fields are scanned (put it back
     /// in `self.scanner`).
-    pub(crate) fn take_scanner(&mut self) -> heuristic::Scanner {
+    fn take_scanner(&mut self) -> heuristic::Scanner {
         self.scanner.take().unwrap_or_else(|| heuristic::Scanner::new(self.options.heuristic))
+    }
+
+    /// [`Self::scan_field`] for a chunk of a raw stream (the stream matcher already ran on it).
+    fn scan_raw_field(&mut self, msg: &mut Message<'_>, field: &Field<'_>) {
+        let mut scanner = self.take_scanner();
+        self.scan_field(&mut scanner, msg, field, false);
+        self.scanner = Some(scanner);
     }
 
     /// Scans one field of a message with the matcher and `scanner`'s heuristics.

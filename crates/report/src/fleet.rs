@@ -185,12 +185,14 @@ impl Fleet {
         v
     }
 
-    /// Which devices send each kind of data to each party: `(kind, party) -> device indexes`.
-    pub fn by_kind(&self) -> BTreeMap<(String, String), Vec<usize>> {
-        let mut m: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    /// Which devices send each kind of data to each party: `(kind, party) -> device names`, in
+    /// the devices' order.
+    pub fn by_kind(&self) -> BTreeMap<(&str, &str), Vec<&str>> {
+        let mut m: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
         for ((device, party), cell) in &self.cells {
+            let Some(d) = self.devices.get(*device) else { continue };
             for kind in &cell.data {
-                m.entry((kind.clone(), party.clone())).or_default().push(*device);
+                m.entry((kind.as_str(), party.as_str())).or_default().push(d.name.as_str());
             }
         }
         m
@@ -249,7 +251,7 @@ mod tests {
             (Severity::Critical, true, true, 4)
         );
         assert_eq!(fleet.parties(), [("Xiaomi".to_owned(), 2), ("ads.example".to_owned(), 1)]);
-        assert_eq!(fleet.by_kind()[&("imei".to_owned(), "Xiaomi".to_owned())], [0, 1]);
+        assert_eq!(fleet.by_kind()[&("imei", "Xiaomi")], ["redmi-1", "profile name"]);
         let exposed: Vec<_> =
             fleet.cleartext_abroad().map(|(d, p, _)| (d.name.as_str(), p)).collect();
         assert_eq!(exposed, [("redmi-1", "Xiaomi")]);

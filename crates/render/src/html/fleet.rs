@@ -63,14 +63,12 @@ pub(crate) fn page(f: &Fleet, words: &dyn Fn(&Cell) -> String) -> String {
         "<section id=\"by-kind\"><h2>Who receives what</h2><table><thead><tr><th>Data</th>\
          <th>Party</th><th>Devices</th></tr></thead><tbody>",
     );
-    for ((kind, party), devices) in f.by_kind() {
-        let names: Vec<&str> =
-            devices.iter().filter_map(|d| f.devices.get(*d)).map(|d| d.name.as_str()).collect();
+    for ((kind, party), names) in f.by_kind() {
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}: {}</td></tr>",
-            Esc(&crate::fleet::kind_words(&kind)),
-            Esc(&party),
+            Esc(&crate::fleet::kind_words(kind)),
+            Esc(party),
             names.len(),
             Esc(&names.join(", "))
         );

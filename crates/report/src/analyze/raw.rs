@@ -67,9 +67,7 @@ impl Analyzer {
             defer_at_end: false,
             decrypted: self.raw.decrypted(),
         };
-        let mut scanner = self.take_scanner();
-        self.scan_field(&mut scanner, &mut msg, &field, false);
-        self.scanner = Some(scanner);
+        self.scan_raw_field(&mut msg, &field);
         self.store(&mut msg);
     }
 
@@ -126,9 +124,7 @@ impl Analyzer {
                 defer_at_end: true,
                 decrypted: self.raw.decrypted(),
             };
-            let mut scanner = self.take_scanner();
-            self.scan_field(&mut scanner, &mut msg, &field, false);
-            self.scanner = Some(scanner);
+            self.scan_raw_field(&mut msg, &field);
             self.store(&mut msg);
             let tail_offset = (offset + bytes.len() as u64).saturating_sub(next_tail.len() as u64);
             self.tails.insert(key, (tail_offset, next_tail));
