@@ -24,7 +24,7 @@ use std::fmt::Write as _;
 
 use detect::DataKind;
 use report::severity::{Exposure, Severity};
-use report::{Finding, Report, Source};
+use report::{Finding, Report};
 use serde_json::{Map, Value, json};
 
 /// Signature ids start here (Suricata's range for local rules is 1000000-1999999).
@@ -98,12 +98,6 @@ fn udp(f: &Finding) -> bool {
     matches!(f.protocol, "quic" | "dns") || f.where_.starts_with("udp.")
 }
 
-/// The protection as the reports name it (`TLS 1.3, decrypted`).
-fn protection(f: &Finding) -> String {
-    let label = f.protection.label();
-    if f.decrypted { format!("{label}, decrypted") } else { label }
-}
-
 /// One finding as an EVE alert.
 pub fn alert(f: &Finding) -> Value {
     let first = f.evidence.first();
@@ -114,7 +108,7 @@ pub fn alert(f: &Finding) -> Value {
     let signature = format!(
         "phonehome: {} to {to} over {}",
         report::summary::data_words(f.data),
-        protection(f)
+        f.protection_label()
     );
     let mut tags = vec![
         "phonehome".to_owned(),
@@ -122,16 +116,10 @@ pub fn alert(f: &Finding) -> Value {
         format!("item:{}", f.item),
         format!("encoding:{}", f.encoding),
         format!("where:{}", f.where_),
-        format!("protection:{}", protection(f)),
+        format!("protection:{}", f.protection_label()),
         format!("exposure:{}", f.exposure.as_str()),
         format!("count:{}", f.count),
-        format!(
-            "source:{}",
-            match f.source {
-                Source::Profile => "profile",
-                Source::Heuristic { .. } => "heuristic",
-            }
-        ),
+        format!("source:{}", f.source.as_str()),
     ];
     if !f.reason.is_empty() {
         tags.push(format!("reason:{}", f.reason));

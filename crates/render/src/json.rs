@@ -37,11 +37,10 @@ fn party_json(p: Option<&Party>) -> Value {
 }
 
 pub(crate) fn finding_json(f: &Finding) -> Value {
-    let (source, confidence) = match f.source {
-        Source::Profile => ("profile", None),
-        Source::Heuristic { confidence } => {
-            ("heuristic", Some((f64::from(confidence) * 100.0).round() / 100.0))
-        }
+    let source = f.source.as_str();
+    let confidence = match f.source {
+        Source::Profile => None,
+        Source::Heuristic { confidence } => Some((f64::from(confidence) * 100.0).round() / 100.0),
     };
     json!({
         "data": f.data.as_str(),

@@ -27,7 +27,7 @@ use parquet::data_type::ByteArray;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::parser::parse_message_type;
-use report::{CaptureInfo, Destination, Finding, FlowRow, Report, Source, Summary};
+use report::{CaptureInfo, Destination, Finding, FlowRow, Report, Summary};
 
 /// One column's values.
 enum Col {
@@ -202,15 +202,7 @@ fn findings(r: &Report, l: &Labels<'_>, capture: &str) -> Vec<(&'static str, Col
     cols.extend([
         ("data", str_col(&|x| s(x.data.as_str()))),
         ("item", str_col(&|x| s(x.item.clone()))),
-        (
-            "source",
-            str_col(&|x| {
-                s(match x.source {
-                    Source::Profile => "profile",
-                    Source::Heuristic { .. } => "heuristic",
-                })
-            }),
-        ),
+        ("source", str_col(&|x| s(x.source.as_str()))),
         ("reason", str_col(&|x| Some(x.reason.to_owned()).filter(|r| !r.is_empty()))),
         ("host", str_col(&|x| s(x.host.clone()))),
         ("ip", str_col(&|x| s(x.ip.clone()))),

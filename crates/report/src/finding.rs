@@ -23,6 +23,16 @@ pub enum Source {
     },
 }
 
+impl Source {
+    /// `profile` or `heuristic`, as every output names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Profile => "profile",
+            Self::Heuristic { .. } => "heuristic",
+        }
+    }
+}
+
 /// Where one occurrence was seen.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Evidence {
