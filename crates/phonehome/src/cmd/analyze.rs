@@ -334,11 +334,7 @@ pub(crate) fn render_as(
             }
             out
         }
-        AnalyzeFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&render::json(report)).unwrap_or_default();
-            s.push('\n');
-            s
-        }
+        AnalyzeFormat::Json => super::json_text(&render::json(report)),
         AnalyzeFormat::Md => render::markdown::markdown(report),
         AnalyzeFormat::Html => render::html::html(report),
         AnalyzeFormat::Eve => render::eve::eve(report),

@@ -245,8 +245,7 @@ pub(crate) fn run(args: &AnalyzeArgs, out: &Path) -> anyhow::Result<ExitCode> {
     }
     // The fleet summary of the run, beside the reports (`phonehome fleet` makes the same from
     // the JSON reports).
-    let mut summary = serde_json::to_string_pretty(&render::fleet::json(&fleet))?;
-    summary.push('\n');
+    let summary = super::json_text(&render::fleet::json(&fleet));
     super::analyze::write_file(&out.join(FLEET_JSON), &summary)?;
     super::analyze::write_file(&out.join(FLEET_HTML), &render::fleet::html(&fleet))?;
     eprintln!("{}", render::fleet::headline(&fleet));

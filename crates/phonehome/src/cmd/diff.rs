@@ -139,11 +139,7 @@ pub(crate) fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     });
     let rendered = match format {
         DiffFormat::Text => render::diff::text(&d),
-        DiffFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&render::diff::json(&d))?;
-            s.push('\n');
-            s
-        }
+        DiffFormat::Json => super::json_text(&render::diff::json(&d)),
         DiffFormat::Md => render::diff::markdown(&d),
         DiffFormat::Html => render::diff::html(&d),
     };

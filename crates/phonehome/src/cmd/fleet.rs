@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use report::fleet::Fleet;
 
-use crate::cmd::analyze::write_file;
+use crate::cli::AnalyzeFormat;
+use crate::cmd::analyze::{format_for, write_file};
 use crate::cmd::block::read_report;
 
 #[derive(Debug, clap::Args)]
@@ -87,19 +88,15 @@ pub(crate) fn run(args: &FleetArgs) -> anyhow::Result<ExitCode> {
         eprintln!("phonehome: no report could be read: nothing to summarise");
         return Ok(ExitCode::from(2));
     }
-    let ext = args.output.as_deref().and_then(Path::extension).and_then(|e| e.to_str());
-    let format = args.format.unwrap_or(match ext.map(str::to_ascii_lowercase).as_deref() {
-        Some("json") => FleetFormat::Json,
-        Some("html" | "htm") => FleetFormat::Html,
+    // The output's extension names the format as for `analyze` (a fleet has no Markdown).
+    let format = args.format.unwrap_or(match format_for(None, args.output.as_deref()) {
+        AnalyzeFormat::Json => FleetFormat::Json,
+        AnalyzeFormat::Html => FleetFormat::Html,
         _ => FleetFormat::Text,
     });
     let rendered = match format {
         FleetFormat::Text => render::fleet::text(&fleet),
-        FleetFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&render::fleet::json(&fleet))?;
-            s.push('\n');
-            s
-        }
+        FleetFormat::Json => super::json_text(&render::fleet::json(&fleet)),
         FleetFormat::Html => render::fleet::html(&fleet),
     };
     match &args.output {

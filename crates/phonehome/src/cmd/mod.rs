@@ -35,6 +35,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A JSON document as the commands write it: indented, ending with a newline.
+pub(crate) fn json_text(doc: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 /// Exit code for a run that may have had unreadable input.
 pub(crate) fn exit(errored: bool) -> ExitCode {
     if errored { ExitCode::from(2) } else { ExitCode::SUCCESS }
